@@ -1,0 +1,37 @@
+# PGXS build of the store_monitoring extension (C++20).
+#   make && make install         build and install into the PostgreSQL that pg_config names
+#   make installcheck            pg_regress tests against a running server (PGHOST/PGPORT)
+#   make prove_installcheck      TAP tests (start their own throwaway clusters)
+EXTENSION = store_monitoring
+MODULE_big = store_monitoring
+DATA = $(wildcard sql/store_monitoring--*.sql)
+
+CORE_SRCS = $(wildcard src/core/*.cpp)
+GLUE_SRCS = $(wildcard src/pg/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
+SM_HEADERS = $(wildcard src/core/*.hpp src/pg/*.hpp)
+
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --outputdir=test --load-extension=plpgsql
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS += -I ./test/perl
+
+SHLIB_LINK += -ldate-tz -lstdc++
+
+# No LLVM bitcode for JIT inlining: it would need clang and adds nothing here.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PostgreSQL's server headers are not warning-clean C++20; include them as
+# system headers so that -Werror applies to our own code only.
+override CPPFLAGS := -I$(srcdir)/src $(patsubst -I%,-isystem %,$(filter-out -I. -I./ -I$(srcdir),$(CPPFLAGS))) \
+	-DUSE_OS_TZDB=1 -DHAS_STRING_VIEW=1 -DONLY_C_LOCALE=1
+override CXXFLAGS := $(filter-out -Wmissing-format-attribute,$(CXXFLAGS)) -std=c++20 -fPIC \
+	-Wall -Wextra -Werror
+
+$(OBJS): $(SM_HEADERS)

@@ -1,0 +1,126 @@
+// The computing core of store_monitoring: plain C++20, no PostgreSQL headers.
+//
+// Everything here follows ../shared/spec/semantics.md (summarised in README.md).
+// All instants are integer microseconds since the Unix epoch (UTC), so the
+// arithmetic is exact; only the final presentation converts to minutes/hours.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace store_monitoring {
+
+using Micros = std::int64_t;  // microseconds since 1970-01-01 00:00:00 UTC, or a duration
+
+inline constexpr Micros kMicrosPerSecond = 1'000'000;
+inline constexpr Micros kMicrosPerMinute = 60 * kMicrosPerSecond;
+inline constexpr Micros kMicrosPerHour = 60 * kMicrosPerMinute;
+inline constexpr Micros kMicrosPerDay = 24 * kMicrosPerHour;
+inline constexpr Micros kMicrosPerWeek = 7 * kMicrosPerDay;
+
+// The zone of a store that has no time-zone row.
+inline constexpr std::string_view kDefaultTimeZone = "America/Chicago";
+
+// Half-open interval [begin, end) of instants.
+struct Span {
+  Micros begin;
+  Micros end;
+  friend bool operator==(const Span&, const Span&) = default;
+};
+
+enum class PollStatus : std::uint8_t { inactive = 0, active = 1 };
+
+struct Poll {
+  Micros at;
+  PollStatus status;
+};
+
+// One business-hours row. day_of_week: 0 = Monday ... 6 = Sunday.
+// start_local/end_local: microseconds after local midnight, 0 ..= 24 h
+// (PostgreSQL's `time` accepts 24:00:00).
+struct BusinessHours {
+  int day_of_week;
+  Micros start_local;
+  Micros end_local;
+};
+
+enum class Interpolation { nearest, previous };
+
+// Limits the engine accepts (see ReportEngine's constructor): H up to 366 days
+// (so '1 year' = 365.25 days fits), T within about 146,000 years of 1970.
+inline constexpr Micros kMaxExtrapolation = 366 * kMicrosPerDay;
+inline constexpr Micros kMaxAbsAsOf = Micros{1} << 62;
+
+struct ReportSettings {
+  Micros as_of;              // the report's instant T
+  Micros max_extrapolation;  // H, >= 0
+  Interpolation interpolation = Interpolation::nearest;
+};
+
+// Window order used by every array below.
+enum Window : int { last_hour = 0, last_day = 1, last_week = 2 };
+inline constexpr std::array<Micros, 3> kWindowLength = {kMicrosPerHour, kMicrosPerDay,
+                                                        kMicrosPerWeek};
+
+// Exact results for one store, per window, in microseconds.
+struct StoreDurations {
+  std::array<Micros, 3> uptime{};
+  std::array<Micros, 3> downtime{};
+  friend bool operator==(const StoreDurations&, const StoreDurations&) = default;
+};
+
+// True when the time-zone database knows `name` as an IANA zone or link.
+// Never throws.
+bool is_known_time_zone(std::string_view name) noexcept;
+
+// Computes stores one at a time for one report. Keeps per-zone calendars
+// (UTC offsets over the report's range) so that repeated zones cost nothing.
+// Not thread-safe; use one engine per thread.
+class ReportEngine {
+ public:
+  // Throws std::invalid_argument for a max_extrapolation outside
+  // [0, kMaxExtrapolation] or an as_of outside [-kMaxAbsAsOf, kMaxAbsAsOf]
+  // (bounds that keep every intermediate sum far from overflow).
+  explicit ReportEngine(ReportSettings settings);
+  ~ReportEngine();
+  ReportEngine(const ReportEngine&) = delete;
+  ReportEngine& operator=(const ReportEngine&) = delete;
+
+  const ReportSettings& settings() const noexcept;
+
+  // Instants whose polls may be evidence: [T - 168 h - H, T + 1 us).
+  Span evidence_range() const noexcept;
+
+  // One store. `time_zone` empty means kDefaultTimeZone. `hours` in any order
+  // (empty: open 24x7). `polls` in any order, may include polls outside the
+  // evidence range (ignored). Throws std::runtime_error for an unknown zone.
+  StoreDurations compute_store(std::string_view time_zone, std::span<const BusinessHours> hours,
+                               std::span<const Poll> polls);
+
+  // Building blocks, exposed for tests.
+  // Merged, sorted open intervals in UTC that intersect `range`, clipped to it.
+  std::vector<Span> open_intervals(std::string_view time_zone,
+                                   std::span<const BusinessHours> hours, Span range);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Presentation. Minutes for the last hour, hours for day and week.
+double to_report_unit(Window window, Micros duration) noexcept;
+
+// The CSV header line, without a line break.
+std::string_view csv_header() noexcept;
+
+// Appends one CSV line (with "\n") for a store: values with exactly two
+// decimals, rounded half away from zero from the exact microseconds; the
+// store id quoted per RFC 4180 only when it contains a comma, quote, CR or LF.
+void append_csv_row(std::string& out, std::string_view store_id, const StoreDurations& d);
+
+}  // namespace store_monitoring

@@ -1,0 +1,33 @@
+// Module entry: settings, the launcher in preload mode, input validation.
+#include "core/report_engine.hpp"
+#include "pg/pg_boundary.hpp"
+#include "pg/settings.hpp"
+#include "pg/worker.hpp"
+
+extern "C" {
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+PG_FUNCTION_INFO_V1(store_monitoring_check_time_zone);
+}
+
+void _PG_init(void) {
+  store_monitoring::pg::define_settings();
+  if (process_shared_preload_libraries_in_progress) store_monitoring::pg::register_launcher();
+}
+
+// CHECK constraint of store_timezone.timezone_str: refuses, naming the value,
+// any zone the engine cannot convert with.
+extern "C" Datum store_monitoring_check_time_zone(PG_FUNCTION_ARGS) {
+  text* zone = PG_GETARG_TEXT_PP(0);
+  std::string_view name(VARDATA_ANY(zone), VARSIZE_ANY_EXHDR(zone));
+  if (!store_monitoring::is_known_time_zone(name))
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("unknown time zone \"%s\"", text_to_cstring(zone)),
+                    errhint("Use an IANA time-zone name such as \"America/New_York\".")));
+  PG_RETURN_BOOL(true);
+}

@@ -1,0 +1,138 @@
+// The one place where C++ and PostgreSQL error handling meet.
+//
+// PostgreSQL reports errors with longjmp; C++ with exceptions. Neither may
+// cross the other's frames: a longjmp over a C++ frame skips its destructors,
+// and a C++ exception thrown through PostgreSQL's C frames leaves its state
+// (PG_exception_stack, memory contexts) corrupt.
+//
+//   pg_call(fn)   runs PostgreSQL code from C++. A PostgreSQL ERROR raised
+//                 inside becomes a PgError exception, so C++ frames unwind
+//                 normally. `fn` itself must not own resources (no locals
+//                 with destructors), since its own frame is longjmp'd over.
+//   pg_entry(fn)  wraps the body of every function PostgreSQL calls into. Any
+//                 C++ exception is caught, the C++ frames are gone, and only
+//                 then is the error re-raised the PostgreSQL way.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "utils/elog.h"
+#include "utils/memutils.h"
+}
+
+#include <exception>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace store_monitoring::pg {
+
+// A PostgreSQL error carried through C++ frames.
+class PgError : public std::exception {
+ public:
+  explicit PgError(ErrorData* data) noexcept : data_(data) {}
+  const char* what() const noexcept override {
+    return data_ && data_->message ? data_->message : "PostgreSQL error";
+  }
+  ErrorData* data() const noexcept { return data_; }
+
+ private:
+  ErrorData* data_;  // in TopMemoryContext; see detail::take_error
+};
+
+// An error meant for the user, with its SQLSTATE (ERRCODE_*).
+class UserError : public std::runtime_error {
+ public:
+  UserError(int sqlstate, const std::string& message, std::string hint = {})
+      : std::runtime_error(message), sqlstate_(sqlstate), hint_(std::move(hint)) {}
+  int sqlstate() const noexcept { return sqlstate_; }
+  const std::string& hint() const noexcept { return hint_; }
+
+ private:
+  int sqlstate_;
+  std::string hint_;
+};
+
+namespace detail {
+// Out of line so that no C++ object lives in the frame that calls sigsetjmp.
+[[noreturn]] void throw_pg_error(ErrorData* data);
+// Copies the error being handled to long-lived memory (it must outlive SPI
+// and transaction contexts until re-raised), clears it, and switches back to
+// `caller_context`.
+ErrorData* take_error(MemoryContext caller_context);
+}  // namespace detail
+
+template <typename Fn>
+auto pg_call(Fn&& fn) -> decltype(fn()) {
+  using Result = decltype(fn());
+  static_assert(std::is_void_v<Result> || std::is_scalar_v<Result>,
+                "pg_call results must be plain values (Datum, pointers, numbers)");
+  MemoryContext caller_context = CurrentMemoryContext;
+  ErrorData* volatile error = nullptr;
+  std::exception_ptr cpp_error;  // set only when no longjmp can follow
+  if constexpr (std::is_void_v<Result>) {
+    PG_TRY();
+    {
+      try {
+        fn();
+      } catch (...) {
+        cpp_error = std::current_exception();
+      }
+    }
+    PG_CATCH();
+    {
+      error = detail::take_error(caller_context);
+    }
+    PG_END_TRY();
+    if (error) detail::throw_pg_error(error);
+    if (cpp_error) std::rethrow_exception(cpp_error);
+  } else {
+    Result volatile result{};
+    PG_TRY();
+    {
+      try {
+        result = fn();
+      } catch (...) {
+        cpp_error = std::current_exception();
+      }
+    }
+    PG_CATCH();
+    {
+      error = detail::take_error(caller_context);
+    }
+    PG_END_TRY();
+    if (error) detail::throw_pg_error(error);
+    if (cpp_error) std::rethrow_exception(cpp_error);
+    return result;
+  }
+}
+
+// What a caught C++ exception becomes once the C++ frames are gone.
+struct PendingError {
+  ErrorData* pg = nullptr;  // re-thrown as is
+  int sqlstate = 0;
+  char* message = nullptr;  // palloc'd copies
+  char* hint = nullptr;
+};
+
+// Converts the exception in flight (call only inside a catch block).
+PendingError capture_current_exception() noexcept;
+
+// Raises the error with ereport/ReThrowError. Never returns.
+[[noreturn]] void raise_pending(const PendingError& pending);
+
+template <typename Fn>
+auto pg_entry(Fn&& fn) -> decltype(fn()) {
+  PendingError pending;
+  try {
+    return fn();
+  } catch (...) {
+    pending = capture_current_exception();
+  }
+  raise_pending(pending);
+}
+
+}  // namespace store_monitoring::pg

@@ -1,0 +1,219 @@
+// SQL-callable report functions: trigger_report and the helpers behind
+// get_report / wait_report. A worker starts only once the triggering
+// transaction commits, so it always sees the report row; a rollback leaves
+// neither the row nor a worker behind.
+#include "pg/pg_boundary.hpp"
+#include "pg/settings.hpp"
+#include "pg/spi.hpp"
+#include "pg/worker.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "common/base64.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(store_monitoring_trigger_report);
+PG_FUNCTION_INFO_V1(store_monitoring_triggered_in_this_transaction);
+PG_FUNCTION_INFO_V1(store_monitoring_resume_orphaned_reports);
+}
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr int kReportIdBytes = 12;  // 96 random bits -> 16 URL-safe characters
+constexpr int kReportIdLength = 16;
+
+// Report ids triggered by the current top-level transaction. Plain C++ state
+// of this backend; cleared at every transaction end.
+std::vector<std::string>& triggered_in_transaction() {
+  static std::vector<std::string> ids;
+  return ids;
+}
+
+void at_transaction_end(XactEvent event, void*) {
+  auto& ids = triggered_in_transaction();
+  if (ids.empty()) return;
+  if (event == XACT_EVENT_COMMIT) {
+    // One worker per report up to the cap; the workers share the queue.
+    size_t workers = std::min<size_t>(ids.size(), current_settings().max_workers);
+    for (size_t i = 0; i < workers; ++i)
+      if (!launch_report_worker(MyDatabaseId)) break;  // queued; resumed later
+    ids.clear();
+  } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) {
+    // Prepared: the row commits later, maybe elsewhere; get_report resumes it.
+    ids.clear();
+  }
+}
+
+void remember_for_commit(std::string id) {
+  static bool callback_registered = false;
+  if (!callback_registered) {
+    pg_call([] { RegisterXactCallback(at_transaction_end, nullptr); });
+    callback_registered = true;
+  }
+  triggered_in_transaction().push_back(std::move(id));
+}
+
+std::string new_report_id() {
+  unsigned char random_bytes[kReportIdBytes];
+  if (!pg_strong_random(random_bytes, sizeof(random_bytes)))
+    throw UserError(ERRCODE_INTERNAL_ERROR, "could not generate a random report id");
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string id;
+  id.reserve(kReportIdLength);
+  for (int i = 0; i < kReportIdBytes; i += 3) {
+    uint32 group = (random_bytes[i] << 16) | (random_bytes[i + 1] << 8) | random_bytes[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) id.push_back(kAlphabet[(group >> shift) & 63]);
+  }
+  return id;
+}
+
+Oid input_table(const char* name) {
+  return pg_call([&] {
+    Oid schema = get_namespace_oid("store_monitoring", false);
+    Oid relation = get_relname_relid(name, schema);
+    if (!OidIsValid(relation))
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                      errmsg("table store_monitoring.%s is missing", name)));
+    return relation;
+  });
+}
+
+// Refuse at once what the worker would refuse later: reading the inputs.
+void check_can_read_inputs() {
+  for (const char* name : {"store_status", "business_hours", "store_timezone"}) {
+    Oid relation = input_table(name);
+    pg_call([&] {
+      AclResult result = pg_class_aclcheck(relation, GetUserId(), ACL_SELECT);
+      if (result != ACLCHECK_OK) aclcheck_error(result, OBJECT_TABLE, get_rel_name(relation));
+    });
+  }
+}
+
+struct AsOfChoice {
+  bool resolved;  // false: "latest", resolved by the worker in its snapshot
+  TimestampTz value;
+  const char* recorded_setting;
+};
+
+AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings) {
+  if (PG_NARGS() == 1) {
+    if (PG_ARGISNULL(0))
+      throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "as_of must not be NULL",
+                      "Call trigger_report() without an argument to use store_monitoring.report_time.");
+    TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
+    if (TIMESTAMP_NOT_FINITE(as_of))
+      throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite timestamp");
+    return {true, as_of, "as_of argument"};
+  }
+  const char* setting = settings.report_time;
+  if (pg_strcasecmp(setting, "latest") == 0) return {false, 0, "latest"};
+  if (pg_strcasecmp(setting, "now") == 0) return {true, GetCurrentTransactionStartTimestamp(), "now"};
+  TimestampTz as_of = DatumGetTimestampTz(pg_call([&] {
+    return DirectFunctionCall3(timestamptz_in, CStringGetDatum(setting), ObjectIdGetDatum(InvalidOid),
+                               Int32GetDatum(-1));
+  }));
+  if (TIMESTAMP_NOT_FINITE(as_of))
+    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                    "store_monitoring.report_time must be latest, now or a finite timestamp");
+  return {true, as_of, setting};
+}
+
+Datum interval_datum(int64 microseconds) {
+  return pg_call([&] {
+    auto* span = static_cast<Interval*>(palloc0(sizeof(Interval)));
+    span->time = microseconds;
+    return IntervalPGetDatum(span);
+  });
+}
+
+Datum text_datum(const char* value) {
+  return pg_call([&] { return PointerGetDatum(cstring_to_text(value)); });
+}
+
+struct SpiSession {
+  SpiSession() {
+    pg_call([] {
+      if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    });
+  }
+  ~SpiSession() { SPI_finish(); }
+};
+
+Datum trigger_report(FunctionCallInfo fcinfo) {
+  Settings settings = current_settings();
+  AsOfChoice as_of = choose_as_of(fcinfo, settings);
+  check_can_read_inputs();
+  std::string id = new_report_id();
+  Oid owner = GetUserId();
+  {
+    SpiSession spi;
+    ActAsRole writer(BOOTSTRAP_SUPERUSERID);
+    spi_execute(
+        "INSERT INTO store_monitoring.report (report_id, owner, as_of, report_time, "
+        "max_extrapolation, interpolation, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        {{TEXTOID, text_datum(id.c_str())},
+         {OIDOID, ObjectIdGetDatum(owner)},
+         {TIMESTAMPTZOID, TimestampTzGetDatum(as_of.value), !as_of.resolved},
+         {TEXTOID, text_datum(as_of.recorded_setting)},
+         {INTERVALOID, interval_datum(settings.max_extrapolation_us)},
+         {TEXTOID, text_datum(interpolation_name(settings.interpolation))},
+         {TIMESTAMPTZOID, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())}},
+        false);
+  }
+  remember_for_commit(id);
+  return text_datum(id.c_str());
+}
+
+}  // namespace
+}  // namespace store_monitoring::pg
+
+using namespace store_monitoring::pg;
+
+extern "C" Datum store_monitoring_trigger_report(PG_FUNCTION_ARGS) {
+  return pg_entry([&] { return trigger_report(fcinfo); });
+}
+
+extern "C" Datum store_monitoring_triggered_in_this_transaction(PG_FUNCTION_ARGS) {
+  text* id = PG_GETARG_TEXT_PP(0);
+  bool found = pg_entry([&] {
+    std::string_view wanted(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+    for (const std::string& triggered : triggered_in_transaction())
+      if (triggered == wanted) return true;
+    return false;
+  });
+  PG_RETURN_BOOL(found);
+}
+
+// A Running report whose advisory lock nobody holds has no worker: it is
+// queued, or its worker died. Start one; it will also claim the others.
+extern "C" Datum store_monitoring_resume_orphaned_reports(PG_FUNCTION_ARGS) {
+  bool launched = pg_entry([&] {
+    bool orphaned = false;
+    {
+      SpiSession spi;
+      ActAsRole reader(BOOTSTRAP_SUPERUSERID);
+      char sql[1024];
+      snprintf(sql, sizeof(sql),
+               "SELECT 1 FROM store_monitoring.report r WHERE r.status = 'Running' "
+               "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
+               "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
+               "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = 2) LIMIT 1",
+               MyDatabaseId, kReportLockClass);
+      orphaned = spi_execute(sql, {}, false, 1) > 0;
+    }
+    return orphaned && launch_report_worker(MyDatabaseId);
+  });
+  PG_RETURN_BOOL(launched);
+}

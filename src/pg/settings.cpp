@@ -1,0 +1,166 @@
+#include "pg/settings.hpp"
+
+extern "C" {
+#include "utils/datetime.h"
+#include "utils/guc.h"
+}
+
+#include <cctype>
+#include <cstring>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr int64 kMaxExtrapolationLimit = 7 * USECS_PER_DAY;
+
+char* report_time = nullptr;
+char* max_extrapolation = nullptr;
+int64 max_extrapolation_us = 2 * USECS_PER_HOUR;
+int interpolation = static_cast<int>(InterpolationSetting::nearest);
+int max_workers = 2;
+int max_attempts = 3;
+int debug_worker_delay = 0;
+int recovery_interval = 30;
+
+const struct config_enum_entry kInterpolationOptions[] = {
+    {"nearest", static_cast<int>(InterpolationSetting::nearest), false},
+    {"previous", static_cast<int>(InterpolationSetting::previous), false},
+    {nullptr, 0, false}};
+
+bool equals_ignoring_case(const char* a, const char* b) {
+  return pg_strcasecmp(a, b) == 0;
+}
+
+// Datetime parsing that reports failure instead of raising: check hooks also
+// run in the postmaster on reload, where an ERROR is not an option.
+bool parse_interval_us(const char* text, int64* out) {
+  char workbuf[256];
+  char* fields[MAXDATEFIELDS];
+  int field_types[MAXDATEFIELDS];
+  int field_count = 0;
+  int dtype = 0;
+  pg_itm_in parsed{};
+  if (std::strlen(text) >= sizeof(workbuf)) return false;
+  int err = ParseDateTime(text, workbuf, sizeof(workbuf), fields, field_types, MAXDATEFIELDS,
+                          &field_count);
+  if (err == 0)
+    err = DecodeInterval(fields, field_types, field_count, INTERVAL_FULL_RANGE, &dtype, &parsed);
+  if (err != 0) {
+    char copy[256];
+    strlcpy(copy, text, sizeof(copy));
+    parsed = pg_itm_in{};
+    err = DecodeISO8601Interval(copy, &dtype, &parsed);
+  }
+  if (err != 0 || dtype != DTK_DELTA) return false;
+  if (parsed.tm_mon != 0 || parsed.tm_year != 0) return false;  // months vary in length
+  int64 days_us = static_cast<int64>(parsed.tm_mday) * USECS_PER_DAY;
+  int64 total = 0;
+  if (__builtin_add_overflow(parsed.tm_usec, days_us, &total)) return false;
+  *out = total;
+  return true;
+}
+
+bool check_max_extrapolation(char** newval, void** extra, GucSource) {
+  int64 value = 0;
+  if (!parse_interval_us(*newval, &value)) {
+    GUC_check_errdetail("\"%s\" is not an interval of fixed length such as \"2 hours\" or \"90 min\".",
+                        *newval);
+    return false;
+  }
+  if (value < 0 || value > kMaxExtrapolationLimit) {
+    GUC_check_errdetail("The maximum extrapolation must be between 0 and 7 days.");
+    return false;
+  }
+  // The GUC machinery releases extra with free().
+  auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
+  if (parsed == nullptr) return false;
+  *parsed = value;
+  *extra = parsed;
+  return true;
+}
+
+void assign_max_extrapolation(const char*, void* extra) {
+  if (extra != nullptr) max_extrapolation_us = *static_cast<int64*>(extra);
+}
+
+bool check_report_time(char** newval, void**, GucSource) {
+  const char* value = *newval;
+  if (equals_ignoring_case(value, "latest") || equals_ignoring_case(value, "now")) return true;
+  char workbuf[MAXDATELEN + MAXDATEFIELDS];
+  char* fields[MAXDATEFIELDS];
+  int field_types[MAXDATEFIELDS];
+  int field_count = 0;
+  int dtype = 0;
+  pg_tm tm{};
+  fsec_t fsec = 0;
+  int tz = 0;
+  bool ok = std::strlen(value) < sizeof(workbuf) &&
+            ParseDateTime(value, workbuf, sizeof(workbuf), fields, field_types, MAXDATEFIELDS,
+                          &field_count) == 0 &&
+            DecodeDateTime(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
+            dtype == DTK_DATE;
+  if (!ok) {
+    GUC_check_errdetail(
+        "Use \"latest\" (newest poll), \"now\" (time of the trigger) or a finite timestamp with "
+        "time zone.");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void define_settings() {
+  DefineCustomStringVariable(
+      "store_monitoring.report_time",
+      "Instant T a report is computed for: latest, now, or a timestamp with time zone.",
+      "latest is the newest poll (now when there are no polls); now is the time of the "
+      "transaction that triggers the report.",
+      &report_time, "latest", PGC_USERSET, 0, check_report_time, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "store_monitoring.max_extrapolation",
+      "How far from a poll its status is assumed to hold (H).",
+      "An interval of fixed length between 0 and 7 days; open time farther from every poll is "
+      "unknown and counts as downtime.",
+      &max_extrapolation, "2 hours", PGC_USERSET, 0, check_max_extrapolation,
+      assign_max_extrapolation, nullptr);
+  DefineCustomEnumVariable(
+      "store_monitoring.interpolation", "How the status between polls is estimated.",
+      "nearest: the status of the nearest poll; previous: the status of the latest earlier poll.",
+      &interpolation, static_cast<int>(InterpolationSetting::nearest), kInterpolationOptions,
+      PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "store_monitoring.max_workers", "Maximum number of report workers per database.",
+      "Reports beyond this wait in the queue (phase 'queued').", &max_workers, 2, 1, 64,
+      PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("store_monitoring.max_attempts",
+                          "Interrupted runs of a report before it is marked Failed.", nullptr,
+                          &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("store_monitoring.recovery_interval",
+                          "Seconds between the launcher's checks for reports without a worker.",
+                          "Used only with shared_preload_libraries = 'store_monitoring'.",
+                          &recovery_interval, 30, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
+  DefineCustomIntVariable("store_monitoring.debug_worker_delay",
+                          "Testing aid: a worker sleeps this long after claiming a report.",
+                          nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
+                          GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+  MarkGUCPrefixReserved("store_monitoring");
+}
+
+Settings current_settings() {
+  return Settings{report_time,
+                  max_extrapolation,
+                  max_extrapolation_us,
+                  static_cast<InterpolationSetting>(interpolation),
+                  max_workers,
+                  max_attempts,
+                  debug_worker_delay,
+                  recovery_interval};
+}
+
+const char* interpolation_name(InterpolationSetting value) {
+  return value == InterpolationSetting::previous ? "previous" : "nearest";
+}
+
+}  // namespace store_monitoring::pg
