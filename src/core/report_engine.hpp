@@ -104,8 +104,8 @@ class ReportEngine {
 
   // Building blocks, exposed for tests.
   // Merged, sorted open intervals in UTC that intersect `range`, clipped to it.
-  std::vector<Span> open_intervals(std::string_view time_zone,
-                                   std::span<const BusinessHours> hours, Span range);
+  std::vector<Span> open_intervals(std::string_view time_zone, std::span<const BusinessHours> hours,
+                                   Span range);
 
  private:
   struct Impl;

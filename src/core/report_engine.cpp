@@ -1,0 +1,270 @@
+#include "report_engine.hpp"
+
+#include "zone_calendar.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+namespace store_monitoring {
+namespace {
+
+using detail::ZoneCalendar;
+
+// Closing times at or after this mean "until the end of the day" (spec rule 1).
+constexpr Micros kEndOfDayFrom = 23 * kMicrosPerHour + 59 * kMicrosPerMinute;
+
+// A local date's intervals reach at most two days past its midnight and UTC
+// offsets stay within a day, so a calendar covering this margin around a range
+// converts every local time open_intervals() computes for it.
+constexpr Micros kNeededMarginBefore = 5 * kMicrosPerDay;
+constexpr Micros kNeededMarginAfter = 6 * kMicrosPerDay;
+// Cached calendars cover a little more, so the evidence range always fits.
+constexpr Micros kCachedMargin = 7 * kMicrosPerDay;
+
+constexpr Micros floor_div(Micros a, Micros b) noexcept { return a / b - (a % b < 0 ? 1 : 0); }
+
+// 1970-01-01 was a Thursday; 0 = Monday.
+constexpr int weekday_of_day(Micros day) noexcept {
+  const Micros m = (day + 3) % 7;
+  return static_cast<int>(m < 0 ? m + 7 : m);
+}
+
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+// Length of [s, e) inside [lo, hi).
+constexpr Micros overlap(Micros s, Micros e, Micros lo, Micros hi) noexcept {
+  const Micros b = std::max(s, lo);
+  const Micros f = std::min(e, hi);
+  return f > b ? f - b : 0;
+}
+
+}  // namespace
+
+bool is_known_time_zone(std::string_view name) noexcept {
+  return detail::find_zone(name) != nullptr;
+}
+
+struct ReportEngine::Impl {
+  ReportSettings settings;
+  Span evidence;
+  Span cached_cover;
+
+  std::unordered_map<std::string, ZoneCalendar, NameHash, std::equal_to<>> calendars;
+  // Consecutive stores often share a zone; skip the hash lookup then.
+  std::string last_name;
+  const ZoneCalendar* last = nullptr;
+
+  // Buffers reused across stores so that the hot path does not allocate.
+  std::vector<Span> raw;
+  std::vector<Span> open;
+  std::vector<Span> active;
+  std::vector<std::uint64_t> poll_keys;
+  std::vector<Poll> evidence_polls;
+
+  const ZoneCalendar& calendar(std::string_view name);
+  void build_open(const ZoneCalendar& cal, std::span<const BusinessHours> hours, Span range,
+                  std::vector<Span>& out);
+  void collect_evidence(std::span<const Poll> polls);
+  void build_active();
+};
+
+const ZoneCalendar& ReportEngine::Impl::calendar(std::string_view name) {
+  if (name.empty()) name = kDefaultTimeZone;
+  if (last != nullptr && name == last_name) return *last;
+  auto it = calendars.find(name);
+  if (it == calendars.end()) {
+    const date::time_zone* zone = detail::find_zone(name);
+    if (zone == nullptr) {
+      throw std::runtime_error("unknown time zone \"" + std::string(name) + "\"");
+    }
+    it = calendars.emplace(std::string(name), ZoneCalendar(*zone, cached_cover)).first;
+  }
+  last_name.assign(name);
+  last = &it->second;  // unordered_map never moves its elements
+  return *last;
+}
+
+void ReportEngine::Impl::build_open(const ZoneCalendar& cal, std::span<const BusinessHours> hours,
+                                    Span range, std::vector<Span>& out) {
+  out.clear();
+  if (range.begin >= range.end) return;
+  if (hours.empty()) {  // no rows at all: open 24x7
+    out.push_back(range);
+    return;
+  }
+  raw.clear();
+  const Micros first_day = floor_div(range.begin, kMicrosPerDay) - 2;
+  const Micros last_day = floor_div(range.end, kMicrosPerDay) + 2;
+  for (Micros day = first_day; day <= last_day; ++day) {
+    const int weekday = weekday_of_day(day);
+    const Micros midnight = day * kMicrosPerDay;
+    for (const BusinessHours& row : hours) {
+      if (row.day_of_week != weekday) continue;
+      // Rows are validated upstream; clamping only keeps bad input from overflowing.
+      const Micros s = std::clamp<Micros>(row.start_local, 0, kMicrosPerDay);
+      const Micros e = std::clamp<Micros>(row.end_local, 0, kMicrosPerDay);
+      Micros close;
+      if (e >= kEndOfDayFrom) {
+        close = midnight + kMicrosPerDay;
+      } else if (e > s) {
+        close = midnight + e;
+      } else {
+        close = midnight + kMicrosPerDay + e;  // overnight; s == e is 24 hours
+      }
+      const Micros begin_utc = cal.to_utc(midnight + s);
+      const Micros end_utc = cal.to_utc(close);
+      if (begin_utc < end_utc && end_utc > range.begin && begin_utc < range.end) {
+        raw.push_back({std::max(begin_utc, range.begin), std::min(end_utc, range.end)});
+      }
+    }
+  }
+  std::sort(raw.begin(), raw.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  for (const Span& s : raw) {
+    if (!out.empty() && s.begin <= out.back().end) {
+      out.back().end = std::max(out.back().end, s.end);
+    } else {
+      out.push_back(s);
+    }
+  }
+}
+
+void ReportEngine::Impl::collect_evidence(std::span<const Poll> polls) {
+  // Keep only polls taken while open (half-open intervals: a poll at a closing
+  // instant is not evidence), then sort what is left. Polls are packed into
+  // one integer, offset in the range then status, because sorting integers is
+  // much faster than sorting structs; inactive (0) sorts first at an instant.
+  std::vector<std::uint64_t>& keys = poll_keys;
+  keys.clear();
+  for (const Poll& p : polls) {
+    if (p.at < evidence.begin || p.at >= evidence.end) continue;
+    auto after = std::upper_bound(open.begin(), open.end(), p.at,
+                                  [](Micros at, const Span& s) { return at < s.begin; });
+    if (after == open.begin() || p.at >= (after - 1)->end) continue;
+    keys.push_back(static_cast<std::uint64_t>(p.at - evidence.begin) << 1 |
+                   static_cast<std::uint64_t>(p.status == PollStatus::active));
+  }
+  if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
+
+  // One poll per instant: the first, so inactive wins.
+  std::vector<Poll>& ev = evidence_polls;
+  ev.clear();
+  for (const std::uint64_t key : keys) {
+    const Micros at = evidence.begin + static_cast<Micros>(key >> 1);
+    if (!ev.empty() && ev.back().at == at) continue;
+    ev.push_back({at, (key & 1) != 0 ? PollStatus::active : PollStatus::inactive});
+  }
+}
+
+void ReportEngine::Impl::build_active() {
+  active.clear();
+  const std::vector<Poll>& ev = evidence_polls;
+  const Micros h = settings.max_extrapolation;
+  const bool nearest = settings.interpolation == Interpolation::nearest;
+  const std::size_t n = ev.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (ev[i].status != PollStatus::active) continue;
+    const Micros a = ev[i].at;
+    Micros from;
+    Micros to = a + h;
+    if (nearest) {
+      // Nearest poll within H: the boundary with a neighbour is the midpoint.
+      from = a - h;
+      if (i > 0) from = std::max(from, ev[i - 1].at + (a - ev[i - 1].at) / 2);
+      if (i + 1 < n) to = std::min(to, a + (ev[i + 1].at - a) / 2);
+    } else {
+      // Carry forward for at most H, until the next poll.
+      from = a;
+      if (i + 1 < n) to = std::min(to, ev[i + 1].at);
+    }
+    if (from >= to) continue;
+    if (!active.empty() && from <= active.back().end) {
+      active.back().end = std::max(active.back().end, to);
+    } else {
+      active.push_back({from, to});
+    }
+  }
+}
+
+ReportEngine::ReportEngine(ReportSettings settings) : impl_(std::make_unique<Impl>()) {
+  if (settings.max_extrapolation < 0) {
+    throw std::invalid_argument("max_extrapolation must not be negative");
+  }
+  if (settings.max_extrapolation > kMaxExtrapolation) {
+    throw std::invalid_argument("max_extrapolation must be at most 366 days");
+  }
+  if (settings.as_of < -kMaxAbsAsOf || settings.as_of > kMaxAbsAsOf) {
+    throw std::invalid_argument("as_of is out of the supported range");
+  }
+  impl_->settings = settings;
+  impl_->evidence = {settings.as_of - kMicrosPerWeek - settings.max_extrapolation,
+                     settings.as_of + 1};
+  impl_->cached_cover = {impl_->evidence.begin - kCachedMargin,
+                         impl_->evidence.end + kCachedMargin};
+}
+
+ReportEngine::~ReportEngine() = default;
+
+const ReportSettings& ReportEngine::settings() const noexcept { return impl_->settings; }
+
+Span ReportEngine::evidence_range() const noexcept { return impl_->evidence; }
+
+StoreDurations ReportEngine::compute_store(std::string_view time_zone,
+                                           std::span<const BusinessHours> hours,
+                                           std::span<const Poll> polls) {
+  Impl& m = *impl_;
+  m.build_open(m.calendar(time_zone), hours, m.evidence, m.open);
+  m.collect_evidence(polls);
+  m.build_active();
+
+  const Micros t = m.settings.as_of;
+  StoreDurations d;
+  std::array<Micros, 3> open_time{};
+  for (const Span& s : m.open) {
+    for (int w = 0; w < 3; ++w) open_time[w] += overlap(s.begin, s.end, t - kWindowLength[w], t);
+  }
+  // Both lists are sorted and disjoint: intersect them in one merge.
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < m.open.size() && j < m.active.size()) {
+    const Micros b = std::max(m.open[i].begin, m.active[j].begin);
+    const Micros e = std::min(m.open[i].end, m.active[j].end);
+    if (b < e) {
+      for (int w = 0; w < 3; ++w) d.uptime[w] += overlap(b, e, t - kWindowLength[w], t);
+    }
+    if (m.open[i].end < m.active[j].end) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  for (int w = 0; w < 3; ++w) d.downtime[w] = open_time[w] - d.uptime[w];
+  return d;
+}
+
+std::vector<Span> ReportEngine::open_intervals(std::string_view time_zone,
+                                               std::span<const BusinessHours> hours, Span range) {
+  Impl& m = *impl_;
+  // Keep the margin arithmetic far from overflow.
+  range.begin = std::clamp(range.begin, -kMaxAbsAsOf, kMaxAbsAsOf);
+  range.end = std::clamp(range.end, -kMaxAbsAsOf, kMaxAbsAsOf);
+  const ZoneCalendar& cached = m.calendar(time_zone);
+  const Span needed{range.begin - kNeededMarginBefore, range.end + kNeededMarginAfter};
+  std::vector<Span> out;
+  if (cached.covers(needed)) {
+    m.build_open(cached, hours, range, out);
+  } else {
+    const ZoneCalendar wide(*cached.zone(), needed);
+    m.build_open(wide, hours, range, out);
+  }
+  return out;
+}
+
+}  // namespace store_monitoring
