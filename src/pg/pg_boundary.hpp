@@ -83,9 +83,7 @@ auto pg_call(Fn&& fn) -> decltype(fn()) {
       }
     }
     PG_CATCH();
-    {
-      error = detail::take_error(caller_context);
-    }
+    { error = detail::take_error(caller_context); }
     PG_END_TRY();
     if (error) detail::throw_pg_error(error);
     if (cpp_error) std::rethrow_exception(cpp_error);
@@ -100,9 +98,7 @@ auto pg_call(Fn&& fn) -> decltype(fn()) {
       }
     }
     PG_CATCH();
-    {
-      error = detail::take_error(caller_context);
-    }
+    { error = detail::take_error(caller_context); }
     PG_END_TRY();
     if (error) detail::throw_pg_error(error);
     if (cpp_error) std::rethrow_exception(cpp_error);

@@ -33,35 +33,55 @@ namespace {
 constexpr int kReportIdBytes = 12;  // 96 random bits -> 16 URL-safe characters
 constexpr int kReportIdLength = 16;
 
-// Report ids triggered by the current top-level transaction. Plain C++ state
-// of this backend; cleared at every transaction end.
-std::vector<std::string>& triggered_in_transaction() {
-  static std::vector<std::string> ids;
-  return ids;
+// Reports triggered by the current top-level transaction, with the
+// subtransaction that inserted each, so that ROLLBACK TO SAVEPOINT forgets
+// them. Plain C++ state of this backend; cleared at every transaction end.
+struct Triggered {
+  std::string report_id;
+  SubTransactionId subtransaction;
+};
+
+std::vector<Triggered>& triggered_in_transaction() {
+  static std::vector<Triggered> reports;
+  return reports;
+}
+
+void at_subtransaction_end(SubXactEvent event, SubTransactionId subtransaction,
+                           SubTransactionId parent, void*) {
+  auto& reports = triggered_in_transaction();
+  if (event == SUBXACT_EVENT_ABORT_SUB) {
+    std::erase_if(reports, [&](const Triggered& r) { return r.subtransaction == subtransaction; });
+  } else if (event == SUBXACT_EVENT_COMMIT_SUB) {
+    for (Triggered& r : reports)
+      if (r.subtransaction == subtransaction) r.subtransaction = parent;
+  }
 }
 
 void at_transaction_end(XactEvent event, void*) {
-  auto& ids = triggered_in_transaction();
-  if (ids.empty()) return;
+  auto& reports = triggered_in_transaction();
+  if (reports.empty()) return;
   if (event == XACT_EVENT_COMMIT) {
     // One worker per report up to the cap; the workers share the queue.
-    size_t workers = std::min<size_t>(ids.size(), current_settings().max_workers);
+    size_t workers = std::min<size_t>(reports.size(), current_settings().max_workers);
     for (size_t i = 0; i < workers; ++i)
       if (!launch_report_worker(MyDatabaseId)) break;  // queued; resumed later
-    ids.clear();
+    reports.clear();
   } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) {
     // Prepared: the row commits later, maybe elsewhere; get_report resumes it.
-    ids.clear();
+    reports.clear();
   }
 }
 
 void remember_for_commit(std::string id) {
-  static bool callback_registered = false;
-  if (!callback_registered) {
-    pg_call([] { RegisterXactCallback(at_transaction_end, nullptr); });
-    callback_registered = true;
+  static bool callbacks_registered = false;
+  if (!callbacks_registered) {
+    pg_call([] {
+      RegisterXactCallback(at_transaction_end, nullptr);
+      RegisterSubXactCallback(at_subtransaction_end, nullptr);
+    });
+    callbacks_registered = true;
   }
-  triggered_in_transaction().push_back(std::move(id));
+  triggered_in_transaction().push_back({std::move(id), GetCurrentSubTransactionId()});
 }
 
 std::string new_report_id() {
@@ -110,8 +130,9 @@ struct AsOfChoice {
 AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings) {
   if (PG_NARGS() == 1) {
     if (PG_ARGISNULL(0))
-      throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "as_of must not be NULL",
-                      "Call trigger_report() without an argument to use store_monitoring.report_time.");
+      throw UserError(
+          ERRCODE_NULL_VALUE_NOT_ALLOWED, "as_of must not be NULL",
+          "Call trigger_report() without an argument to use store_monitoring.report_time.");
     TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
     if (TIMESTAMP_NOT_FINITE(as_of))
       throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite timestamp");
@@ -119,10 +140,11 @@ AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings) {
   }
   const char* setting = settings.report_time;
   if (pg_strcasecmp(setting, "latest") == 0) return {false, 0, "latest"};
-  if (pg_strcasecmp(setting, "now") == 0) return {true, GetCurrentTransactionStartTimestamp(), "now"};
+  if (pg_strcasecmp(setting, "now") == 0)
+    return {true, GetCurrentTransactionStartTimestamp(), "now"};
   TimestampTz as_of = DatumGetTimestampTz(pg_call([&] {
-    return DirectFunctionCall3(timestamptz_in, CStringGetDatum(setting), ObjectIdGetDatum(InvalidOid),
-                               Int32GetDatum(-1));
+    return DirectFunctionCall3(timestamptz_in, CStringGetDatum(setting),
+                               ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
   }));
   if (TIMESTAMP_NOT_FINITE(as_of))
     throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
@@ -189,8 +211,8 @@ extern "C" Datum store_monitoring_triggered_in_this_transaction(PG_FUNCTION_ARGS
   text* id = PG_GETARG_TEXT_PP(0);
   bool found = pg_entry([&] {
     std::string_view wanted(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
-    for (const std::string& triggered : triggered_in_transaction())
-      if (triggered == wanted) return true;
+    for (const Triggered& triggered : triggered_in_transaction())
+      if (triggered.report_id == wanted) return true;
     return false;
   });
   PG_RETURN_BOOL(found);

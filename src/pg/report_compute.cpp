@@ -66,8 +66,8 @@ std::vector<HoursRow> read_business_hours() {
 }
 
 std::vector<ZoneRow> read_time_zones() {
-  uint64 count = spi_execute(
-      "SELECT store_id, timezone_str FROM store_monitoring.store_timezone", {}, true);
+  uint64 count =
+      spi_execute("SELECT store_id, timezone_str FROM store_monitoring.store_timezone", {}, true);
   std::vector<ZoneRow> rows;
   rows.reserve(count);
   bool is_null = false;
@@ -87,13 +87,12 @@ class PollStream {
     Oid types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
     Datum values[2] = {TimestampTzGetDatum(from), TimestampTzGetDatum(to)};
     portal_ = pg_call([&] {
-      return SPI_cursor_open_with_args(
-          "store_monitoring_polls",
-          "SELECT store_id, timestamp_utc, status = 'active' "
-          "FROM store_monitoring.store_status "
-          "WHERE timestamp_utc >= $1 AND timestamp_utc <= $2 "
-          "ORDER BY store_id, timestamp_utc",
-          2, types, values, nullptr, true, 0);
+      return SPI_cursor_open_with_args("store_monitoring_polls",
+                                       "SELECT store_id, timestamp_utc, status = 'active' "
+                                       "FROM store_monitoring.store_status "
+                                       "WHERE timestamp_utc >= $1 AND timestamp_utc <= $2 "
+                                       "ORDER BY store_id, timestamp_utc",
+                                       2, types, values, nullptr, true, 0);
     });
     fetch();
   }
@@ -258,7 +257,8 @@ void insert_result_rows(const std::string& report_id, std::span<const StoreResul
 void check_owner_exists(Oid owner) {
   bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
   if (!exists)
-    throw UserError(ERRCODE_UNDEFINED_OBJECT, "the role that triggered the report no longer exists");
+    throw UserError(ERRCODE_UNDEFINED_OBJECT,
+                    "the role that triggered the report no longer exists");
 }
 
 }  // namespace
@@ -281,11 +281,13 @@ void compute_and_store_report(const ReportJob& job) {
   }
   std::span<const StoreResult> rows(report.stores);
   for (size_t start = 0; start < rows.size(); start += kResultChunkRows)
-    insert_result_rows(job.report_id, rows.subspan(start, std::min(kResultChunkRows, rows.size() - start)));
+    insert_result_rows(job.report_id,
+                       rows.subspan(start, std::min(kResultChunkRows, rows.size() - start)));
 
   Datum id = pg_call([&] { return PointerGetDatum(cstring_to_text(job.report_id.c_str())); });
   Datum csv = pg_call([&] {
-    return PointerGetDatum(cstring_to_text_with_len(report.csv.data(), static_cast<int>(report.csv.size())));
+    return PointerGetDatum(
+        cstring_to_text_with_len(report.csv.data(), static_cast<int>(report.csv.size())));
   });
   spi_execute(
       "UPDATE store_monitoring.report SET status = 'Complete', phase = 'done', "

@@ -27,9 +27,7 @@ const struct config_enum_entry kInterpolationOptions[] = {
     {"previous", static_cast<int>(InterpolationSetting::previous), false},
     {nullptr, 0, false}};
 
-bool equals_ignoring_case(const char* a, const char* b) {
-  return pg_strcasecmp(a, b) == 0;
-}
+bool equals_ignoring_case(const char* a, const char* b) { return pg_strcasecmp(a, b) == 0; }
 
 // Datetime parsing that reports failure instead of raising: check hooks also
 // run in the postmaster on reload, where an ERROR is not an option.
@@ -63,8 +61,8 @@ bool parse_interval_us(const char* text, int64* out) {
 bool check_max_extrapolation(char** newval, void** extra, GucSource) {
   int64 value = 0;
   if (!parse_interval_us(*newval, &value)) {
-    GUC_check_errdetail("\"%s\" is not an interval of fixed length such as \"2 hours\" or \"90 min\".",
-                        *newval);
+    GUC_check_errdetail(
+        "\"%s\" is not an interval of fixed length such as \"2 hours\" or \"90 min\".", *newval);
     return false;
   }
   if (value < 0 || value > kMaxExtrapolationLimit) {
@@ -129,10 +127,10 @@ void define_settings() {
       "nearest: the status of the nearest poll; previous: the status of the latest earlier poll.",
       &interpolation, static_cast<int>(InterpolationSetting::nearest), kInterpolationOptions,
       PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable(
-      "store_monitoring.max_workers", "Maximum number of report workers per database.",
-      "Reports beyond this wait in the queue (phase 'queued').", &max_workers, 2, 1, 64,
-      PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("store_monitoring.max_workers",
+                          "Maximum number of report workers per database.",
+                          "Reports beyond this wait in the queue (phase 'queued').", &max_workers,
+                          2, 1, 64, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("store_monitoring.max_attempts",
                           "Interrupted runs of a report before it is marked Failed.", nullptr,
                           &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
@@ -149,14 +147,10 @@ void define_settings() {
 }
 
 Settings current_settings() {
-  return Settings{report_time,
-                  max_extrapolation,
-                  max_extrapolation_us,
-                  static_cast<InterpolationSetting>(interpolation),
-                  max_workers,
-                  max_attempts,
-                  debug_worker_delay,
-                  recovery_interval};
+  return Settings{report_time,          max_extrapolation,
+                  max_extrapolation_us, static_cast<InterpolationSetting>(interpolation),
+                  max_workers,          max_attempts,
+                  debug_worker_delay,   recovery_interval};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

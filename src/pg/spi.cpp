@@ -19,7 +19,8 @@ uint64 spi_execute(const char* sql, std::initializer_list<SqlArg> args, bool rea
   int result = pg_call([&] {
     return SPI_execute_with_args(sql, count, types, values, nulls, read_only, row_limit);
   });
-  if (result < 0) throw std::runtime_error(std::string("SPI failed: ") + SPI_result_code_string(result));
+  if (result < 0)
+    throw std::runtime_error(std::string("SPI failed: ") + SPI_result_code_string(result));
   return SPI_processed;
 }
 

@@ -409,8 +409,7 @@ void store_monitoring_launcher_main(Datum) {
     CommitTransactionCommand();
     MemoryContextSwitchTo(round_context);
     ListCell* cell;
-    foreach (cell, databases)
-      (void)launch_report_worker(lfirst_oid(cell));
+    foreach (cell, databases) (void)launch_report_worker(lfirst_oid(cell));
     MemoryContextSwitchTo(previous);
     MemoryContextReset(round_context);
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
