@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine:
+#   1. core unit tests (GoogleTest via CTest), plain and under ASan+UBSan+LSan
+#   2. build and install the extension
+#   3. pg_regress (make installcheck) against a throwaway cluster
+#   4. TAP integration tests (make prove_installcheck: workers, crashes, restarts)
+# Exits non-zero on any failure and ends with a line "N passed, N failed".
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/common.sh
+source "$repo/tools/common.sh"
+
+"$repo/tools/install_deps.sh"
+
+work=$(mktemp -d /tmp/store_monitoring_test.XXXXXX)
+cluster_pid_file=""
+cleanup() {
+  if [[ -n "$cluster_pid_file" && -f "$cluster_pid_file" ]]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$work/cluster" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  if [[ "${KEEP_TEST_DIR:-}" == "" ]]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+failed_suites=()
+record() {  # record SUITE PASSED FAILED
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  if (($3 > 0)); then failed_suites+=("$1"); fi
+}
+
+# --- 1. core unit tests -------------------------------------------------------
+run_ctest() {  # run_ctest NAME CMAKE_ARGS...
+  local name=$1
+  shift
+  local build="$work/build-$name"
+  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$work/$name-configure.log"
+  cmake --build "$build" -j2 >"$work/$name-build.log" 2>&1 || {
+    cat "$work/$name-build.log"
+    record "core-$name (build)" 0 1
+    return
+  }
+  local log="$work/$name-ctest.log"
+  ctest --test-dir "$build" --output-on-failure -j2 2>&1 | tee "$log" | tail -n 3 || true
+  local total fails
+  total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  fails=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -n 1)
+  if [[ -z "$total" ]]; then
+    record "core-$name" 0 1
+  else
+    record "core-$name" $((total - fails)) "$fails"
+  fi
+}
+section "core unit tests"
+run_ctest plain
+section "core unit tests under AddressSanitizer + UBSan + LeakSanitizer"
+run_ctest sanitized -DSM_SANITIZE=ON
+
+# --- 2. build and install -----------------------------------------------------
+section "build and install the extension"
+make -C "$repo" -s -j2
+as_root make -C "$repo" -s install
+
+# The server refuses to run as root: the PostgreSQL tests run as "postgres"
+# in a copy of the tree that user may write to.
+tree="$work/tree"
+copy_tree "$repo" "$tree"
+
+# --- 3. pg_regress ------------------------------------------------------------
+section "pg_regress (make installcheck)"
+port=$(free_port)
+as_postgres "$PG_BIN/initdb" -D "$work/cluster" -A trust --no-sync >"$work/initdb.log"
+cluster_pid_file="$work/cluster/postmaster.pid"
+as_postgres "$PG_BIN/pg_ctl" -D "$work/cluster" -o "-p $port -k $work -c listen_addresses=''" \
+  -l "$work/cluster.log" -w start >/dev/null
+regress_log="$work/regress.log"
+if as_postgres make -C "$tree" -s installcheck PGHOST="$work" PGPORT="$port" 2>&1 | tee "$regress_log"; then :; fi
+as_postgres "$PG_BIN/pg_ctl" -D "$work/cluster" -m fast stop >/dev/null
+cluster_pid_file=""
+if grep -q "tests passed" "$regress_log" && ! grep -q "failed" "$regress_log"; then
+  record regress "$(sed -n 's/.*All \([0-9]*\) tests passed.*/\1/p' "$regress_log")" 0
+else
+  [[ -f "$tree/test/regression.diffs" ]] && head -n 200 "$tree/test/regression.diffs"
+  total=$(sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\2/p' "$regress_log")
+  fails=$(sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\1/p' "$regress_log")
+  record regress $((${total:-1} - ${fails:-1})) "${fails:-1}"
+fi
+
+# --- 4. TAP -------------------------------------------------------------------
+section "TAP integration tests (make prove_installcheck)"
+tap_log="$work/tap.log"
+if as_postgres make -C "$tree" -s prove_installcheck 2>&1 | tee "$tap_log"; then :; fi
+tap_total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$tap_log" | tail -n 1)
+if grep -q "^Result: PASS" "$tap_log"; then
+  record tap "${tap_total:-0}" 0
+else
+  tap_failed=$(grep -Eo 'Failed [0-9]+/[0-9]+ subtests' "$tap_log" | awk -F'[ /]' '{s+=$2} END {print s+0}')
+  ((tap_failed > 0)) || tap_failed=1
+  record tap $((${tap_total:-0} - tap_failed)) "$tap_failed"
+  for f in "$tree"/tmp_check/log/*.log; do
+    [[ -f "$f" ]] && { echo "--- $f"; tail -n 40 "$f"; }
+  done
+fi
+
+section "summary"
+if ((${#failed_suites[@]} > 0)); then echo "failed suites: ${failed_suites[*]}"; fi
+echo "$passed passed, $failed failed"
+((failed == 0))
