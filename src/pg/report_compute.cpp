@@ -274,11 +274,13 @@ TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
 
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
+  pause_for_testing(PausePoint::reading);
   ComputedReport report;
   {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
     report = compute(job);
   }
+  pause_for_testing(PausePoint::writing);
   std::span<const StoreResult> rows(report.stores);
   for (size_t start = 0; start < rows.size(); start += kResultChunkRows)
     insert_result_rows(job.report_id,
@@ -295,6 +297,7 @@ void compute_and_store_report(const ReportJob& job) {
       "WHERE report_id = $1",
       {{TEXTOID, id}, {TEXTOID, csv}, {INT4OID, Int32GetDatum(static_cast<int32>(rows.size()))}},
       false);
+  pause_for_testing(PausePoint::committing);
 }
 
 }  // namespace store_monitoring::pg

@@ -1,6 +1,12 @@
 #include "pg/settings.hpp"
 
+#include "pg/pg_boundary.hpp"
+
 extern "C" {
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 }
@@ -20,7 +26,15 @@ int interpolation = static_cast<int>(InterpolationSetting::nearest);
 int max_workers = 2;
 int max_attempts = 3;
 int debug_worker_delay = 0;
+int debug_pause_point = static_cast<int>(PausePoint::claimed);
 int recovery_interval = 30;
+
+const struct config_enum_entry kPausePointOptions[] = {
+    {"claimed", static_cast<int>(PausePoint::claimed), false},
+    {"reading", static_cast<int>(PausePoint::reading), false},
+    {"writing", static_cast<int>(PausePoint::writing), false},
+    {"committing", static_cast<int>(PausePoint::committing), false},
+    {nullptr, 0, false}};
 
 const struct config_enum_entry kInterpolationOptions[] = {
     {"nearest", static_cast<int>(InterpolationSetting::nearest), false},
@@ -143,18 +157,46 @@ void define_settings() {
                           "Testing aid: a worker sleeps this long after claiming a report.",
                           nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
                           GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+  DefineCustomEnumVariable("store_monitoring.debug_pause_point",
+                           "Testing aid: where a worker sleeps for debug_worker_delay.",
+                           "claimed, reading (snapshot taken), writing (computed), committing.",
+                           &debug_pause_point, static_cast<int>(PausePoint::claimed),
+                           kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
+                           nullptr);
   MarkGUCPrefixReserved("store_monitoring");
 }
 
 Settings current_settings() {
-  return Settings{report_time,          max_extrapolation,
-                  max_extrapolation_us, static_cast<InterpolationSetting>(interpolation),
-                  max_workers,          max_attempts,
-                  debug_worker_delay,   recovery_interval};
+  return Settings{report_time,
+                  max_extrapolation,
+                  max_extrapolation_us,
+                  static_cast<InterpolationSetting>(interpolation),
+                  max_workers,
+                  max_attempts,
+                  debug_worker_delay,
+                  recovery_interval,
+                  static_cast<PausePoint>(debug_pause_point)};
 }
 
 const char* interpolation_name(InterpolationSetting value) {
   return value == InterpolationSetting::previous ? "previous" : "nearest";
+}
+
+void pause_for_testing(PausePoint point) {
+  Settings settings = current_settings();
+  if (settings.debug_worker_delay <= 0 || settings.debug_pause_point != point) return;
+  TimestampTz until =
+      GetCurrentTimestamp() + static_cast<int64>(settings.debug_worker_delay) * 1000;
+  for (;;) {
+    long remaining_ms = static_cast<long>((until - GetCurrentTimestamp()) / 1000);
+    if (remaining_ms <= 0) break;
+    pg_call([&] {
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, remaining_ms,
+                      PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    });
+  }
 }
 
 }  // namespace store_monitoring::pg

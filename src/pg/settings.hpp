@@ -11,6 +11,15 @@ namespace store_monitoring::pg {
 
 enum class InterpolationSetting { nearest = 0, previous = 1 };
 
+// Testing aid: where a worker sleeps for debug_worker_delay, so that tests can
+// kill it at a chosen point of a report.
+enum class PausePoint {
+  claimed = 0,     // after claiming, before the computing transaction
+  reading = 1,     // in the computing transaction, snapshot taken, inputs unread
+  writing = 2,     // inputs read and computed, rows not yet written
+  committing = 3,  // rows written and status Complete, not yet committed
+};
+
 struct Settings {
   const char* report_time;        // "latest", "now" or a timestamptz literal
   const char* max_extrapolation;  // as written by the user, e.g. "2 hours"
@@ -18,8 +27,9 @@ struct Settings {
   InterpolationSetting interpolation;
   int max_workers;         // per database
   int max_attempts;        // interrupted runs before a report fails
-  int debug_worker_delay;  // ms a worker sleeps after claiming (tests only)
+  int debug_worker_delay;  // ms a worker sleeps at debug_pause_point (tests only)
   int recovery_interval;   // s between the launcher's recovery rounds
+  PausePoint debug_pause_point;
 };
 
 // Registers the settings; called from _PG_init.
@@ -29,5 +39,9 @@ void define_settings();
 Settings current_settings();
 
 const char* interpolation_name(InterpolationSetting value);
+
+// Sleeps debug_worker_delay at `point` when that is the configured point.
+// Interruptible; throws PgError when the sleep is interrupted by an error.
+void pause_for_testing(PausePoint point);
 
 }  // namespace store_monitoring::pg

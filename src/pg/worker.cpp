@@ -239,22 +239,6 @@ std::optional<Claim> claim_next_report() {
   return claimed;
 }
 
-void sleep_for_debugging() {
-  int delay_ms = current_settings().debug_worker_delay;
-  if (delay_ms <= 0) return;
-  TimestampTz until = GetCurrentTimestamp() + static_cast<int64>(delay_ms) * 1000;
-  for (;;) {
-    long remaining_ms = (until - GetCurrentTimestamp()) / 1000;
-    if (remaining_ms <= 0) break;
-    pg_call([&] {
-      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, remaining_ms,
-                      PG_WAIT_EXTENSION);
-      ResetLatch(MyLatch);
-      CHECK_FOR_INTERRUPTS();
-    });
-  }
-}
-
 void process(Claim& claim) {
   if (!claim.as_of_known) {
     TransactionResult resolved = in_transaction([&] {
@@ -269,7 +253,7 @@ void process(Claim& claim) {
       return;
     }
   }
-  sleep_for_debugging();
+  pause_for_testing(PausePoint::claimed);
   TransactionResult computed = in_transaction([&] { compute_and_store_report(claim.job); });
   if (!computed.ok) mark_failed(claim.job.report_id, computed.error);
 }
