@@ -182,6 +182,7 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
   {
     SpiSession spi;
     ActAsRole writer(BOOTSTRAP_SUPERUSERID);
+    PinnedSearchPath safe_names;
     spi_execute(
         "INSERT INTO store_monitoring.report (report_id, owner, as_of, report_time, "
         "max_extrapolation, interpolation, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -226,6 +227,7 @@ extern "C" Datum store_monitoring_resume_orphaned_reports(PG_FUNCTION_ARGS) {
     {
       SpiSession spi;
       ActAsRole reader(BOOTSTRAP_SUPERUSERID);
+      PinnedSearchPath safe_names;
       char sql[1024];
       snprintf(sql, sizeof(sql),
                "SELECT 1 FROM store_monitoring.report r WHERE r.status = 'Running' "

@@ -1,5 +1,9 @@
 #include "pg/spi.hpp"
 
+extern "C" {
+#include "utils/guc.h"
+}
+
 namespace store_monitoring::pg {
 
 uint64 spi_execute(const char* sql, std::initializer_list<SqlArg> args, bool read_only,
@@ -29,5 +33,16 @@ Datum spi_value(uint64 row, int column, bool* is_null) {
     return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, is_null);
   });
 }
+
+PinnedSearchPath::PinnedSearchPath() {
+  nest_level_ = pg_call([] {
+    int level = NewGUCNestLevel();
+    (void)set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
+                            GUC_ACTION_SAVE, true, 0, false);
+    return level;
+  });
+}
+
+PinnedSearchPath::~PinnedSearchPath() { AtEOXact_GUC(true, nest_level_); }
 
 }  // namespace store_monitoring::pg

@@ -43,4 +43,21 @@ class ActAsRole {
   int saved_context_ = 0;
 };
 
+// Pins search_path to pg_catalog for the SQL run in its scope, so that
+// statements run with raised privileges cannot be redirected to a user's
+// functions or operators (as SET search_path does for SECURITY DEFINER).
+class PinnedSearchPath {
+ public:
+  PinnedSearchPath();
+  ~PinnedSearchPath();
+  PinnedSearchPath(const PinnedSearchPath&) = delete;
+  PinnedSearchPath& operator=(const PinnedSearchPath&) = delete;
+
+ private:
+  int nest_level_;
+};
+
+// The search_path every statement of the extension's own SQL runs under.
+inline constexpr const char* kSafeSearchPath = "pg_catalog, pg_temp";
+
 }  // namespace store_monitoring::pg

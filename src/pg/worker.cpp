@@ -32,6 +32,7 @@ extern "C" {
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -350,6 +351,8 @@ void store_monitoring_worker_main(Datum main_arg) {
   // No user: the worker runs as the bootstrap superuser and acts as the
   // report's owner only while reading the inputs (see report_compute.cpp).
   BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+  // Database or role settings must not redirect the names in our SQL.
+  SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_OVERRIDE);
   worker_context =
       AllocSetContextCreate(TopMemoryContext, "store_monitoring worker", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(worker_context);
