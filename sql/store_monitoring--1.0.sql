@@ -86,6 +86,9 @@ CREATE TABLE store_monitoring.report (
     attempts          integer NOT NULL DEFAULT 0,
     worker_pid        integer,
     store_count       integer,
+    -- Private memory of the worker (anonymous RSS, kB) at its largest
+    -- sample during the report.
+    worker_memory_kb  bigint,
     error             text,
     csv               text
 );

@@ -1,10 +1,14 @@
 #include "pg/report_compute.hpp"
 
 #include "core/report_engine.hpp"
+#include "core/report_pipeline.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -13,6 +17,8 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -22,7 +28,6 @@ namespace {
 
 constexpr int64 kPgEpochInUnixMicros =
     static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-constexpr long kPollBatchRows = 20000;
 constexpr size_t kResultChunkRows = 10000;
 
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
@@ -80,157 +85,167 @@ std::vector<ZoneRow> read_time_zones() {
   return rows;
 }
 
-// The polls in the evidence range, store by store in store_id byte order.
-class PollStream {
+// Stores in byte order, merged from the three inputs: the polls arrive sorted
+// from the executor; business hours and zones were read and sorted before.
+// Each finished store goes to the pipeline.
+class StoreAssembler {
  public:
-  PollStream(TimestampTz from, TimestampTz to) {
-    Oid types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
-    Datum values[2] = {TimestampTzGetDatum(from), TimestampTzGetDatum(to)};
-    portal_ = pg_call([&] {
-      return SPI_cursor_open_with_args("store_monitoring_polls",
-                                       "SELECT store_id, timestamp_utc, status = 'active' "
-                                       "FROM store_monitoring.store_status "
-                                       "WHERE timestamp_utc >= $1 AND timestamp_utc <= $2 "
-                                       "ORDER BY store_id, timestamp_utc",
-                                       2, types, values, nullptr, true, 0);
-    });
-    fetch();
-  }
-  ~PollStream() {
-    if (batch_ != nullptr) SPI_freetuptable(batch_);
-    if (portal_ != nullptr) SPI_cursor_close(portal_);
-  }
-  PollStream(const PollStream&) = delete;
-  PollStream& operator=(const PollStream&) = delete;
+  StoreAssembler(const std::vector<HoursRow>& hours, const std::vector<ZoneRow>& zones,
+                 ReportPipeline& pipeline)
+      : hours_(hours), zones_(zones), pipeline_(pipeline) {}
 
-  bool done() const { return position_ >= batch_rows_; }
-  std::string_view next_store_id() const { return current_store_id_; }
-
-  // Moves all polls of next_store_id() into `polls`.
-  void take_store(std::vector<Poll>& polls) {
-    polls.clear();
-    std::string store_id = current_store_id_;
-    while (!done() && current_store_id_ == store_id) {
-      polls.push_back(current_poll_);
-      advance();
+  void add_poll(std::string_view store_id, Poll poll) {
+    if (!current_.store_id.empty() && store_id == current_.store_id) {
+      current_.polls.push_back(poll);
+      return;
     }
+    finish_current();
+    emit_stores_without_polls_before(store_id);
+    start_store(store_id);
+    current_.polls.push_back(poll);
+  }
+
+  void finish() {
+    finish_current();
+    emit_stores_without_polls_before({});
   }
 
  private:
-  void fetch() {
-    if (batch_ != nullptr) pg_call([&] { SPI_freetuptable(batch_); });
-    batch_ = nullptr;
-    pg_call([&] {
-      CHECK_FOR_INTERRUPTS();
-      SPI_cursor_fetch(portal_, true, kPollBatchRows);
-    });
-    batch_ = SPI_tuptable;
-    batch_rows_ = SPI_processed;
-    position_ = 0;
-    if (!done()) decode();
-  }
-  void advance() {
-    if (++position_ < batch_rows_)
-      decode();
-    else
-      fetch();
-  }
-  void decode() {
-    HeapTuple tuple = batch_->vals[position_];
-    TupleDesc desc = batch_->tupdesc;
-    bool is_null = false;
-    Datum id = pg_call([&] { return SPI_getbinval(tuple, desc, 1, &is_null); });
-    current_store_id_.assign(text_view(id));
-    Datum at = pg_call([&] { return SPI_getbinval(tuple, desc, 2, &is_null); });
-    Datum active = pg_call([&] { return SPI_getbinval(tuple, desc, 3, &is_null); });
-    current_poll_ = {to_unix_micros(DatumGetTimestampTz(at)),
-                     DatumGetBool(active) ? PollStatus::active : PollStatus::inactive};
+  // Stores with hours or a zone but no polls that sort before `limit` (all
+  // of them when limit is empty; store ids are never empty).
+  void emit_stores_without_polls_before(std::string_view limit) {
+    for (;;) {
+      const std::string* next = nullptr;
+      if (next_hours_ < hours_.size()) next = &hours_[next_hours_].store_id;
+      if (next_zone_ < zones_.size() && (next == nullptr || zones_[next_zone_].store_id < *next))
+        next = &zones_[next_zone_].store_id;
+      if (next == nullptr || (!limit.empty() && std::string_view(*next) >= limit)) return;
+      start_store(*next);
+      finish_current();
+    }
   }
 
-  Portal portal_ = nullptr;
-  SPITupleTable* batch_ = nullptr;
-  uint64 batch_rows_ = 0;
-  uint64 position_ = 0;
-  std::string current_store_id_;
-  Poll current_poll_{};
+  void start_store(std::string_view store_id) {
+    current_.store_id.assign(store_id);
+    current_.hours.clear();
+    while (next_hours_ < hours_.size() && hours_[next_hours_].store_id == store_id)
+      current_.hours.push_back(hours_[next_hours_++].hours);
+    current_.time_zone.clear();
+    if (next_zone_ < zones_.size() && zones_[next_zone_].store_id == store_id)
+      current_.time_zone = zones_[next_zone_++].zone;
+  }
+
+  void finish_current() {
+    if (current_.store_id.empty()) return;
+    pipeline_.submit(std::move(current_));
+    current_ = StoreInput();
+  }
+
+  const std::vector<HoursRow>& hours_;
+  const std::vector<ZoneRow>& zones_;
+  ReportPipeline& pipeline_;
+  size_t next_hours_ = 0;
+  size_t next_zone_ = 0;
+  StoreInput current_;
 };
 
-struct StoreResult {
-  std::string store_id;
-  StoreDurations durations;
+// Receives the executor's rows directly (no copy into an SPI tuple table).
+// PostgreSQL calls it from C; it never lets a C++ exception escape, and while
+// it calls PostgreSQL it holds no C++ object that a longjmp could skip.
+struct PollReceiver {
+  DestReceiver base;  // first: PostgreSQL sees a DestReceiver*
+  StoreAssembler* assembler;
+  std::exception_ptr error;
+
+  static bool receive(TupleTableSlot* slot, DestReceiver* self) {
+    auto* receiver = reinterpret_cast<PollReceiver*>(self);
+    slot_getallattrs(slot);
+    auto* store_id = reinterpret_cast<text*>(PG_DETOAST_DATUM_PACKED(slot->tts_values[0]));
+    const char* id_data = VARDATA_ANY(store_id);
+    size_t id_length = VARSIZE_ANY_EXHDR(store_id);
+    TimestampTz at = DatumGetTimestampTz(slot->tts_values[1]);
+    bool active = DatumGetBool(slot->tts_values[2]);
+    return receiver->consume(id_data, id_length, at, active);
+  }
+
+  bool consume(const char* id_data, size_t id_length, TimestampTz at, bool active) noexcept {
+    try {
+      assembler->add_poll(
+          std::string_view(id_data, id_length),
+          Poll{to_unix_micros(at), active ? PollStatus::active : PollStatus::inactive});
+      return true;
+    } catch (...) {
+      error = std::current_exception();
+      return false;  // stops the executor
+    }
+  }
+
+  static void startup(DestReceiver*, int, TupleDesc) {}
+  static void shutdown(DestReceiver*) {}
+  static void destroy(DestReceiver*) {}
 };
 
-struct ComputedReport {
-  std::vector<StoreResult> stores;
-  std::string csv;
-};
+// Streams the polls of the evidence range, in store and time order, into
+// `assembler`. The planner picks the index-only scan of the covering index.
+void read_polls(TimestampTz from, TimestampTz to, StoreAssembler& assembler) {
+  PollReceiver receiver{};
+  receiver.base.receiveSlot = PollReceiver::receive;
+  receiver.base.rStartup = PollReceiver::startup;
+  receiver.base.rShutdown = PollReceiver::shutdown;
+  receiver.base.rDestroy = PollReceiver::destroy;
+  receiver.base.mydest = DestNone;
+  receiver.assembler = &assembler;
+  pg_call([&] {
+    ParamListInfo params = makeParamList(2);
+    params->params[0] = {TimestampTzGetDatum(from), false, PARAM_FLAG_CONST, TIMESTAMPTZOID};
+    params->params[1] = {TimestampTzGetDatum(to), false, PARAM_FLAG_CONST, TIMESTAMPTZOID};
+    SPIExecuteOptions options{};
+    options.params = params;
+    options.read_only = true;  // the transaction's one snapshot
+    options.dest = &receiver.base;
+    int result = SPI_execute_extended(
+        "SELECT store_id, timestamp_utc, status = 'active' "
+        "FROM store_monitoring.store_status "
+        "WHERE timestamp_utc >= $1 AND timestamp_utc <= $2 "
+        "ORDER BY store_id, timestamp_utc",
+        &options);
+    if (result < 0) elog(ERROR, "reading the polls failed: %s", SPI_result_code_string(result));
+  });
+  if (receiver.error) std::rethrow_exception(receiver.error);
+}
 
-ComputedReport compute(const ReportJob& job) {
+ReportOutput compute(const ReportJob& job) {
   ReportSettings settings{to_unix_micros(job.as_of), job.max_extrapolation_us,
                           job.interpolation == InterpolationSetting::previous
                               ? Interpolation::previous
                               : Interpolation::nearest};
-  ReportEngine engine(settings);
-  Span range = engine.evidence_range();
+  ReportPipeline pipeline(settings);
+  Span range = ReportEngine(settings).evidence_range();
 
   std::vector<HoursRow> hours = read_business_hours();
   std::vector<ZoneRow> zones = read_time_zones();
-  PollStream polls(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1));
-
-  ComputedReport report;
-  report.csv.append(csv_header()).push_back('\n');
-  std::vector<BusinessHours> store_hours;
-  std::vector<Poll> store_polls;
-  size_t next_hours = 0;
-  size_t next_zone = 0;
-  for (;;) {
-    // The next store in byte order among the three inputs.
-    const std::string* candidate = nullptr;
-    auto consider = [&candidate](const std::string& id) {
-      if (candidate == nullptr || id < *candidate) candidate = &id;
-    };
-    std::string poll_store;
-    if (!polls.done()) {
-      poll_store.assign(polls.next_store_id());
-      consider(poll_store);
-    }
-    if (next_hours < hours.size()) consider(hours[next_hours].store_id);
-    if (next_zone < zones.size()) consider(zones[next_zone].store_id);
-    if (candidate == nullptr) break;
-    std::string store_id = *candidate;
-
-    store_hours.clear();
-    while (next_hours < hours.size() && hours[next_hours].store_id == store_id)
-      store_hours.push_back(hours[next_hours++].hours);
-    std::string_view zone;
-    if (next_zone < zones.size() && zones[next_zone].store_id == store_id)
-      zone = zones[next_zone++].zone;
-    if (!polls.done() && polls.next_store_id() == store_id)
-      polls.take_store(store_polls);
-    else
-      store_polls.clear();
-
-    StoreDurations durations = engine.compute_store(zone, store_hours, store_polls);
-    append_csv_row(report.csv, store_id, durations);
-    report.stores.push_back({std::move(store_id), durations});
-  }
-  return report;
+  StoreAssembler assembler(hours, zones, pipeline);
+  read_polls(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), assembler);
+  assembler.finish();
+  return pipeline.finish();
 }
 
-void insert_result_rows(const std::string& report_id, std::span<const StoreResult> rows) {
-  int count = static_cast<int>(rows.size());
+void insert_result_rows(const std::string& report_id, const ReportOutput& output, size_t first,
+                        size_t count_in_chunk) {
+  int count = static_cast<int>(count_in_chunk);
   Datum arrays[7];
   pg_call([&] {
     Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * count));
     Datum* values[6];
     for (auto& column : values) column = static_cast<Datum*>(palloc(sizeof(Datum) * count));
     for (int i = 0; i < count; ++i) {
-      const StoreResult& row = rows[i];
+      const std::string& store_id = output.store_ids[first + i];
+      const StoreDurations& durations = output.durations[first + i];
       ids[i] = PointerGetDatum(
-          cstring_to_text_with_len(row.store_id.data(), static_cast<int>(row.store_id.size())));
+          cstring_to_text_with_len(store_id.data(), static_cast<int>(store_id.size())));
       for (int w = 0; w < 3; ++w) {
-        values[w][i] = Float8GetDatum(to_report_unit(Window(w), row.durations.uptime[w]));
-        values[3 + w][i] = Float8GetDatum(to_report_unit(Window(w), row.durations.downtime[w]));
+        values[w][i] = Float8GetDatum(to_report_unit(Window(w), durations.uptime[w]));
+        values[3 + w][i] = Float8GetDatum(to_report_unit(Window(w), durations.downtime[w]));
       }
     }
     arrays[0] = PointerGetDatum(construct_array(ids, count, TEXTOID, -1, false, TYPALIGN_INT));
@@ -261,6 +276,23 @@ void check_owner_exists(Oid owner) {
                     "the role that triggered the report no longer exists");
 }
 
+// Private (anonymous) resident memory of this process in kB, or -1. Shared
+// buffers are not included, unlike the peak RSS the kernel keeps.
+int64 anonymous_rss_kb() {
+  FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return -1;
+  char line[256];
+  int64 kb = -1;
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    if (std::strncmp(line, "RssAnon:", 8) == 0) {
+      kb = std::strtoll(line + 8, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(status);
+  return kb;
+}
+
 }  // namespace
 
 TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
@@ -275,16 +307,17 @@ TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
   pause_for_testing(PausePoint::reading);
-  ComputedReport report;
+  ReportOutput report;
   {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
     report = compute(job);
   }
   pause_for_testing(PausePoint::writing);
-  std::span<const StoreResult> rows(report.stores);
-  for (size_t start = 0; start < rows.size(); start += kResultChunkRows)
-    insert_result_rows(job.report_id,
-                       rows.subspan(start, std::min(kResultChunkRows, rows.size() - start)));
+  // Largest now: every store's result and the whole CSV are held.
+  int64 memory_kb = anonymous_rss_kb();
+  size_t stores = report.store_ids.size();
+  for (size_t first = 0; first < stores; first += kResultChunkRows)
+    insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
 
   Datum id = pg_call([&] { return PointerGetDatum(cstring_to_text(job.report_id.c_str())); });
   Datum csv = pg_call([&] {
@@ -293,9 +326,12 @@ void compute_and_store_report(const ReportJob& job) {
   });
   spi_execute(
       "UPDATE store_monitoring.report SET status = 'Complete', phase = 'done', "
-      "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL "
-      "WHERE report_id = $1",
-      {{TEXTOID, id}, {TEXTOID, csv}, {INT4OID, Int32GetDatum(static_cast<int32>(rows.size()))}},
+      "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL, "
+      "worker_memory_kb = $4 WHERE report_id = $1",
+      {{TEXTOID, id},
+       {TEXTOID, csv},
+       {INT4OID, Int32GetDatum(static_cast<int32>(stores))},
+       {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}},
       false);
   pause_for_testing(PausePoint::committing);
 }
