@@ -8,6 +8,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "nodes/params.h"
+#include "storage/ipc.h"
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -214,12 +215,37 @@ void read_polls(TimestampTz from, TimestampTz to, StoreAssembler& assembler) {
   if (receiver.error) std::rethrow_exception(receiver.error);
 }
 
+// The pipeline whose thread is running, if any. A FATAL error (the worker is
+// terminated) exits the process without unwinding C++ frames; the thread
+// must be stopped before exit() tears down what it uses.
+ReportPipeline* running_pipeline = nullptr;
+
+void stop_running_pipeline(int, Datum) {
+  if (running_pipeline != nullptr) running_pipeline->abandon();
+}
+
+class RunningPipeline {
+ public:
+  explicit RunningPipeline(ReportPipeline& pipeline) {
+    static bool exit_callback_registered = false;
+    if (!exit_callback_registered) {
+      pg_call([] { before_shmem_exit(stop_running_pipeline, 0); });
+      exit_callback_registered = true;
+    }
+    running_pipeline = &pipeline;
+  }
+  ~RunningPipeline() { running_pipeline = nullptr; }
+  RunningPipeline(const RunningPipeline&) = delete;
+  RunningPipeline& operator=(const RunningPipeline&) = delete;
+};
+
 ReportOutput compute(const ReportJob& job) {
   ReportSettings settings{to_unix_micros(job.as_of), job.max_extrapolation_us,
                           job.interpolation == InterpolationSetting::previous
                               ? Interpolation::previous
                               : Interpolation::nearest};
   ReportPipeline pipeline(settings);
+  RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
 
   std::vector<HoursRow> hours = read_business_hours();
