@@ -41,47 +41,46 @@ std::string_view text_view(Datum value) {
   return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
 }
 
-struct HoursRow {
+// Business hours grouped by store, in store_id byte order: one string per
+// store rather than per row keeps this small at any data size.
+struct StoreHours {
   std::string store_id;
-  BusinessHours hours;
+  std::vector<BusinessHours> rows;
 };
 struct ZoneRow {
   std::string store_id;
   std::string zone;
 };
 
-std::vector<HoursRow> read_business_hours() {
+std::vector<StoreHours> read_business_hours() {
   uint64 count = spi_execute(
       "SELECT store_id, day_of_week, start_time_local, end_time_local "
-      "FROM store_monitoring.business_hours",
+      "FROM store_monitoring.business_hours ORDER BY store_id",
       {}, true);
-  std::vector<HoursRow> rows;
-  rows.reserve(count);
+  std::vector<StoreHours> stores;
   bool is_null = false;
   for (uint64 i = 0; i < count; ++i) {
-    HoursRow row{std::string(text_view(spi_value(i, 1, &is_null))), {}};
-    row.hours.day_of_week = DatumGetInt16(spi_value(i, 2, &is_null));
-    row.hours.start_local = DatumGetTimeADT(spi_value(i, 3, &is_null));
-    row.hours.end_local = DatumGetTimeADT(spi_value(i, 4, &is_null));
-    rows.push_back(std::move(row));
+    std::string_view store_id = text_view(spi_value(i, 1, &is_null));
+    if (stores.empty() || stores.back().store_id != store_id)
+      stores.push_back({std::string(store_id), {}});
+    stores.back().rows.push_back({DatumGetInt16(spi_value(i, 2, &is_null)),
+                                  DatumGetTimeADT(spi_value(i, 3, &is_null)),
+                                  DatumGetTimeADT(spi_value(i, 4, &is_null))});
   }
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const HoursRow& a, const HoursRow& b) { return a.store_id < b.store_id; });
   pg_call([] { SPI_freetuptable(SPI_tuptable); });
-  return rows;
+  return stores;
 }
 
 std::vector<ZoneRow> read_time_zones() {
-  uint64 count =
-      spi_execute("SELECT store_id, timezone_str FROM store_monitoring.store_timezone", {}, true);
+  uint64 count = spi_execute(
+      "SELECT store_id, timezone_str FROM store_monitoring.store_timezone ORDER BY store_id", {},
+      true);
   std::vector<ZoneRow> rows;
   rows.reserve(count);
   bool is_null = false;
   for (uint64 i = 0; i < count; ++i)
     rows.push_back({std::string(text_view(spi_value(i, 1, &is_null))),
                     std::string(text_view(spi_value(i, 2, &is_null)))});
-  std::sort(rows.begin(), rows.end(),
-            [](const ZoneRow& a, const ZoneRow& b) { return a.store_id < b.store_id; });
   pg_call([] { SPI_freetuptable(SPI_tuptable); });
   return rows;
 }
@@ -91,7 +90,7 @@ std::vector<ZoneRow> read_time_zones() {
 // Each finished store goes to the pipeline.
 class StoreAssembler {
  public:
-  StoreAssembler(const std::vector<HoursRow>& hours, const std::vector<ZoneRow>& zones,
+  StoreAssembler(const std::vector<StoreHours>& hours, const std::vector<ZoneRow>& zones,
                  ReportPipeline& pipeline)
       : hours_(hours), zones_(zones), pipeline_(pipeline) {}
 
@@ -129,8 +128,8 @@ class StoreAssembler {
   void start_store(std::string_view store_id) {
     current_.store_id.assign(store_id);
     current_.hours.clear();
-    while (next_hours_ < hours_.size() && hours_[next_hours_].store_id == store_id)
-      current_.hours.push_back(hours_[next_hours_++].hours);
+    if (next_hours_ < hours_.size() && hours_[next_hours_].store_id == store_id)
+      current_.hours = hours_[next_hours_++].rows;
     current_.time_zone.clear();
     if (next_zone_ < zones_.size() && zones_[next_zone_].store_id == store_id)
       current_.time_zone = zones_[next_zone_++].zone;
@@ -142,7 +141,7 @@ class StoreAssembler {
     current_ = StoreInput();
   }
 
-  const std::vector<HoursRow>& hours_;
+  const std::vector<StoreHours>& hours_;
   const std::vector<ZoneRow>& zones_;
   ReportPipeline& pipeline_;
   size_t next_hours_ = 0;
@@ -248,7 +247,7 @@ ReportOutput compute(const ReportJob& job) {
   RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
 
-  std::vector<HoursRow> hours = read_business_hours();
+  std::vector<StoreHours> hours = read_business_hours();
   std::vector<ZoneRow> zones = read_time_zones();
   StoreAssembler assembler(hours, zones, pipeline);
   read_polls(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), assembler);
