@@ -329,8 +329,23 @@ TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
   return is_null ? fallback : DatumGetTimestampTz(latest);
 }
 
+// The report must still be ours to finish: the extension may have been
+// dropped (and created again) while the worker waited between transactions.
+// Locking the row also makes a concurrent DROP EXTENSION wait for this report.
+void check_report_still_running(Datum id) {
+  uint64 found = spi_execute(
+      "SELECT 1 FROM store_monitoring.report WHERE report_id = $1 AND status = 'Running' "
+      "FOR UPDATE",
+      {{TEXTOID, id}}, false);
+  if (found != 1)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "the report is no longer waiting to be computed");
+}
+
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
+  Datum id = pg_call([&] { return PointerGetDatum(cstring_to_text(job.report_id.c_str())); });
+  check_report_still_running(id);
   pause_for_testing(PausePoint::reading);
   ReportOutput report;
   {
@@ -344,20 +359,21 @@ void compute_and_store_report(const ReportJob& job) {
   for (size_t first = 0; first < stores; first += kResultChunkRows)
     insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
 
-  Datum id = pg_call([&] { return PointerGetDatum(cstring_to_text(job.report_id.c_str())); });
   Datum csv = pg_call([&] {
     return PointerGetDatum(
         cstring_to_text_with_len(report.csv.data(), static_cast<int>(report.csv.size())));
   });
-  spi_execute(
+  uint64 updated = spi_execute(
       "UPDATE store_monitoring.report SET status = 'Complete', phase = 'done', "
       "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL, "
-      "worker_memory_kb = $4 WHERE report_id = $1",
+      "worker_memory_kb = $4 WHERE report_id = $1 AND status = 'Running'",
       {{TEXTOID, id},
        {TEXTOID, csv},
        {INT4OID, Int32GetDatum(static_cast<int32>(stores))},
        {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}},
       false);
+  if (updated != 1)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
   pause_for_testing(PausePoint::committing);
 }
 

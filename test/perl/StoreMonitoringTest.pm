@@ -299,4 +299,90 @@ sub log_excerpt
 	return join("\n", @lines);
 }
 
+# --- Helpers of the fault-injection and load tests (006, 008) ---------------
+use IPC::Run ();
+
+push @EXPORT, qw(wait_for_pause_point start_psql psql_running finish_psql);
+
+# What a worker sleeping in the debug pause (store_monitoring.debug_pause_point)
+# looks like from outside, as a condition on its pg_stat_activity row "a":
+#   claimed     between transactions: no snapshot, no locks on the inputs
+#   reading     in the computing transaction, snapshot taken, inputs unread
+#   writing     inputs read (still locked), no result row written
+#   committing  result rows written and the report updated, not committed
+my $holds = sub {
+	my ($relation, $mode) = @_;
+	return "EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.granted"
+	  . " AND l.relation = 'store_monitoring.$relation'::pg_catalog.regclass AND l.mode = '$mode')";
+};
+my %pause_state = (
+	claimed => 'a.backend_xmin IS NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),
+	reading => 'a.backend_xmin IS NOT NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),
+	writing => $holds->('store_status', 'AccessShareLock') . ' AND NOT '
+	  . $holds->('report_result', 'RowExclusiveLock'),
+	committing => $holds->('report_result', 'RowExclusiveLock') . ' AND '
+	  . $holds->('report', 'RowExclusiveLock'),
+);
+
+# Waits until the worker of report $id (attempt $opt{attempt}, default 1)
+# sleeps in the debug pause at $point (wait event Extension, in the state
+# above); returns its pid, undef after the timeout.
+#   db => database (default 'postgres')
+sub wait_for_pause_point
+{
+	my ($node, $id, $point, %opt) = @_;
+	die "unknown pause point $point" unless $pause_state{$point};
+	my $attempt = $opt{attempt} // 1;
+	return poll_value(
+		$node, qq{
+SELECT a.pid FROM store_monitoring.report r
+JOIN pg_catalog.pg_stat_activity a ON a.pid = r.worker_pid
+WHERE r.report_id = '$id' AND r.status = 'Running' AND r.phase = 'computing'
+  AND r.attempts = $attempt AND a.backend_type = 'store_monitoring worker'
+  AND a.wait_event_type = 'Extension' AND a.wait_event = 'Extension'
+  AND $pause_state{$point}},
+		%opt);
+}
+
+# Starts psql on $sql (one session, ON_ERROR_STOP) without waiting for it;
+# bounded by the test timeout. Returns a handle for psql_running/finish_psql.
+#   db => database (default 'postgres'), timeout => seconds
+sub start_psql
+{
+	my ($node, $sql, %opt) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir;
+	my %h = (in => "$dir/in.sql", out => "$dir/out", err => "$dir/err");
+	open my $fh, '>', $h{in} or die "$h{in}: $!";
+	print $fh $sql;
+	close $fh;
+	$h{run} = IPC::Run::start(
+		[
+			$node->installed_command('psql'), '-XAtq', '-v', 'ON_ERROR_STOP=1',
+			'-d', $node->connstr($opt{db} // 'postgres'), '-f', $h{in}
+		],
+		'>', $h{out}, '2>', $h{err},
+		IPC::Run::timeout($opt{timeout} // $timeout));
+	return \%h;
+}
+
+sub psql_running
+{
+	my ($h) = @_;
+	return $h->{run}->pumpable;
+}
+
+# Waits for a psql started by start_psql; returns (exit code, stdout, stderr).
+sub finish_psql
+{
+	my ($h) = @_;
+	eval { $h->{run}->finish; };
+	my $timed_out = $@;
+	my $ret = $timed_out ? -1 : ($h->{run}->full_result(0) >> 8);
+	my $err = slurp_file($h->{err});
+	$err .= "\n(psql did not finish: $timed_out)" if $timed_out;
+	my $out = slurp_file($h->{out});
+	$out =~ s/\n+\z//;
+	return ($ret, $out, $err);
+}
+
 1;
