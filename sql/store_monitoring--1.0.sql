@@ -4,6 +4,26 @@
 -- Every object is schema-qualified and every function pins its search_path, so
 -- that nothing here can be redirected by a user's search_path.
 
+-- CREATE EXTENSION installs into an existing schema store_monitoring whoever
+-- owns it. Its owner could later rename it and put look-alike tables with
+-- triggers in its place, which the C code, writing reports as a superuser,
+-- would then fire. So a superuser must own the schema (CREATE EXTENSION
+-- creates it so when it does not exist). Every operator here is qualified:
+-- the schema may hold anyone's objects until this check passes.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_namespace n
+               JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+               WHERE n.nspname OPERATOR(pg_catalog.=) 'store_monitoring'
+                 AND NOT r.rolsuper) THEN
+        RAISE EXCEPTION 'schema store_monitoring is not owned by a superuser'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Its owner could take over the extension''s objects. Drop the schema, '
+                         'or make a superuser its owner, before CREATE EXTENSION store_monitoring.';
+    END IF;
+END
+$$;
+
 -----------------------------------------------------------------------------
 -- Inputs
 -----------------------------------------------------------------------------
@@ -60,6 +80,40 @@ SELECT pg_catalog.pg_extension_config_dump('store_monitoring.store_status', '');
 SELECT pg_catalog.pg_extension_config_dump('store_monitoring.business_hours', '');
 SELECT pg_catalog.pg_extension_config_dump('store_monitoring.store_timezone', '');
 
+-- Strict loading: one view per input table, every column text, in the order
+-- of the table and of the public CSV files. Their INSTEAD OF INSERT trigger
+-- (C, src/pg/import.cpp) refuses, naming the column and the value, what the
+-- base types would accept silently or loosely: a poll time without an explicit
+-- zone, a local time with a UTC offset, '24:00:01', a weekday not written as
+-- one digit 0-6, a store id with control characters or invalid UTF-8. It then
+-- inserts the typed row into the base table, whose constraints still apply,
+-- as the view's owner: INSERT on a view is all a loader needs. Nothing is
+-- granted to PUBLIC.
+CREATE FUNCTION store_monitoring._import_row()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'store_monitoring_import_row'
+LANGUAGE C;
+
+CREATE VIEW store_monitoring.store_status_import AS
+    SELECT s.store_id::text AS store_id, s.status::text AS status,
+           s.timestamp_utc::text AS timestamp_utc
+    FROM store_monitoring.store_status s;
+CREATE TRIGGER import_row INSTEAD OF INSERT ON store_monitoring.store_status_import
+    FOR EACH ROW EXECUTE FUNCTION store_monitoring._import_row('store_status');
+
+CREATE VIEW store_monitoring.business_hours_import AS
+    SELECT b.store_id::text AS store_id, b.day_of_week::text AS day_of_week,
+           b.start_time_local::text AS start_time_local, b.end_time_local::text AS end_time_local
+    FROM store_monitoring.business_hours b;
+CREATE TRIGGER import_row INSTEAD OF INSERT ON store_monitoring.business_hours_import
+    FOR EACH ROW EXECUTE FUNCTION store_monitoring._import_row('business_hours');
+
+CREATE VIEW store_monitoring.store_timezone_import AS
+    SELECT z.store_id::text AS store_id, z.timezone_str::text AS timezone_str
+    FROM store_monitoring.store_timezone z;
+CREATE TRIGGER import_row INSTEAD OF INSERT ON store_monitoring.store_timezone_import
+    FOR EACH ROW EXECUTE FUNCTION store_monitoring._import_row('store_timezone');
+
 -----------------------------------------------------------------------------
 -- Reports
 -----------------------------------------------------------------------------
@@ -109,21 +163,17 @@ CREATE TABLE store_monitoring.report_result (
     PRIMARY KEY (report_id, store_id)
 );
 
+-- No role but the owner reads or writes these tables directly: the functions
+-- below read them for the caller and show a report only to roles with the
+-- privileges of the role that triggered it (src/pg/report_read.cpp says why
+-- a SELECT grant, even behind row-level security, would reveal other roles'
+-- report ids). Row-level security without policies stays on as a backstop in
+-- case someone grants SELECT anyway.
 ALTER TABLE store_monitoring.report ENABLE ROW LEVEL SECURITY;
 ALTER TABLE store_monitoring.report_result ENABLE ROW LEVEL SECURITY;
-
--- A role sees the reports of roles whose privileges it has (itself, or roles
--- it inherits). Written against pg_roles so a dropped owner hides the report
--- instead of breaking every query.
-CREATE POLICY report_visible_to_owner ON store_monitoring.report FOR SELECT
-    USING (owner IN (SELECT r.oid FROM pg_catalog.pg_roles r
-                     WHERE pg_catalog.pg_has_role(r.oid, 'USAGE')));
-CREATE POLICY report_result_visible_with_report ON store_monitoring.report_result FOR SELECT
-    USING (EXISTS (SELECT 1 FROM store_monitoring.report r
-                   WHERE r.report_id = report_result.report_id));
+REVOKE ALL ON store_monitoring.report, store_monitoring.report_result FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA store_monitoring TO PUBLIC;
-GRANT SELECT ON store_monitoring.report, store_monitoring.report_result TO PUBLIC;
 
 -----------------------------------------------------------------------------
 -- API
@@ -148,37 +198,17 @@ LANGUAGE C STRICT VOLATILE;
 
 -- Internal: starts a worker for this database when a Running report has no
 -- worker (it died, the server restarted, or no worker slot was free).
--- Returns true when it started one.
 CREATE FUNCTION store_monitoring._resume_orphaned_reports()
-RETURNS boolean
+RETURNS void
 AS 'MODULE_PATHNAME', 'store_monitoring_resume_orphaned_reports'
 LANGUAGE C VOLATILE;
 
--- Internal: the visible report row or the error every caller gets for an id
--- that does not exist or belongs to someone else (indistinguishable).
+-- Internal: the report row when the caller may see it, or the error every
+-- caller gets for an id that does not exist or belongs to someone else.
 CREATE FUNCTION store_monitoring._visible_report(report_id text)
 RETURNS store_monitoring.report
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r store_monitoring.report;
-BEGIN
-    IF report_id IS NULL THEN
-        RAISE EXCEPTION 'report_id must not be NULL'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    SELECT * INTO r FROM store_monitoring.report rp WHERE rp.report_id = _visible_report.report_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'report "%" does not exist',
-            CASE WHEN pg_catalog.length(report_id) > 64
-                 THEN pg_catalog.left(report_id, 64) || '...' ELSE report_id END
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'Use the id that trigger_report() returned, as the role that triggered it.';
-    END IF;
-    RETURN r;
-END
-$$;
+AS 'MODULE_PATHNAME', 'store_monitoring_visible_report'
+LANGUAGE C VOLATILE;
 
 CREATE FUNCTION store_monitoring.get_report(report_id text)
 RETURNS TABLE (status text, csv text, as_of timestamptz, error text)
@@ -244,21 +274,14 @@ RETURNS TABLE (store_id text,
                downtime_last_hour double precision,
                downtime_last_day double precision,
                downtime_last_week double precision)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r store_monitoring.report := store_monitoring._visible_report(report_id);
-BEGIN
-    IF r.status <> 'Complete' THEN
-        RAISE EXCEPTION 'report "%" is %, not Complete', r.report_id, r.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    RETURN QUERY
-        SELECT rr.store_id::text, rr.uptime_last_hour, rr.uptime_last_day, rr.uptime_last_week,
-               rr.downtime_last_hour, rr.downtime_last_day, rr.downtime_last_week
-        FROM store_monitoring.report_result rr
-        WHERE rr.report_id = r.report_id
-        ORDER BY rr.store_id;
-END
-$$;
+AS 'MODULE_PATHNAME', 'store_monitoring_report_rows'
+LANGUAGE C VOLATILE;
+
+-- The caller's reports (all of them for a superuser), oldest first.
+CREATE FUNCTION store_monitoring.list_reports()
+RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
+               max_extrapolation interval, interpolation text, requested_at timestamptz,
+               started_at timestamptz, finished_at timestamptz, attempts integer,
+               store_count integer, worker_memory_kb bigint, error text, owner regrole)
+AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
+LANGUAGE C VOLATILE;

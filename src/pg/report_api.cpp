@@ -222,7 +222,8 @@ extern "C" Datum store_monitoring_triggered_in_this_transaction(PG_FUNCTION_ARGS
 // A Running report whose advisory lock nobody holds has no worker: it is
 // queued, or its worker died. Start one; it will also claim the others.
 extern "C" Datum store_monitoring_resume_orphaned_reports(PG_FUNCTION_ARGS) {
-  bool launched = pg_entry([&] {
+  (void)fcinfo;
+  pg_entry([&] {
     bool orphaned = false;
     {
       SpiSession spi;
@@ -237,7 +238,7 @@ extern "C" Datum store_monitoring_resume_orphaned_reports(PG_FUNCTION_ARGS) {
                MyDatabaseId, kReportLockClass);
       orphaned = spi_execute(sql, {}, false, 1) > 0;
     }
-    return orphaned && launch_report_worker(MyDatabaseId);
+    if (orphaned) (void)launch_report_worker(MyDatabaseId);
   });
-  PG_RETURN_BOOL(launched);
+  PG_RETURN_VOID();
 }

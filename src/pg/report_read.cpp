@@ -1,0 +1,150 @@
+// Reading reports. Nobody but the extension reads the report tables directly:
+// with a plain SELECT grant (even behind row-level security) a role's own
+// conditions on report_id run in the index before any visibility filter, and
+// EXPLAIN ANALYZE would tell whether another role's id exists. These
+// functions read as the table owner and show a report only to roles with the
+// privileges of its owner (superusers included); every other id gets the
+// same "does not exist".
+#include "pg/pg_boundary.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(store_monitoring_visible_report);
+PG_FUNCTION_INFO_V1(store_monitoring_report_rows);
+PG_FUNCTION_INFO_V1(store_monitoring_list_reports);
+}
+
+#include <string>
+#include <string_view>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr int kShownIdCharacters = 64;
+
+std::string shown_id(text* id) {
+  const char* data = VARDATA_ANY(id);
+  int length = VARSIZE_ANY_EXHDR(id);
+  int clipped = pg_call([&] { return pg_mbcharcliplen(data, length, kShownIdCharacters); });
+  std::string shown(data, clipped);
+  if (clipped < length) shown += "...";
+  return shown;
+}
+
+[[noreturn]] void report_does_not_exist(text* id) {
+  throw UserError(ERRCODE_UNDEFINED_OBJECT, "report \"" + shown_id(id) + "\" does not exist",
+                  "Use the id that trigger_report() returned, as the role that triggered it.");
+}
+
+text* report_id_argument(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0))
+    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "report_id must not be NULL");
+  return PG_GETARG_TEXT_PP(0);
+}
+
+struct SpiAsOwner {
+  SpiAsOwner() {
+    pg_call([] {
+      if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    });
+  }
+  ~SpiAsOwner() { SPI_finish(); }
+  ActAsRole owner{BOOTSTRAP_SUPERUSERID};
+  PinnedSearchPath safe_names;
+};
+
+// The report row (a composite datum, copied out of SPI) when `caller` may see
+// it; otherwise the common error.
+Datum visible_report(text* id, Oid caller) {
+  SpiAsOwner spi;
+  uint64 found =
+      spi_execute("SELECT r, r.owner FROM store_monitoring.report r WHERE r.report_id = $1",
+                  {{TEXTOID, PointerGetDatum(id)}}, true, 1);
+  if (found == 0) report_does_not_exist(id);
+  bool is_null = false;
+  Oid owner = DatumGetObjectId(spi_value(0, 2, &is_null));
+  if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
+  Datum row = spi_value(0, 1, &is_null);
+  return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
+}
+
+Datum report_rows(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  Oid caller = GetUserId();
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  SpiAsOwner spi;
+  uint64 found =
+      spi_execute("SELECT r.owner, r.status FROM store_monitoring.report r WHERE r.report_id = $1",
+                  {{TEXTOID, PointerGetDatum(id)}}, true, 1);
+  if (found == 0) report_does_not_exist(id);
+  bool is_null = false;
+  Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
+  if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
+  std::string status = pg_call([&] { return TextDatumGetCString(spi_value(0, 2, &is_null)); });
+  if (status != "Complete")
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "report \"" + shown_id(id) + "\" is " + status + ", not Complete");
+  uint64 rows = spi_execute(
+      "SELECT store_id::text, uptime_last_hour, uptime_last_day, uptime_last_week, "
+      "downtime_last_hour, downtime_last_day, downtime_last_week "
+      "FROM store_monitoring.report_result WHERE report_id = $1 ORDER BY store_id",
+      {{TEXTOID, PointerGetDatum(id)}}, true);
+  pg_call([&] {
+    for (uint64 i = 0; i < rows; ++i) tuplestore_puttuple(result->setResult, SPI_tuptable->vals[i]);
+  });
+  return static_cast<Datum>(0);
+}
+
+Datum list_reports(FunctionCallInfo fcinfo) {
+  Oid caller = GetUserId();
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  SpiAsOwner spi;
+  uint64 rows = spi_execute(
+      "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
+      "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
+      "worker_memory_kb, error, owner::regrole, owner "
+      "FROM store_monitoring.report ORDER BY requested_at, lock_key",
+      {}, true);
+  pg_call([&] {
+    TupleDesc desc = result->setDesc;
+    Datum values[15];
+    bool nulls[15];
+    for (uint64 i = 0; i < rows; ++i) {
+      HeapTuple tuple = SPI_tuptable->vals[i];
+      bool owner_null = false;
+      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 16, &owner_null));
+      if (!has_privs_of_role(caller, owner)) continue;
+      for (int column = 0; column < 15; ++column)
+        values[column] = SPI_getbinval(tuple, SPI_tuptable->tupdesc, column + 1, &nulls[column]);
+      tuplestore_putvalues(result->setResult, desc, values, nulls);
+    }
+  });
+  return static_cast<Datum>(0);
+}
+
+}  // namespace
+}  // namespace store_monitoring::pg
+
+using namespace store_monitoring::pg;
+
+extern "C" Datum store_monitoring_visible_report(PG_FUNCTION_ARGS) {
+  return pg_entry([&] { return visible_report(report_id_argument(fcinfo), GetUserId()); });
+}
+
+extern "C" Datum store_monitoring_report_rows(PG_FUNCTION_ARGS) {
+  return pg_entry([&] { return report_rows(fcinfo); });
+}
+
+extern "C" Datum store_monitoring_list_reports(PG_FUNCTION_ARGS) {
+  return pg_entry([&] { return list_reports(fcinfo); });
+}
