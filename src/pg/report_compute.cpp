@@ -34,13 +34,6 @@ constexpr size_t kResultChunkRows = 10000;
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
 TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
 
-// Text datum as a view into tuple memory (store ids and zone names are short
-// and never toasted-out-of-line, but detoast anyway for safety).
-std::string_view text_view(Datum value) {
-  text* t = pg_call([&] { return DatumGetTextPP(value); });
-  return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
-}
-
 // Business hours grouped by store, in store_id byte order: one string per
 // store rather than per row keeps this small at any data size.
 struct StoreHours {
@@ -53,35 +46,27 @@ struct ZoneRow {
 };
 
 std::vector<StoreHours> read_business_hours() {
-  uint64 count = spi_execute(
+  std::vector<StoreHours> stores;
+  spi_stream(
       "SELECT store_id, day_of_week, start_time_local, end_time_local "
       "FROM store_monitoring.business_hours ORDER BY store_id",
-      {}, true);
-  std::vector<StoreHours> stores;
-  bool is_null = false;
-  for (uint64 i = 0; i < count; ++i) {
-    std::string_view store_id = text_view(spi_value(i, 1, &is_null));
-    if (stores.empty() || stores.back().store_id != store_id)
-      stores.push_back({std::string(store_id), {}});
-    stores.back().rows.push_back({DatumGetInt16(spi_value(i, 2, &is_null)),
-                                  DatumGetTimeADT(spi_value(i, 3, &is_null)),
-                                  DatumGetTimeADT(spi_value(i, 4, &is_null))});
-  }
-  pg_call([] { SPI_freetuptable(SPI_tuptable); });
+      {}, [&](const Datum* values, const bool*) {
+        std::string_view store_id = text_bytes(values[0]);
+        if (stores.empty() || stores.back().store_id != store_id)
+          stores.push_back({std::string(store_id), {}});
+        stores.back().rows.push_back(
+            {DatumGetInt16(values[1]), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
+      });
   return stores;
 }
 
 std::vector<ZoneRow> read_time_zones() {
-  uint64 count = spi_execute(
-      "SELECT store_id, timezone_str FROM store_monitoring.store_timezone ORDER BY store_id", {},
-      true);
   std::vector<ZoneRow> rows;
-  rows.reserve(count);
-  bool is_null = false;
-  for (uint64 i = 0; i < count; ++i)
-    rows.push_back({std::string(text_view(spi_value(i, 1, &is_null))),
-                    std::string(text_view(spi_value(i, 2, &is_null)))});
-  pg_call([] { SPI_freetuptable(SPI_tuptable); });
+  spi_stream(
+      "SELECT store_id, timezone_str FROM store_monitoring.store_timezone ORDER BY store_id", {},
+      [&](const Datum* values, const bool*) {
+        rows.push_back({std::string(text_bytes(values[0])), std::string(text_bytes(values[1]))});
+      });
   return rows;
 }
 
@@ -149,69 +134,21 @@ class StoreAssembler {
   StoreInput current_;
 };
 
-// Receives the executor's rows directly (no copy into an SPI tuple table).
-// PostgreSQL calls it from C; it never lets a C++ exception escape, and while
-// it calls PostgreSQL it holds no C++ object that a longjmp could skip.
-struct PollReceiver {
-  DestReceiver base;  // first: PostgreSQL sees a DestReceiver*
-  StoreAssembler* assembler;
-  std::exception_ptr error;
-
-  static bool receive(TupleTableSlot* slot, DestReceiver* self) {
-    auto* receiver = reinterpret_cast<PollReceiver*>(self);
-    slot_getallattrs(slot);
-    auto* store_id = reinterpret_cast<text*>(PG_DETOAST_DATUM_PACKED(slot->tts_values[0]));
-    const char* id_data = VARDATA_ANY(store_id);
-    size_t id_length = VARSIZE_ANY_EXHDR(store_id);
-    TimestampTz at = DatumGetTimestampTz(slot->tts_values[1]);
-    bool active = DatumGetBool(slot->tts_values[2]);
-    return receiver->consume(id_data, id_length, at, active);
-  }
-
-  bool consume(const char* id_data, size_t id_length, TimestampTz at, bool active) noexcept {
-    try {
-      assembler->add_poll(
-          std::string_view(id_data, id_length),
-          Poll{to_unix_micros(at), active ? PollStatus::active : PollStatus::inactive});
-      return true;
-    } catch (...) {
-      error = std::current_exception();
-      return false;  // stops the executor
-    }
-  }
-
-  static void startup(DestReceiver*, int, TupleDesc) {}
-  static void shutdown(DestReceiver*) {}
-  static void destroy(DestReceiver*) {}
-};
-
 // Streams the polls of the evidence range, in store and time order, into
 // `assembler`. The planner picks the index-only scan of the covering index.
 void read_polls(TimestampTz from, TimestampTz to, StoreAssembler& assembler) {
-  PollReceiver receiver{};
-  receiver.base.receiveSlot = PollReceiver::receive;
-  receiver.base.rStartup = PollReceiver::startup;
-  receiver.base.rShutdown = PollReceiver::shutdown;
-  receiver.base.rDestroy = PollReceiver::destroy;
-  receiver.base.mydest = DestNone;
-  receiver.assembler = &assembler;
-  pg_call([&] {
-    ParamListInfo params = makeParamList(2);
-    params->params[0] = {TimestampTzGetDatum(from), false, PARAM_FLAG_CONST, TIMESTAMPTZOID};
-    params->params[1] = {TimestampTzGetDatum(to), false, PARAM_FLAG_CONST, TIMESTAMPTZOID};
-    SPIExecuteOptions options{};
-    options.params = params;
-    options.read_only = true;  // the transaction's one snapshot
-    options.dest = &receiver.base;
-    int result = SPI_execute_extended(
-        "SELECT store_id, timestamp_utc, status = 'active' "
-        "FROM store_monitoring.store_status "
-        "WHERE timestamp_utc >= $1 AND timestamp_utc <= $2 "
-        "ORDER BY store_id, timestamp_utc",
-        &options);
-    if (result < 0) elog(ERROR, "reading the polls failed: %s", SPI_result_code_string(result));
-  });
-  if (receiver.error) std::rethrow_exception(receiver.error);
+  spi_stream(
+      "SELECT store_id, timestamp_utc, status = 'active' "
+      "FROM store_monitoring.store_status "
+      "WHERE timestamp_utc >= $1 AND timestamp_utc <= $2 "
+      "ORDER BY store_id, timestamp_utc",
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
+      [&](const Datum* values, const bool*) {
+        assembler.add_poll(
+            text_bytes(values[0]),
+            Poll{to_unix_micros(DatumGetTimestampTz(values[1])),
+                 DatumGetBool(values[2]) ? PollStatus::active : PollStatus::inactive});
+      });
 }
 
 // The pipeline whose thread is running, if any. A FATAL error (the worker is
@@ -247,12 +184,21 @@ ReportOutput compute(const ReportJob& job) {
   RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
 
+  TimestampTz started = GetCurrentTimestamp();
   std::vector<StoreHours> hours = read_business_hours();
   std::vector<ZoneRow> zones = read_time_zones();
+  TimestampTz hours_read = GetCurrentTimestamp();
   StoreAssembler assembler(hours, zones, pipeline);
   read_polls(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), assembler);
   assembler.finish();
-  return pipeline.finish();
+  TimestampTz polls_read = GetCurrentTimestamp();
+  ReportOutput output = pipeline.finish();
+  elog(DEBUG1,
+       "store_monitoring report %s: hours and zones %.1f ms, polls read %.1f ms, computing "
+       "after the read %.1f ms",
+       job.report_id.c_str(), (hours_read - started) / 1000.0, (polls_read - hours_read) / 1000.0,
+       (GetCurrentTimestamp() - polls_read) / 1000.0);
+  return output;
 }
 
 void insert_result_rows(const std::string& report_id, const ReportOutput& output, size_t first,
@@ -355,6 +301,7 @@ void compute_and_store_report(const ReportJob& job) {
   pause_for_testing(PausePoint::writing);
   // Largest now: every store's result and the whole CSV are held.
   int64 memory_kb = anonymous_rss_kb();
+  TimestampTz writing = GetCurrentTimestamp();
   size_t stores = report.store_ids.size();
   for (size_t first = 0; first < stores; first += kResultChunkRows)
     insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
@@ -374,6 +321,8 @@ void compute_and_store_report(const ReportJob& job) {
       false);
   if (updated != 1)
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
+  elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
+       stores, (GetCurrentTimestamp() - writing) / 1000.0);
   pause_for_testing(PausePoint::committing);
 }
 

@@ -1,6 +1,9 @@
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "executor/tuptable.h"
+#include "nodes/params.h"
+#include "tcop/dest.h"
 #include "utils/guc.h"
 }
 
@@ -32,6 +35,85 @@ Datum spi_value(uint64 row, int column, bool* is_null) {
   return pg_call([&] {
     return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, is_null);
   });
+}
+
+namespace {
+
+constexpr int kMaxStreamedColumns = 16;
+
+// PostgreSQL calls this receiver from C: it never lets a C++ exception escape,
+// and while it calls PostgreSQL it holds no C++ object a longjmp could skip.
+struct StreamReceiver {
+  DestReceiver base;  // first: PostgreSQL sees a DestReceiver*
+  RowCallback callback;
+  void* context;
+  int columns;
+  bool varlena[kMaxStreamedColumns];
+  std::exception_ptr error;
+
+  static void startup(DestReceiver* self, int, TupleDesc desc) {
+    auto* receiver = reinterpret_cast<StreamReceiver*>(self);
+    if (desc->natts > kMaxStreamedColumns) elog(ERROR, "too many columns to stream");
+    receiver->columns = desc->natts;
+    for (int i = 0; i < desc->natts; ++i)
+      receiver->varlena[i] = TupleDescAttr(desc, i)->attlen == -1;
+  }
+
+  static bool receive(TupleTableSlot* slot, DestReceiver* self) {
+    auto* receiver = reinterpret_cast<StreamReceiver*>(self);
+    Datum values[kMaxStreamedColumns];
+    bool nulls[kMaxStreamedColumns];
+    slot_getallattrs(slot);
+    for (int i = 0; i < receiver->columns; ++i) {
+      nulls[i] = slot->tts_isnull[i];
+      values[i] = slot->tts_values[i];
+      if (receiver->varlena[i] && !nulls[i])
+        values[i] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(values[i]));
+    }
+    return receiver->deliver(values, nulls);
+  }
+
+  bool deliver(const Datum* values, const bool* nulls) noexcept {
+    try {
+      callback(context, values, nulls);
+      return true;
+    } catch (...) {
+      error = std::current_exception();
+      return false;  // stops the executor
+    }
+  }
+
+  static void shutdown(DestReceiver*) {}
+  static void destroy(DestReceiver*) {}
+};
+
+}  // namespace
+
+void spi_stream_rows(const char* sql, std::initializer_list<SqlArg> args, RowCallback callback,
+                     void* context) {
+  StreamReceiver receiver{};
+  receiver.base.receiveSlot = StreamReceiver::receive;
+  receiver.base.rStartup = StreamReceiver::startup;
+  receiver.base.rShutdown = StreamReceiver::shutdown;
+  receiver.base.rDestroy = StreamReceiver::destroy;
+  receiver.base.mydest = DestNone;
+  receiver.callback = callback;
+  receiver.context = context;
+  const SqlArg* arg_list = args.begin();
+  int count = static_cast<int>(args.size());
+  pg_call([&] {
+    ParamListInfo params = count > 0 ? makeParamList(count) : nullptr;
+    for (int i = 0; i < count; ++i)
+      params->params[i] = {arg_list[i].value, arg_list[i].is_null, PARAM_FLAG_CONST,
+                           arg_list[i].type};
+    SPIExecuteOptions options{};
+    options.params = params;
+    options.read_only = true;  // the caller's one snapshot
+    options.dest = &receiver.base;
+    int result = SPI_execute_extended(sql, &options);
+    if (result < 0) elog(ERROR, "SPI_execute_extended failed: %s", SPI_result_code_string(result));
+  });
+  if (receiver.error) std::rethrow_exception(receiver.error);
 }
 
 PinnedSearchPath::PinnedSearchPath() {

@@ -8,7 +8,10 @@ extern "C" {
 #include "miscadmin.h"
 }
 
+#include <exception>
 #include <initializer_list>
+#include <string_view>
+#include <type_traits>
 
 namespace store_monitoring::pg {
 
@@ -25,6 +28,31 @@ uint64 spi_execute(const char* sql, std::initializer_list<SqlArg> args, bool rea
 
 // Column `column` (1-based) of result row `row`.
 Datum spi_value(uint64 row, int column, bool* is_null);
+
+// Streams the rows of one read-only statement, in the current snapshot, to a
+// callback as the executor produces them: no SPI tuple table, no copies.
+// Variable-length values arrive detoasted. The callback is C++ that must not
+// call PostgreSQL; an exception it throws stops the statement and is
+// rethrown here.
+using RowCallback = void (*)(void* context, const Datum* values, const bool* nulls);
+void spi_stream_rows(const char* sql, std::initializer_list<SqlArg> args, RowCallback callback,
+                     void* context);
+
+template <typename Fn>
+void spi_stream(const char* sql, std::initializer_list<SqlArg> args, Fn&& on_row) {
+  spi_stream_rows(
+      sql, args,
+      [](void* context, const Datum* values, const bool* nulls) {
+        (*static_cast<std::remove_reference_t<Fn>*>(context))(values, nulls);
+      },
+      &on_row);
+}
+
+// The bytes of a detoasted text value.
+inline std::string_view text_bytes(Datum value) {
+  auto* t = reinterpret_cast<text*>(DatumGetPointer(value));
+  return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
+}
 
 // Runs code as `role` with that role's privileges and row-level security, and
 // restores the previous identity however the scope ends.
