@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine:
-#   1. core unit tests (GoogleTest via CTest), plain and under ASan+UBSan+LSan
+#   1. core unit tests (GoogleTest via CTest), plain, under ASan+UBSan+LSan and
+#      under TSan, then the libFuzzer targets of test/fuzz/ for a bounded time
 #   2. build and install the extension
 #   3. pg_regress (make installcheck) against a throwaway cluster
 #   4. TAP integration tests (make prove_installcheck: workers, crashes, restarts)
@@ -57,7 +58,53 @@ run_ctest() {  # run_ctest NAME CMAKE_ARGS...
 section "core unit tests"
 run_ctest plain
 section "core unit tests under AddressSanitizer + UBSan + LeakSanitizer"
-run_ctest sanitized -DSM_SANITIZE=ON
+# Leak detection is ASan's default on Linux x86_64; say so, and stop at the
+# first report of any kind.
+ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  run_ctest sanitized -DSM_SANITIZE=ON
+
+section "core unit tests under ThreadSanitizer (the report pipeline's thread)"
+TSAN_OPTIONS=halt_on_error=1 run_ctest threads -DCMAKE_CXX_FLAGS=-fsanitize=thread \
+  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread
+
+# --- 1b. fuzzing --------------------------------------------------------------
+# libFuzzer targets in test/fuzz/ (clang, ASan + UBSan + LSan), each for a
+# bounded time starting from its seed corpus; FUZZ_SECONDS overrides the times.
+# A crash keeps its reproducer in $fuzz_out and fails the suite.
+section "fuzzing (libFuzzer + ASan + UBSan + LSan)"
+fuzz_build="$work/build-fuzz"
+fuzz_out=$(mktemp -d /tmp/store_monitoring_fuzz.XXXXXX)
+run_fuzzer() {  # run_fuzzer NAME SECONDS
+  local name=$1 seconds=${FUZZ_SECONDS:-$2}
+  local bin="$fuzz_build/${name}_fuzzer" log="$work/fuzz-$name.log"
+  # New inputs go to the first directory, so the seeds in the repo stay as they are.
+  local corpora=("$work/fuzz-corpus-$name")
+  mkdir -p "${corpora[0]}"
+  [[ -d "$repo/test/fuzz/corpus/$name" ]] && corpora+=("$repo/test/fuzz/corpus/$name")
+  echo "${name}_fuzzer: ${seconds} s"
+  if ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$seconds" -timeout=30 -detect_leaks=1 \
+    -print_final_stats=1 -artifact_prefix="$fuzz_out/$name-" "${corpora[@]}" >"$log" 2>&1; then
+    grep -E '^#[0-9]+[[:space:]]+DONE|number_of_executed_units|average_exec_per_sec' "$log" || true
+    record "fuzz-${name//_/-}" 1 0
+  else
+    tail -n 80 "$log"
+    local unit
+    unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+    echo "fuzz-${name//_/-} failed; reproducer: ${unit:-none written (see the log above)}"
+    [[ -n "$unit" ]] && echo "reproduce: ENGINE_FUZZER_PRINT=1 $bin $unit"
+    record "fuzz-${name//_/-}" 0 1
+  fi
+}
+if CC=clang CXX=clang++ cmake -S "$repo" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSM_FUZZ=ON -DSM_TESTS=OFF >"$work/fuzz-configure.log" 2>&1 &&
+  cmake --build "$fuzz_build" -j2 >"$work/fuzz-build.log" 2>&1; then
+  run_fuzzer engine 60
+  if [[ -x "$fuzz_build/input_syntax_fuzzer" ]]; then run_fuzzer input_syntax 20; fi
+else
+  cat "$work/fuzz-configure.log" "$work/fuzz-build.log"
+  record "fuzz (build)" 0 1
+fi
+rmdir "$fuzz_out" 2>/dev/null || echo "fuzzer artifacts kept in $fuzz_out"
 
 # --- 2. build and install -----------------------------------------------------
 section "build and install the extension"
