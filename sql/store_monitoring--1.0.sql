@@ -53,6 +53,9 @@ CREATE TABLE store_monitoring.store_status (
 );
 CREATE INDEX store_status_store_id_timestamp_utc_idx
     ON store_monitoring.store_status (store_id, timestamp_utc) INCLUDE (status);
+-- The newest poll (report_time = 'latest') in one index descent instead of a
+-- scan of every poll; time-range queries and retention deletes use it too.
+CREATE INDEX store_status_timestamp_utc_idx ON store_monitoring.store_status (timestamp_utc);
 
 CREATE TABLE store_monitoring.business_hours (
     store_id         text COLLATE "C" NOT NULL
