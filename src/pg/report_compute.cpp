@@ -79,15 +79,15 @@ class StoreAssembler {
                  ReportPipeline& pipeline)
       : hours_(hours), zones_(zones), pipeline_(pipeline) {}
 
-  void add_poll(std::string_view store_id, Poll poll) {
-    if (!current_.store_id.empty() && store_id == current_.store_id) {
-      current_.polls.push_back(poll);
-      return;
+  // A poll of `store_id`; only `is_evidence_candidate` ones are kept, the
+  // others just make the store known (it gets a row all the same).
+  void add_poll(std::string_view store_id, Poll poll, bool is_evidence_candidate) {
+    if (current_.store_id.empty() || store_id != current_.store_id) {
+      finish_current();
+      emit_stores_without_polls_before(store_id);
+      start_store(store_id);
     }
-    finish_current();
-    emit_stores_without_polls_before(store_id);
-    start_store(store_id);
-    current_.polls.push_back(poll);
+    if (is_evidence_candidate) current_.polls.push_back(poll);
   }
 
   void finish() {
@@ -134,20 +134,21 @@ class StoreAssembler {
   StoreInput current_;
 };
 
-// Streams the polls of the evidence range, in store and time order, into
-// `assembler`. The planner picks the index-only scan of the covering index.
+// Streams every poll, in store and time order, into `assembler`, keeping
+// those in [from, to]. Every poll is read because every store in the table
+// gets a row, also one whose polls all lie outside the range; the covering
+// index's scan visits every entry for the range condition anyway (it is on
+// its second column). The planner picks the index-only scan.
 void read_polls(TimestampTz from, TimestampTz to, StoreAssembler& assembler) {
   spi_stream(
       "SELECT store_id, timestamp_utc, status = 'active' "
-      "FROM store_monitoring.store_status "
-      "WHERE timestamp_utc >= $1 AND timestamp_utc <= $2 "
-      "ORDER BY store_id, timestamp_utc",
-      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
-      [&](const Datum* values, const bool*) {
-        assembler.add_poll(
-            text_bytes(values[0]),
-            Poll{to_unix_micros(DatumGetTimestampTz(values[1])),
-                 DatumGetBool(values[2]) ? PollStatus::active : PollStatus::inactive});
+      "FROM store_monitoring.store_status ORDER BY store_id, timestamp_utc",
+      {}, [&](const Datum* values, const bool*) {
+        TimestampTz at = DatumGetTimestampTz(values[1]);
+        assembler.add_poll(text_bytes(values[0]),
+                           Poll{to_unix_micros(at), DatumGetBool(values[2]) ? PollStatus::active
+                                                                            : PollStatus::inactive},
+                           at >= from && at <= to);
       });
 }
 

@@ -353,6 +353,8 @@ void store_monitoring_worker_main(Datum main_arg) {
   BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
   // Database or role settings must not redirect the names in our SQL.
   SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_OVERRIDE);
+  // Compiling the read's expressions costs more than it saves (one pass).
+  SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
   worker_context =
       AllocSetContextCreate(TopMemoryContext, "store_monitoring worker", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(worker_context);
