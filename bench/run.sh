@@ -1,0 +1,502 @@
+#!/usr/bin/env bash
+# store_monitoring benchmark: one command that installs what is missing,
+# builds and installs the extension, starts a throwaway PostgreSQL 15 cluster,
+# loads each data set into a fresh database and prints medians over several
+# interleaved runs of
+#   report     trigger_report() until wait_report() says Complete (as a client
+#              sees it, worker start included) and the worker's peak memory;
+#   floor      SELECT count(*) over the polls of the report's evidence range,
+#              one core: the cost of merely reading the rows;
+#   plain SQL  bench/plain_sql_report.sql, the same report in plain SQL,
+#              checked against the extension's numbers (the run FAILS, exit 1,
+#              when any store differs by more than 1e-6).
+#
+#   bench/run.sh [--datasets public,x10] [--runs N] [--plain-runs M]
+#
+#   --datasets   comma-separated, from: public (~14k stores, 1.8M polls) and
+#                x10 (ten times the stores). Default: public,x10.
+#   --runs       measured report and floor runs per data set (default 5).
+#   --plain-runs measured plain SQL runs per data set (default 3 for public,
+#                1 for x10; it is slow). Never more than --runs.
+#
+# Data: with ../shared/data (or $SHARED_DATA) holding the public business
+# hours and time zones and make_polls.py, `public` is those files plus the
+# poll file make_polls.py writes, and `x10` uses make_polls.py --scale 10.
+# Without it both come from demo/generate_sample_data.sql (14,092 and
+# 140,920 stores, 8 days). Generated files are cached in $BENCH_CACHE
+# (default /var/tmp/store_monitoring_bench): x10 is about 1 GB of CSV.
+# The cluster lives in a temporary directory under $BENCH_TMPDIR (default
+# /var/tmp; x10 needs about 4 GB) and is removed on exit.
+#
+# Every data set is loaded (each into its own database) before any run is
+# measured; then each round runs report, floor and plain SQL for every data
+# set in turn, so that noise hits every measure and every data set alike.
+#
+# Results: a markdown table on stdout and in bench/results-<date>.md.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../tools/common.sh
+source "$repo/tools/common.sh"
+
+datasets=public,x10
+runs=5
+plain_runs=
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+while (($#)); do
+    case $1 in
+        --datasets) datasets=${2:?--datasets needs a value}; shift 2 ;;
+        --datasets=*) datasets=${1#*=}; shift ;;
+        --runs) runs=${2:?--runs needs a value}; shift 2 ;;
+        --runs=*) runs=${1#*=}; shift ;;
+        --plain-runs) plain_runs=${2:?--plain-runs needs a value}; shift 2 ;;
+        --plain-runs=*) plain_runs=${1#*=}; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --runs must be a positive integer" >&2; exit 2; }
+[[ -z "$plain_runs" || "$plain_runs" =~ ^[0-9]+$ ]] ||
+    { echo "bench/run.sh: --plain-runs must be a non-negative integer" >&2; exit 2; }
+IFS=, read -r -a dataset_list <<<"$datasets"
+declare -A seen_ds=()
+for ds in "${dataset_list[@]}"; do
+    case $ds in public | x10) ;; *) echo "bench/run.sh: unknown data set '$ds' (public, x10)" >&2; exit 2 ;; esac
+    [[ -z "${seen_ds[$ds]:-}" ]] || { echo "bench/run.sh: data set '$ds' given twice" >&2; exit 2; }
+    seen_ds[$ds]=1
+done
+((${#dataset_list[@]})) || { echo "bench/run.sh: --datasets is empty" >&2; exit 2; }
+
+cache=${BENCH_CACHE:-/var/tmp/store_monitoring_bench}
+shared=${SHARED_DATA:-$repo/../shared/data}
+[[ -d "$shared" ]] && shared=$(cd "$shared" && pwd)
+h='2 hours'  # H: the extension's default max_extrapolation
+
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+step() { printf '\n==> %s\n' "$*"; }
+bench_start=$(ms_now)
+
+step "dependencies (tools/install_deps.sh)"
+"$repo/tools/install_deps.sh"
+echo "ok"
+
+step "build and install the extension"
+make -s -C "$repo" -j"$(nproc)" PG_CONFIG="$PG_CONFIG"
+as_root make -s -C "$repo" install PG_CONFIG="$PG_CONFIG"
+echo "installed into $("$PG_CONFIG" --pkglibdir)"
+
+step "throwaway cluster"
+mkdir -p "$cache"
+tmp=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/store_monitoring_bench_cluster.XXXXXX")
+((EUID == 0)) && chown postgres: "$tmp"
+chmod 700 "$tmp"
+cluster_started=0
+cleanup() {
+    local rc=$?
+    if ((cluster_started)); then
+        as_postgres "$PG_BIN/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+cd "$tmp"  # server tools run as postgres must not inherit an unreadable cwd
+
+port=$(free_port)
+as_postgres "$PG_BIN/initdb" -D "$tmp/data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
+    >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
+cluster_started=1
+pg_settings=(
+    -c "listen_addresses=''" -c "unix_socket_directories=$tmp" -c "port=$port"
+    -c shared_buffers=1GB -c work_mem=64MB -c maintenance_work_mem=512MB
+    -c fsync=off -c full_page_writes=off
+    -c max_wal_size=8GB -c checkpoint_timeout=30min
+    # The inputs are vacuumed after loading; without this, autovacuum of
+    # report_result after every x10 report would run during the next runs.
+    -c autovacuum=off
+)
+as_postgres "$PG_BIN/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -s -o "${pg_settings[*]}" start ||
+    { cat "$tmp/server.log" >&2; exit 1; }
+echo "PostgreSQL 15 in $tmp (socket $tmp/.s.PGSQL.$port): shared_buffers=1GB work_mem=64MB fsync=off autovacuum=off"
+
+psql_db() {  # psql_db DB ARGS...
+    local db=$1
+    shift
+    as_postgres "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$tmp" -p "$port" -U postgres -d "$db" "$@"
+}
+
+# --- data ---------------------------------------------------------------------
+
+public_ok=0
+if [[ -f "$shared/make_polls.py" && -f "$shared/menu_hours.csv.xz" && -f "$shared/timezones.csv.xz" ]] &&
+    command -v python3 >/dev/null 2>&1; then
+    public_ok=1
+fi
+
+# load_csv DB FILE TABLE(COLUMNS): \copy a CSV with a header (plain or .xz)
+load_csv() {
+    local db=$1 file=$2 target=$3 started
+    started=$(ms_now)
+    if [[ "$file" == *.xz ]]; then xz -dc -- "$file"; else cat -- "$file"; fi |
+        psql_db "$db" -c "\\copy $target FROM pstdin WITH (FORMAT csv, HEADER true)"
+    echo "  $(basename -- "$file") -> ${target%%(*} ($(($(ms_now) - started)) ms)"
+}
+
+# make_polls_file SCALE: path of the cached make_polls.py output, written if missing
+make_polls_file() {
+    local scale=$1 dir file started
+    dir=$cache/make_polls-$(sha256sum "$shared/make_polls.py" | cut -c1-12)
+    file=$dir/store_status-scale$scale-seed1.csv
+    if [[ ! -s "$file" ]]; then
+        mkdir -p "$dir"
+        echo "  writing $file with make_polls.py --scale $scale (about $((40 * scale)) s)" >&2
+        started=$(ms_now)
+        python3 "$shared/make_polls.py" --scale "$scale" --seed 1 --out "$file.tmp.$$"
+        mv "$file.tmp.$$" "$file"
+        echo "  make_polls.py took $(($(ms_now) - started)) ms" >&2
+    fi
+    echo "$file"
+}
+
+# load_dataset DS DB: fills the input tables of DB; prints where the data came from
+load_dataset() {
+    local ds=$1 db=$2 scale=1 stores=14092 dir gen_sha started f
+    [[ "$ds" == x10 ]] && scale=10 && stores=140920
+    if ((public_ok)); then
+        source_note="public business hours and time zones ($shared), polls from make_polls.py --scale $scale --seed 1"
+        local polls
+        polls=$(make_polls_file "$scale")
+        load_csv "$db" "$shared/menu_hours.csv.xz" \
+            "store_monitoring.business_hours(store_id, day_of_week, start_time_local, end_time_local)"
+        load_csv "$db" "$shared/timezones.csv.xz" "store_monitoring.store_timezone(store_id, timezone_str)"
+        load_csv "$db" "$polls" "store_monitoring.store_status(store_id, status, timestamp_utc)"
+        return
+    fi
+    source_note="demo/generate_sample_data.sql, stores=$stores days=8 seed=1 (no public data in $shared)"
+    gen_sha=$(sha256sum "$repo/demo/generate_sample_data.sql" | cut -c1-12)
+    dir=$cache/generated-$gen_sha/stores$stores-days8-seed1
+    if [[ -s "$dir/store_status.csv" ]]; then
+        load_csv "$db" "$dir/business_hours.csv" \
+            "store_monitoring.business_hours(store_id, day_of_week, start_time_local, end_time_local)"
+        load_csv "$db" "$dir/store_timezone.csv" "store_monitoring.store_timezone(store_id, timezone_str)"
+        load_csv "$db" "$dir/store_status.csv" "store_monitoring.store_status(store_id, status, timestamp_utc)"
+        return
+    fi
+    echo "  generating $stores stores with demo/generate_sample_data.sql (cached afterwards in $dir)"
+    started=$(ms_now)
+    psql_db "$db" -v stores="$stores" -v days=8 -v seed=1 -f - <"$repo/demo/generate_sample_data.sql"
+    echo "  generated in $(($(ms_now) - started)) ms"
+    mkdir -p "$dir"
+    for f in business_hours store_timezone store_status; do
+        psql_db "$db" -c "\\copy store_monitoring.$f TO pstdout WITH (FORMAT csv, HEADER true)" \
+            >"$dir/$f.csv.tmp.$$"
+    done
+    for f in business_hours store_timezone store_status; do mv "$dir/$f.csv.tmp.$$" "$dir/$f.csv"; done
+}
+
+# --- statistics -----------------------------------------------------------------
+
+median() { # numbers on stdin -> median (empty input: "-")
+    sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "-"; exit }
+        if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f\n", a / b }'; }
+fmt_int() { # 1234567 -> 1,234,567
+    awk -v v="$1" 'BEGIN { if (v == "-" || v == "") { print "-"; exit }
+        s = sprintf("%d", v); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
+}
+
+# --- the benchmark ------------------------------------------------------------
+
+declare -A res_stores res_polls res_report res_floor res_plain res_mem res_start res_compute res_raw res_source
+declare -A res_nreport res_nplain res_mismatch res_asof res_prewarm
+failed=0
+
+# Phase 1: every data set in its own fresh database, vacuumed, with one
+# unmeasured report (which also gives T).
+for ds in "${dataset_list[@]}"; do
+    db=bench_$ds
+    step "data set $ds: fresh database $db"
+    as_postgres "$PG_BIN/createdb" -h "$tmp" -p "$port" -U postgres "$db"
+    psql_db "$db" -c 'CREATE EXTENSION store_monitoring' -c 'CREATE EXTENSION pg_prewarm'
+    started=$(ms_now)
+    source_note=
+    load_dataset "$ds" "$db"
+    # The worker reads the polls with an index-only scan: it needs the
+    # visibility map that VACUUM sets (README, "Loading the public sample data").
+    echo "  VACUUM ANALYZE"
+    psql_db "$db" -c 'VACUUM ANALYZE store_monitoring.store_status, store_monitoring.business_hours,
+                                     store_monitoring.store_timezone' -c 'CHECKPOINT'
+    visible=$(psql_db "$db" -At -c "SELECT relallvisible || '/' || relpages FROM pg_class
+                                     WHERE oid = 'store_monitoring.store_status'::regclass")
+    echo "  store_status pages all-visible: $visible"
+    if [[ "${visible%/*}" != "${visible#*/}" ]]; then
+        echo "bench/run.sh: WARNING: not every page of store_status is all-visible after VACUUM" >&2
+    fi
+    echo "  loaded in $(($(ms_now) - started)) ms"
+    # polls, stores known to any table, and whether the polls (table and
+    # index) fit in half of shared_buffers
+    read -r polls stores fits < <(psql_db "$db" -At -F ' ' -c "
+        SELECT (SELECT count(*) FROM store_monitoring.store_status),
+               (SELECT count(*) FROM (SELECT store_id FROM store_monitoring.store_status
+                                      UNION SELECT store_id FROM store_monitoring.business_hours
+                                      UNION SELECT store_id FROM store_monitoring.store_timezone) s),
+               pg_total_relation_size('store_monitoring.store_status')
+                 < pg_size_bytes(current_setting('shared_buffers')) / 2")
+    echo "  $stores stores, $polls polls; $source_note"
+    res_source[$ds]=$source_note
+    res_stores[$ds]=$stores
+    res_polls[$ds]=$polls
+    res_prewarm[$ds]=$fits
+
+    step "$ds: warm-up report (not measured)"
+    IFS='|' read -r as_of status < <(psql_db "$db" -At -F '|' <<'SQL'
+SET TimeZone = 'UTC';
+SELECT store_monitoring.trigger_report() AS id \gset
+SELECT store_monitoring.wait_report(:'id', interval '3 hours') AS st \gset
+SELECT as_of, :'st' FROM store_monitoring.report WHERE report_id = :'id';
+SQL
+    )
+    if [[ "$status" != Complete ]]; then
+        echo "bench/run.sh: warm-up report of $ds ended $status" >&2
+        psql_db "$db" -x -c "SELECT status, error FROM store_monitoring.report" >&2 || true
+        tail -n 30 "$tmp/server.log" >&2
+        exit 1
+    fi
+    echo "  T = $as_of, H = $h"
+    res_asof[$ds]=$as_of
+    n_plain=${plain_runs:-$([[ $ds == x10 ]] && echo 1 || echo 3)}
+    ((n_plain > runs)) && n_plain=$runs
+    res_nplain[$ds]=$n_plain
+    res_nreport[$ds]=$runs
+done
+
+# Phase 2: one psql session runs every measured run, interleaved: in each
+# round, for each data set, report, floor and plain SQL, so that noise hits
+# every measure and every data set alike. Times are client-visible:
+# clock_timestamp() before the statement that starts the work and after the
+# one that returns its result. Before a data set's turn, pg_prewarm puts its
+# polls back into shared buffers when they fit (x10 would otherwise have
+# evicted public's); the larger data sets are read through the OS cache anyway.
+cp "$repo/bench/plain_sql_report.sql" "$tmp/plain_sql_report.sql"
+script=$tmp/session.sql
+{
+    echo '\set ON_ERROR_STOP 1'
+    for ((i = 1; i <= runs; i++)); do
+        for ds in "${dataset_list[@]}"; do
+            cat <<SQL
+\\c bench_$ds
+SET TimeZone = 'UTC';
+\\set as_of '${res_asof[$ds]}'
+\\set h '$h'
+SQL
+            if [[ "${res_prewarm[$ds]}" == t ]]; then
+                cat <<'SQL'
+SELECT pg_prewarm('store_monitoring.store_status'),
+       pg_prewarm('store_monitoring.store_status_store_id_timestamp_utc_idx') \g /dev/null
+SQL
+            fi
+            cat <<SQL
+-- round $i, $ds: report
+SELECT pg_catalog.clock_timestamp() AS t0 \\gset
+SELECT store_monitoring.trigger_report() AS id \\gset
+SELECT store_monitoring.wait_report(:'id', interval '3 hours') AS st \\gset
+SELECT 'RESULT $ds report $i', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1),
+       :'st', coalesce(worker_memory_kb::text, '-'),
+       round(extract(epoch FROM started_at - requested_at) * 1000, 1),
+       round(extract(epoch FROM finished_at - started_at) * 1000, 1),
+       :'id', store_count
+FROM store_monitoring.report WHERE report_id = :'id';
+-- round $i, $ds: floor (one core)
+SET max_parallel_workers_per_gather = 0;
+SELECT pg_catalog.clock_timestamp() AS t0 \\gset
+SELECT count(*) AS n FROM store_monitoring.store_status
+WHERE timestamp_utc >= :'as_of'::timestamptz - interval '168 hours' - :'h'::interval
+  AND timestamp_utc <= :'as_of'::timestamptz \\gset
+SELECT 'RESULT $ds floor $i', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1), :'n';
+RESET max_parallel_workers_per_gather;
+SQL
+            if ((i <= res_nplain[$ds])); then
+                cat <<SQL
+-- round $i, $ds: plain SQL (its rows go to a file, as a client would receive them)
+SELECT pg_catalog.clock_timestamp() AS t0 \\gset
+\\pset format csv
+\\o $tmp/plain_$ds.csv
+\\i $tmp/plain_sql_report.sql
+\\o
+\\pset format unaligned
+SELECT 'RESULT $ds plain $i', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1);
+SQL
+            fi
+        done
+    done
+} >"$script"
+((EUID == 0)) && chown postgres: "$script" "$tmp/plain_sql_report.sql"
+
+step "$runs rounds of report, floor and plain SQL, interleaved over: ${dataset_list[*]}"
+plain_note=
+for ds in "${dataset_list[@]}"; do plain_note+=" $ds ${res_nplain[$ds]},"; done
+echo "  plain SQL runs:${plain_note%,}"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+results=$tmp/results.txt
+psql_db "bench_${dataset_list[0]}" -At -F ' ' -f "$script" | tee "$results" |
+    awk '{ printf "  %-6s %-6s run %s: %10.1f ms", $2, $3, $4, $5
+           if ($3 == "report") printf "  %s, worker %s kB, start %s ms, compute %s ms", $6, $7, $8, $9
+           printf "\n" }'
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+for ds in "${dataset_list[@]}"; do
+    sel() { awk -v ds="$ds" -v kind="$1" -v col="$2" '$2 == ds && $3 == kind && $col != "-" { print $col }' "$results"; }
+    bad=$(awk -v ds="$ds" '$2 == ds && $3 == "report" && $6 != "Complete"' "$results" | wc -l)
+    if ((bad)); then
+        echo "bench/run.sh: $bad report run(s) of $ds did not complete" >&2
+        failed=1
+    fi
+    res_report[$ds]=$(sel report 5 | median)
+    res_mem[$ds]=$(sel report 7 | median)
+    res_start[$ds]=$(sel report 8 | median)
+    res_compute[$ds]=$(sel report 9 | median)
+    res_floor[$ds]=$(sel floor 5 | median)
+    res_plain[$ds]=$(sel plain 5 | median)
+    res_raw[$ds]=$(awk -v ds="$ds" '$2 == ds { r[$3] = r[$3] (r[$3] == "" ? "" : ", ") $5 }
+        END { printf "report %s; floor %s; plain SQL %s", r["report"], r["floor"], (r["plain"] == "" ? "-" : r["plain"]) }' "$results")
+    echo "  $ds: evidence range [T - 168 h - H, T] holds $(sel floor 6 | head -n 1) polls"
+done
+
+# Phase 3: the plain SQL gives the extension's numbers.
+for ds in "${dataset_list[@]}"; do
+    res_mismatch[$ds]=-
+    ((res_nplain[$ds] > 0)) || continue
+    report_id=$(awk -v ds="$ds" '$2 == ds && $3 == "report" { print $10; exit }' "$results")
+    step "$ds: plain SQL vs report_rows('$report_id')"
+    mismatches=$(psql_db "bench_$ds" -At <<SQL
+CREATE TEMP TABLE plain_out (store_id text COLLATE "C", uptime_last_hour float8,
+    uptime_last_day float8, uptime_last_week float8, downtime_last_hour float8,
+    downtime_last_day float8, downtime_last_week float8);
+\\copy plain_out FROM '$tmp/plain_$ds.csv' WITH (FORMAT csv)
+CREATE TEMP TABLE diff AS
+SELECT coalesce(p.store_id, r.store_id) AS store_id,
+       p.store_id IS NULL AS only_in_report, r.store_id IS NULL AS only_in_plain,
+       p.uptime_last_hour AS p_uh, r.uptime_last_hour AS r_uh, p.uptime_last_day AS p_ud, r.uptime_last_day AS r_ud,
+       p.uptime_last_week AS p_uw, r.uptime_last_week AS r_uw, p.downtime_last_hour AS p_dh, r.downtime_last_hour AS r_dh,
+       p.downtime_last_day AS p_dd, r.downtime_last_day AS r_dd, p.downtime_last_week AS p_dw, r.downtime_last_week AS r_dw
+FROM plain_out p FULL JOIN store_monitoring.report_rows('$report_id') r ON r.store_id = p.store_id
+WHERE p.store_id IS NULL OR r.store_id IS NULL
+   OR NOT (abs(p.uptime_last_hour - r.uptime_last_hour) <= 1e-6
+           AND abs(p.uptime_last_day - r.uptime_last_day) <= 1e-6
+           AND abs(p.uptime_last_week - r.uptime_last_week) <= 1e-6
+           AND abs(p.downtime_last_hour - r.downtime_last_hour) <= 1e-6
+           AND abs(p.downtime_last_day - r.downtime_last_day) <= 1e-6
+           AND abs(p.downtime_last_week - r.downtime_last_week) <= 1e-6);
+SELECT count(*) || ' ' || (SELECT count(*) FROM plain_out) FROM diff;
+\\pset format aligned
+\\pset tuples_only off
+SELECT * FROM diff ORDER BY store_id LIMIT 10;
+SQL
+    )
+    read -r n_mismatch n_rows <<<"$(head -n 1 <<<"$mismatches")"
+    res_mismatch[$ds]=$n_mismatch
+    echo "  plain SQL rows: $n_rows; stores that differ (any value by more than 1e-6, or missing): $n_mismatch"
+    if ((n_mismatch != 0)); then
+        echo "  first differing stores (p_ = plain SQL, r_ = report_rows):" >&2
+        tail -n +2 <<<"$mismatches" >&2
+        echo "bench/run.sh: FAIL: the plain SQL and the extension disagree on $n_mismatch stores of $ds" >&2
+        failed=1
+    fi
+done
+for ds in "${dataset_list[@]}"; do psql_db postgres -c "DROP DATABASE bench_$ds"; done
+
+# --- results ------------------------------------------------------------------
+
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem_gb=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
+pg_version=$(as_postgres "$PG_BIN/postgres" --version)
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n "$(git -C "$repo" status --porcelain -- src sql Makefile 2>/dev/null)" ]] && commit="$commit + uncommitted changes"
+stamp=$(date -u +%Y-%m-%d-%H%M%S)
+out_file=$repo/bench/results-$stamp.md
+
+table() {
+    echo "| data set | stores | polls | report ms | floor ms | plain SQL ms | report / floor | plain SQL / report | worker peak memory kB |"
+    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+    local ds
+    for ds in "${dataset_list[@]}"; do
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" \
+            "$(fmt_int "${res_stores[$ds]}")" "$(fmt_int "${res_polls[$ds]}")" \
+            "${res_report[$ds]}" "${res_floor[$ds]}" "${res_plain[$ds]}" \
+            "$(ratio "${res_report[$ds]}" "${res_floor[$ds]}")" \
+            "$(ratio "${res_plain[$ds]}" "${res_report[$ds]}")" \
+            "$(fmt_int "${res_mem[$ds]%.*}")"
+    done
+}
+details() {
+    echo "| data set | T (as_of) | runs (report, floor / plain SQL) | report: worker start ms | report: worker compute ms | plain SQL check: stores that differ |"
+    echo "|---|---|--:|--:|--:|--:|"
+    local ds
+    for ds in "${dataset_list[@]}"; do
+        printf '| %s | %s | %s / %s | %s | %s | %s |\n' "$ds" "${res_asof[$ds]}" "${res_nreport[$ds]}" \
+            "${res_nplain[$ds]}" "${res_start[$ds]}" "${res_compute[$ds]}" "${res_mismatch[$ds]}"
+    done
+    echo
+    echo "Every run, in ms:"
+    echo
+    for ds in "${dataset_list[@]}"; do echo "- $ds: ${res_raw[$ds]}"; done
+    echo
+    echo "Load average (1, 5, 15 min) before -> after the measured runs: $load_before -> $load_after"
+    echo
+    echo "Data:"
+    echo
+    for ds in "${dataset_list[@]}"; do echo "- $ds: ${res_source[$ds]}"; done
+}
+targets() {
+    local p=public x=x10 verdict
+    check() { if awk "BEGIN { exit !($1) }"; then verdict=met; else verdict=MISSED; fi; echo "- $2: $3 ($verdict)"; }
+    if [[ -n "${res_report[$p]:-}" ]]; then
+        check "${res_report[$p]} <= 3 * ${res_floor[$p]}" "public: report <= 3x floor" \
+            "$(ratio "${res_report[$p]}" "${res_floor[$p]}")x"
+        if [[ "${res_plain[$p]}" != - ]]; then
+            check "${res_plain[$p]} >= 20 * ${res_report[$p]}" "public: report >= 20x faster than plain SQL" \
+                "$(ratio "${res_plain[$p]}" "${res_report[$p]}")x"
+        fi
+    fi
+    if [[ -n "${res_report[$p]:-}" && -n "${res_report[$x]:-}" ]]; then
+        check "${res_report[$x]} <= 11 * ${res_report[$p]}" "x10: report <= 11x its public time" \
+            "$(ratio "${res_report[$x]}" "${res_report[$p]}")x"
+    fi
+    local ds
+    for ds in "${dataset_list[@]}"; do
+        [[ "${res_mem[$ds]}" == - ]] && continue
+        check "${res_mem[$ds]} < 256 * 1024" "$ds: worker peak memory < 256 MB" \
+            "$(awk -v k="${res_mem[$ds]}" 'BEGIN { printf "%.1f MB", k / 1024 }')"
+    done
+}
+
+{
+    echo "# store_monitoring benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "\`bench/run.sh --datasets $datasets --runs $runs${plain_runs:+ --plain-runs $plain_runs}\`," \
+        "commit $commit. Medians over interleaved runs in one cluster" \
+        "(shared_buffers=1GB, work_mem=64MB, fsync=off, autovacuum=off); H = $h; T = the newest poll."
+    echo
+    echo "Machine: $(nproc) cores, $cpu, ${mem_gb} GB RAM; $pg_version; $(uname -sr)."
+    echo
+    table
+    echo
+    echo "Targets (2 cores):"
+    echo
+    targets
+    echo
+    details
+} >"$out_file"
+
+step "results (also in bench/results-$stamp.md)"
+cat "$out_file"
+echo
+echo "bench total: $(($(ms_now) - bench_start)) ms"
+if ((failed)); then
+    echo "bench/run.sh: FAILED (see above)" >&2
+    exit 1
+fi
