@@ -1,6 +1,8 @@
 -- Every store known to any of the three tables gets a row, also a store whose
 -- polls all lie outside the report's evidence range [T - 168 h - H, T].
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS store_monitoring;
+RESET client_min_messages;
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';
 TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
