@@ -66,42 +66,36 @@ ErrorData* take_error(MemoryContext caller_context);
 }  // namespace detail
 
 template <typename Fn>
+void pg_call_void(Fn&& fn) {
+  MemoryContext caller_context = CurrentMemoryContext;
+  ErrorData* volatile error = nullptr;
+  std::exception_ptr cpp_error;  // set only when no longjmp can follow
+  PG_TRY();
+  {
+    try {
+      fn();
+    } catch (...) {
+      cpp_error = std::current_exception();
+    }
+  }
+  PG_CATCH();
+  { error = detail::take_error(caller_context); }
+  PG_END_TRY();
+  if (error) detail::throw_pg_error(error);
+  if (cpp_error) std::rethrow_exception(cpp_error);
+}
+
+template <typename Fn>
 auto pg_call(Fn&& fn) -> decltype(fn()) {
   using Result = decltype(fn());
   static_assert(std::is_void_v<Result> || std::is_scalar_v<Result>,
                 "pg_call results must be plain values (Datum, pointers, numbers)");
-  MemoryContext caller_context = CurrentMemoryContext;
-  ErrorData* volatile error = nullptr;
-  std::exception_ptr cpp_error;  // set only when no longjmp can follow
   if constexpr (std::is_void_v<Result>) {
-    PG_TRY();
-    {
-      try {
-        fn();
-      } catch (...) {
-        cpp_error = std::current_exception();
-      }
-    }
-    PG_CATCH();
-    { error = detail::take_error(caller_context); }
-    PG_END_TRY();
-    if (error) detail::throw_pg_error(error);
-    if (cpp_error) std::rethrow_exception(cpp_error);
+    pg_call_void(fn);
   } else {
-    Result volatile result{};
-    PG_TRY();
-    {
-      try {
-        result = fn();
-      } catch (...) {
-        cpp_error = std::current_exception();
-      }
-    }
-    PG_CATCH();
-    { error = detail::take_error(caller_context); }
-    PG_END_TRY();
-    if (error) detail::throw_pg_error(error);
-    if (cpp_error) std::rethrow_exception(cpp_error);
+    // Lives in this frame, not in the one that calls sigsetjmp.
+    Result result{};
+    pg_call_void([&] { result = fn(); });
     return result;
   }
 }

@@ -229,14 +229,7 @@ extern "C" Datum store_monitoring_resume_orphaned_reports(PG_FUNCTION_ARGS) {
       SpiSession spi;
       ActAsRole reader(BOOTSTRAP_SUPERUSERID);
       PinnedSearchPath safe_names;
-      char sql[1024];
-      snprintf(sql, sizeof(sql),
-               "SELECT 1 FROM store_monitoring.report r WHERE r.status = 'Running' "
-               "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
-               "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
-               "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = 2) LIMIT 1",
-               MyDatabaseId, kReportLockClass);
-      orphaned = spi_execute(sql, {}, false, 1) > 0;
+      orphaned = any_orphaned_report();
     }
     if (orphaned) (void)launch_report_worker(MyDatabaseId);
   });

@@ -61,18 +61,24 @@ struct SpiAsOwner {
   PinnedSearchPath safe_names;
 };
 
-// The report row (a composite datum, copied out of SPI) when `caller` may see
-// it; otherwise the common error.
-Datum visible_report(text* id, Oid caller) {
-  SpiAsOwner spi;
-  uint64 found =
-      spi_execute("SELECT r, r.owner FROM store_monitoring.report r WHERE r.report_id = $1",
-                  {{TEXTOID, PointerGetDatum(id)}}, true, 1);
+// Runs `sql` (its $1 is the report id, its first column the report's owner)
+// and raises the common error unless it found a report `caller` may see. The
+// row stays in SPI_tuptable for the caller.
+void find_visible_report(const char* sql, text* id, Oid caller) {
+  uint64 found = spi_execute(sql, {{TEXTOID, PointerGetDatum(id)}}, true, 1);
   if (found == 0) report_does_not_exist(id);
   bool is_null = false;
-  Oid owner = DatumGetObjectId(spi_value(0, 2, &is_null));
+  Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
   if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
-  Datum row = spi_value(0, 1, &is_null);
+}
+
+// The report row (a composite datum, copied out of SPI).
+Datum visible_report(text* id, Oid caller) {
+  SpiAsOwner spi;
+  find_visible_report("SELECT r.owner, r FROM store_monitoring.report r WHERE r.report_id = $1", id,
+                      caller);
+  bool is_null = false;
+  Datum row = spi_value(0, 2, &is_null);
   return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
 }
 
@@ -82,13 +88,9 @@ Datum report_rows(FunctionCallInfo fcinfo) {
   pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
   auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   SpiAsOwner spi;
-  uint64 found =
-      spi_execute("SELECT r.owner, r.status FROM store_monitoring.report r WHERE r.report_id = $1",
-                  {{TEXTOID, PointerGetDatum(id)}}, true, 1);
-  if (found == 0) report_does_not_exist(id);
+  find_visible_report(
+      "SELECT r.owner, r.status FROM store_monitoring.report r WHERE r.report_id = $1", id, caller);
   bool is_null = false;
-  Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
-  if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
   std::string status = pg_call([&] { return TextDatumGetCString(spi_value(0, 2, &is_null)); });
   if (status != "Complete")
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -269,16 +269,7 @@ bool extension_installed() {
 
 bool has_unclaimed_reports() {
   bool any = false;
-  in_transaction([&] {
-    char sql[1024];
-    snprintf(sql, sizeof(sql),
-             "SELECT 1 FROM store_monitoring.report r WHERE r.status = 'Running' "
-             "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
-             "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
-             "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = 2) LIMIT 1",
-             MyDatabaseId, kReportLockClass);
-    any = spi_execute(sql, {}, false, 1) > 0;
-  });
+  in_transaction([&] { any = any_orphaned_report(); });
   return any;
 }
 
@@ -310,6 +301,17 @@ void serve_database() {
 }
 
 }  // namespace
+
+bool any_orphaned_report() {
+  char sql[1024];
+  snprintf(sql, sizeof(sql),
+           "SELECT 1 FROM store_monitoring.report r WHERE r.status = 'Running' "
+           "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
+           "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
+           "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = 2) LIMIT 1",
+           MyDatabaseId, kReportLockClass);
+  return spi_execute(sql, {}, false, 1) > 0;
+}
 
 bool launch_report_worker(Oid database) noexcept {
   BackgroundWorker worker;

@@ -20,6 +20,11 @@ inline constexpr uint32 kSlotLockClass = 0x534D5301;
 // free background-worker slot; the report then waits in the queue.
 bool launch_report_worker(Oid database) noexcept;
 
+// True when a Running report of this database has no worker holding its
+// lock: queued, or its worker died. Needs a connected SPI and a role that
+// can read the report table.
+bool any_orphaned_report();
+
 // Registers the launcher; call from _PG_init while preloading.
 void register_launcher();
 
