@@ -32,17 +32,7 @@ GRANT SELECT ON store_monitoring.store_status, store_monitoring.business_hours,
     TO regress_sm_a, regress_sm_b, regress_sm_r, regress_sm_gone, regress_sm_x;
 
 -- The rows of report_rows() rounded to 6 decimals.
-CREATE FUNCTION pg_temp.rows(id text)
-RETURNS TABLE (store_id text, up_hour numeric, up_day numeric, up_week numeric,
-               down_hour numeric, down_day numeric, down_week numeric)
-LANGUAGE sql AS $$
-    SELECT r.store_id,
-           round(r.uptime_last_hour::numeric, 6), round(r.uptime_last_day::numeric, 6),
-           round(r.uptime_last_week::numeric, 6), round(r.downtime_last_hour::numeric, 6),
-           round(r.downtime_last_day::numeric, 6), round(r.downtime_last_week::numeric, 6)
-    FROM store_monitoring.report_rows(id) AS r
-    ORDER BY r.store_id COLLATE "C"
-$$;
+\i test/sql/include/report_rows.psql
 
 -- Runs a statement with `id` as $1 and returns 'ok' or the error: SQLSTATE,
 -- message and hint, with `id` shown as `shown_as`. Runs as the caller and

@@ -2,13 +2,7 @@
 -- that names the bad value (semantics.md, "Input that breaks the rules"); a
 -- load with one bad row loads nothing. Also: unknown report ids and bad
 -- settings or arguments.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
+\i test/sql/include/setup.psql
 -- Load the module, so that its settings are defined: a SET before that would
 -- only create a placeholder.
 SELECT store_monitoring.check_time_zone('UTC');

@@ -5,13 +5,7 @@
 -- (semantics.md, "Input that breaks the rules"). Then: what the base tables
 -- accept that the import views refuse, bytes that are not UTF-8 (in databases
 -- of known encodings), and malicious report ids.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
+\i test/sql/include/setup.psql
 
 -- One good row per table, loaded through the import views.
 COPY store_monitoring.store_status_import FROM stdin WITH (FORMAT csv, HEADER);

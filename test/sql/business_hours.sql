@@ -13,25 +13,9 @@
 -- within 30 min of one, so the store is active whenever it is open:
 -- uptime = open time and downtime = 0. Polls taken while a store is closed are
 -- not evidence, so they change nothing.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
+\i test/sql/include/setup.psql
 
-CREATE FUNCTION pg_temp.rows(id text)
-RETURNS TABLE (store_id text, up_hour numeric, up_day numeric, up_week numeric,
-               down_hour numeric, down_day numeric, down_week numeric)
-LANGUAGE sql AS $$
-    SELECT r.store_id,
-           round(r.uptime_last_hour::numeric, 6), round(r.uptime_last_day::numeric, 6),
-           round(r.uptime_last_week::numeric, 6), round(r.downtime_last_hour::numeric, 6),
-           round(r.downtime_last_day::numeric, 6), round(r.downtime_last_week::numeric, 6)
-    FROM store_monitoring.report_rows(id) AS r
-    ORDER BY r.store_id COLLATE "C"
-$$;
+\i test/sql/include/report_rows.psql
 
 -- Every store is in UTC except no_zone_chicago (no row) and the zone_* ones.
 INSERT INTO store_monitoring.store_timezone

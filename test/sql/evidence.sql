@@ -12,25 +12,9 @@
 --   Mon 00:00-12:00: Jan 23 00:00-12:00 -> 60 min, 12 h, 12 h.
 --   Mon 11:00-13:00: Jan 23 11:00-12:00 + Jan 16 12:00-13:00 -> 60 min, 1 h, 2 h.
 --   no rows (24x7): 60 min, 24 h, 168 h.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
+\i test/sql/include/setup.psql
 
-CREATE FUNCTION pg_temp.rows(id text)
-RETURNS TABLE (store_id text, up_hour numeric, up_day numeric, up_week numeric,
-               down_hour numeric, down_day numeric, down_week numeric)
-LANGUAGE sql AS $$
-    SELECT r.store_id,
-           round(r.uptime_last_hour::numeric, 6), round(r.uptime_last_day::numeric, 6),
-           round(r.uptime_last_week::numeric, 6), round(r.downtime_last_hour::numeric, 6),
-           round(r.downtime_last_day::numeric, 6), round(r.downtime_last_week::numeric, 6)
-    FROM store_monitoring.report_rows(id) AS r
-    ORDER BY r.store_id COLLATE "C"
-$$;
+\i test/sql/include/report_rows.psql
 
 -- polls_only has no time-zone row (America/Chicago; it is 24x7, so the zone
 -- does not matter) and no business hours: it is known only by its polls.

@@ -7,25 +7,9 @@
 --   rt_b: open Mondays 09:00-10:00; polls Jan 23 09:30 active and 11:30
 --         inactive (taken while closed: not evidence, but it is the newest
 --         poll of all, so it is T for report_time = 'latest').
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
+\i test/sql/include/setup.psql
 
-CREATE FUNCTION pg_temp.rows(id text)
-RETURNS TABLE (store_id text, up_hour numeric, up_day numeric, up_week numeric,
-               down_hour numeric, down_day numeric, down_week numeric)
-LANGUAGE sql AS $$
-    SELECT r.store_id,
-           round(r.uptime_last_hour::numeric, 6), round(r.uptime_last_day::numeric, 6),
-           round(r.uptime_last_week::numeric, 6), round(r.downtime_last_hour::numeric, 6),
-           round(r.downtime_last_day::numeric, 6), round(r.downtime_last_week::numeric, 6)
-    FROM store_monitoring.report_rows(id) AS r
-    ORDER BY r.store_id COLLATE "C"
-$$;
+\i test/sql/include/report_rows.psql
 
 INSERT INTO store_monitoring.store_timezone VALUES ('rt_a', 'UTC'), ('rt_b', 'UTC');
 INSERT INTO store_monitoring.business_hours VALUES ('rt_b', 0, '09:00', '10:00');

@@ -3,26 +3,10 @@
 --
 -- A store in UTC, open only on Mondays 09:00-12:00; polls on Monday 2023-01-23
 -- at 10:14 active and 11:15 inactive; T = 2023-01-23 12:00 UTC.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
+\i test/sql/include/setup.psql
 
 -- Unrounded report values, rounded to 6 decimals so float noise never shows.
-CREATE FUNCTION pg_temp.rows(id text)
-RETURNS TABLE (store_id text, up_hour numeric, up_day numeric, up_week numeric,
-               down_hour numeric, down_day numeric, down_week numeric)
-LANGUAGE sql AS $$
-    SELECT r.store_id,
-           round(r.uptime_last_hour::numeric, 6), round(r.uptime_last_day::numeric, 6),
-           round(r.uptime_last_week::numeric, 6), round(r.downtime_last_hour::numeric, 6),
-           round(r.downtime_last_day::numeric, 6), round(r.downtime_last_week::numeric, 6)
-    FROM store_monitoring.report_rows(id) AS r
-    ORDER BY r.store_id COLLATE "C"
-$$;
+\i test/sql/include/report_rows.psql
 
 INSERT INTO store_monitoring.store_timezone VALUES ('worked_example', 'UTC');
 INSERT INTO store_monitoring.business_hours VALUES ('worked_example', 0, '09:00', '12:00');
