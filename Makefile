@@ -12,8 +12,9 @@ GLUE_SRCS = $(wildcard src/pg/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
 SM_HEADERS = $(wildcard src/core/*.hpp src/pg/*.hpp)
 
-REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
-REGRESS_OPTS = --inputdir=test --outputdir=test --load-extension=plpgsql
+# pg_regress inputs are sql/*.sql beside the install scripts, outputs expected/*.out.
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(filter-out sql/store_monitoring--%,$(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=plpgsql
 
 PROVE_TESTS = test/t/*.pl
 

@@ -260,12 +260,12 @@ for ds in "${dataset_list[@]}"; do
 SET TimeZone = 'UTC';
 SELECT store_monitoring.trigger_report() AS id \gset
 SELECT store_monitoring.wait_report(:'id', interval '3 hours') AS st \gset
-SELECT as_of, :'st' FROM store_monitoring.report WHERE report_id = :'id';
+SELECT as_of, :'st' FROM _store_monitoring_internal.report WHERE report_id = :'id';
 SQL
     )
     if [[ "$status" != Complete ]]; then
         echo "bench/run.sh: warm-up report of $ds ended $status" >&2
-        psql_db "$db" -x -c "SELECT status, error FROM store_monitoring.report" >&2 || true
+        psql_db "$db" -x -c "SELECT status, error FROM _store_monitoring_internal.report" >&2 || true
         tail -n 30 "$tmp/server.log" >&2
         exit 1
     fi
@@ -312,7 +312,7 @@ SELECT 'RESULT $ds report $i', round(extract(epoch FROM pg_catalog.clock_timesta
        round(extract(epoch FROM started_at - requested_at) * 1000, 1),
        round(extract(epoch FROM finished_at - started_at) * 1000, 1),
        :'id', store_count
-FROM store_monitoring.report WHERE report_id = :'id';
+FROM _store_monitoring_internal.report WHERE report_id = :'id';
 -- round $i, $ds: floor (one core)
 SET max_parallel_workers_per_gather = 0;
 SELECT pg_catalog.clock_timestamp() AS t0 \\gset

@@ -24,6 +24,6 @@ free_port() { echo $((50000 + RANDOM % 10000)); }
 copy_tree() {  # copy_tree SRC DEST
   mkdir -p "$2"
   tar -C "$1" --exclude=.git --exclude='./build*' --exclude='*.o' --exclude='*.so' \
-    --exclude=./tmp_check --exclude=./test/results -cf - . | tar -C "$2" -xf -
+    --exclude=./tmp_check --exclude=./results -cf - . | tar -C "$2" -xf -
   if [[ $(id -u) -eq 0 ]]; then chown -R postgres: "$2" "$(dirname "$2")"; fi
 }

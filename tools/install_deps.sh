@@ -12,6 +12,7 @@ set -euo pipefail
 packages=(
     postgresql-15
     postgresql-server-dev-15
+    postgresql-15-cron
     libhowardhinnant-date-dev
     build-essential
     g++

@@ -130,7 +130,7 @@ cluster_pid_file=""
 if grep -q "tests passed" "$regress_log" && ! grep -q "failed" "$regress_log"; then
   record regress "$(sed -n 's/.*All \([0-9]*\) tests passed.*/\1/p' "$regress_log")" 0
 else
-  [[ -f "$tree/test/regression.diffs" ]] && head -n 200 "$tree/test/regression.diffs"
+  [[ -f "$tree/regression.diffs" ]] && head -n 200 "$tree/regression.diffs"
   total=$(sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\2/p' "$regress_log")
   fails=$(sed -n 's/.* \([0-9]*\) of \([0-9]*\) tests failed.*/\1/p' "$regress_log")
   record regress $((${total:-1} - ${fails:-1})) "${fails:-1}"

@@ -13,6 +13,7 @@
 // The insert runs as the owner of the view (as for an automatically updatable
 // view), so INSERT on the view is the only privilege a loader needs.
 #include "core/input_syntax.hpp"
+#include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/spi.hpp"
 
@@ -26,8 +27,6 @@ extern "C" {
 #include "utils/date.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
-
-PG_FUNCTION_INFO_V1(store_monitoring_import_row);
 }
 
 #include <array>
@@ -131,30 +130,27 @@ Datum convert(PGFunction input, const Target& target, const char* column, std::s
   }
 }
 
-Datum text_datum(std::string_view value) {
-  return pg_call(
-      [&] { return PointerGetDatum(cstring_to_text_with_len(value.data(), value.size())); });
-}
-
 const Target& target_of(TriggerData* trigger) {
   const Trigger* t = trigger->tg_trigger;
   if (t->tgnargs == 1)
     for (const Target& target : kTargets)
       if (std::strcmp(t->tgargs[0], target.table) == 0) return target;
-  throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                  "store_monitoring._import_row() needs one argument naming the base table: "
-                  "store_status, business_hours or store_timezone");
+  throw UserError(
+      ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+      "_store_monitoring_internal._import_row() needs one argument naming the base table: "
+      "store_status, business_hours or store_timezone");
 }
 
 Datum import_row(FunctionCallInfo fcinfo) {
   if (!CALLED_AS_TRIGGER(fcinfo))
     throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "store_monitoring._import_row() must be called as a trigger");
+                    "_store_monitoring_internal._import_row() must be called as a trigger");
   auto* trigger = reinterpret_cast<TriggerData*>(fcinfo->context);
   if (!TRIGGER_FIRED_INSTEAD(trigger->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigger->tg_event) ||
       !TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
-    throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    "store_monitoring._import_row() must fire INSTEAD OF INSERT FOR EACH ROW");
+    throw UserError(
+        ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+        "_store_monitoring_internal._import_row() must fire INSTEAD OF INSERT FOR EACH ROW");
   const Target& target = target_of(trigger);
   const int index = static_cast<int>(&target - kTargets);
   TupleDesc desc = RelationGetDescr(trigger->tg_relation);
@@ -163,7 +159,7 @@ Datum import_row(FunctionCallInfo fcinfo) {
     shape_ok = TupleDescAttr(desc, i)->atttypid == TEXTOID && !TupleDescAttr(desc, i)->attisdropped;
   if (!shape_ok)
     throw UserError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                    std::string("store_monitoring._import_row() expects ") +
+                    std::string("_store_monitoring_internal._import_row() expects ") +
                         std::to_string(target.columns) + " text columns on " + target.view);
 
   // Every column, checked before anything is converted or inserted.
@@ -237,6 +233,4 @@ Datum import_row(FunctionCallInfo fcinfo) {
 
 // INSTEAD OF INSERT trigger of the three import views; its argument names the
 // base table.
-extern "C" Datum store_monitoring_import_row(PG_FUNCTION_ARGS) {
-  return store_monitoring::pg::pg_entry([&] { return store_monitoring::pg::import_row(fcinfo); });
-}
+SM_PG_FUNCTION(store_monitoring_import_row, store_monitoring::pg::import_row)

@@ -1,5 +1,6 @@
 // Module entry: settings, the launcher in preload mode, input validation.
 #include "core/report_engine.hpp"
+#include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/settings.hpp"
 #include "pg/worker.hpp"
@@ -12,7 +13,6 @@ extern "C" {
 PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
-PG_FUNCTION_INFO_V1(store_monitoring_check_time_zone);
 }
 
 void _PG_init(void) {
@@ -22,12 +22,12 @@ void _PG_init(void) {
 
 // CHECK constraint of store_timezone.timezone_str: refuses, naming the value,
 // any zone the engine cannot convert with.
-extern "C" Datum store_monitoring_check_time_zone(PG_FUNCTION_ARGS) {
+SM_PG_FUNCTION(store_monitoring_check_time_zone, [](FunctionCallInfo fcinfo) {
   text* zone = PG_GETARG_TEXT_PP(0);
   std::string_view name(VARDATA_ANY(zone), VARSIZE_ANY_EXHDR(zone));
   if (!store_monitoring::is_known_time_zone(name))
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("unknown time zone \"%s\"", text_to_cstring(zone)),
-                    errhint("Use an IANA time-zone name such as \"America/New_York\".")));
-  PG_RETURN_BOOL(true);
-}
+    throw store_monitoring::pg::UserError(
+        ERRCODE_INVALID_PARAMETER_VALUE, "unknown time zone \"" + std::string(name) + "\"",
+        "Use an IANA time-zone name such as \"America/New_York\".");
+  return BoolGetDatum(true);
+})

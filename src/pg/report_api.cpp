@@ -2,6 +2,7 @@
 // get_report / wait_report. A worker starts only once the triggering
 // transaction commits, so it always sees the report row; a rollback leaves
 // neither the row nor a worker behind.
+#include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
@@ -17,10 +18,6 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
-
-PG_FUNCTION_INFO_V1(store_monitoring_trigger_report);
-PG_FUNCTION_INFO_V1(store_monitoring_triggered_in_this_transaction);
-PG_FUNCTION_INFO_V1(store_monitoring_resume_orphaned_reports);
 }
 
 #include <cstring>
@@ -160,19 +157,6 @@ Datum interval_datum(int64 microseconds) {
   });
 }
 
-Datum text_datum(const char* value) {
-  return pg_call([&] { return PointerGetDatum(cstring_to_text(value)); });
-}
-
-struct SpiSession {
-  SpiSession() {
-    pg_call([] {
-      if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    });
-  }
-  ~SpiSession() { SPI_finish(); }
-};
-
 Datum trigger_report(FunctionCallInfo fcinfo) {
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
@@ -180,13 +164,11 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
   std::string id = new_report_id();
   Oid owner = GetUserId();
   {
-    SpiSession spi;
-    ActAsRole writer(BOOTSTRAP_SUPERUSERID);
-    PinnedSearchPath safe_names;
+    SpiScope spi;
     spi_execute(
-        "INSERT INTO store_monitoring.report (report_id, owner, as_of, report_time, "
+        "INSERT INTO _store_monitoring_internal.report (report_id, owner, as_of, report_time, "
         "max_extrapolation, interpolation, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {{TEXTOID, text_datum(id.c_str())},
+        {{TEXTOID, text_datum(id)},
          {OIDOID, ObjectIdGetDatum(owner)},
          {TIMESTAMPTZOID, TimestampTzGetDatum(as_of.value), !as_of.resolved},
          {TEXTOID, text_datum(as_of.recorded_setting)},
@@ -196,42 +178,38 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
         false);
   }
   remember_for_commit(id);
-  return text_datum(id.c_str());
+  return text_datum(id);
+}
+
+bool triggered_in_this_transaction(FunctionCallInfo fcinfo) {
+  text* id = PG_GETARG_TEXT_PP(0);
+  std::string_view wanted(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+  for (const Triggered& triggered : triggered_in_transaction())
+    if (triggered.report_id == wanted) return true;
+  return false;
+}
+
+// A Running report whose lock nobody holds has no worker: it is queued, or
+// its worker died. Start one; it will also claim the others.
+void resume_orphaned_reports() {
+  bool orphaned = false;
+  {
+    SpiScope spi;
+    orphaned = any_orphaned_report();
+  }
+  if (orphaned) (void)launch_report_worker(MyDatabaseId);
 }
 
 }  // namespace
 }  // namespace store_monitoring::pg
 
-using namespace store_monitoring::pg;
+using store_monitoring::pg::trigger_report;
 
-extern "C" Datum store_monitoring_trigger_report(PG_FUNCTION_ARGS) {
-  return pg_entry([&] { return trigger_report(fcinfo); });
-}
-
-extern "C" Datum store_monitoring_triggered_in_this_transaction(PG_FUNCTION_ARGS) {
-  text* id = PG_GETARG_TEXT_PP(0);
-  bool found = pg_entry([&] {
-    std::string_view wanted(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
-    for (const Triggered& triggered : triggered_in_transaction())
-      if (triggered.report_id == wanted) return true;
-    return false;
-  });
-  PG_RETURN_BOOL(found);
-}
-
-// A Running report whose advisory lock nobody holds has no worker: it is
-// queued, or its worker died. Start one; it will also claim the others.
-extern "C" Datum store_monitoring_resume_orphaned_reports(PG_FUNCTION_ARGS) {
-  (void)fcinfo;
-  pg_entry([&] {
-    bool orphaned = false;
-    {
-      SpiSession spi;
-      ActAsRole reader(BOOTSTRAP_SUPERUSERID);
-      PinnedSearchPath safe_names;
-      orphaned = any_orphaned_report();
-    }
-    if (orphaned) (void)launch_report_worker(MyDatabaseId);
-  });
-  PG_RETURN_VOID();
-}
+SM_PG_FUNCTION(store_monitoring_trigger_report, trigger_report)
+SM_PG_FUNCTION(store_monitoring_triggered_in_this_transaction, [](FunctionCallInfo fcinfo) {
+  return BoolGetDatum(store_monitoring::pg::triggered_in_this_transaction(fcinfo));
+})
+SM_PG_FUNCTION(store_monitoring_resume_orphaned_reports, [](FunctionCallInfo) {
+  store_monitoring::pg::resume_orphaned_reports();
+  return Datum(0);
+})

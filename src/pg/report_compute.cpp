@@ -225,9 +225,9 @@ void insert_result_rows(const std::string& report_id, const ReportOutput& output
       arrays[1 + c] = PointerGetDatum(construct_array(values[c], count, FLOAT8OID, sizeof(float8),
                                                       FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
   });
-  Datum id = pg_call([&] { return PointerGetDatum(cstring_to_text(report_id.c_str())); });
+  Datum id = text_datum(report_id);
   spi_execute(
-      "INSERT INTO store_monitoring.report_result "
+      "INSERT INTO _store_monitoring_internal.report_result "
       "SELECT $1, u.* FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[], "
       "$6::float8[], $7::float8[], $8::float8[]) AS u",
       {{TEXTOID, id},
@@ -281,7 +281,7 @@ TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
 // Locking the row also makes a concurrent DROP EXTENSION wait for this report.
 void check_report_still_running(Datum id) {
   uint64 found = spi_execute(
-      "SELECT 1 FROM store_monitoring.report WHERE report_id = $1 AND status = 'Running' "
+      "SELECT 1 FROM _store_monitoring_internal.report WHERE report_id = $1 AND status = 'Running' "
       "FOR UPDATE",
       {{TEXTOID, id}}, false);
   if (found != 1)
@@ -291,7 +291,7 @@ void check_report_still_running(Datum id) {
 
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
-  Datum id = pg_call([&] { return PointerGetDatum(cstring_to_text(job.report_id.c_str())); });
+  Datum id = text_datum(job.report_id);
   check_report_still_running(id);
   pause_for_testing(PausePoint::reading);
   ReportOutput report;
@@ -307,12 +307,9 @@ void compute_and_store_report(const ReportJob& job) {
   for (size_t first = 0; first < stores; first += kResultChunkRows)
     insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
 
-  Datum csv = pg_call([&] {
-    return PointerGetDatum(
-        cstring_to_text_with_len(report.csv.data(), static_cast<int>(report.csv.size())));
-  });
+  Datum csv = text_datum(report.csv);
   uint64 updated = spi_execute(
-      "UPDATE store_monitoring.report SET status = 'Complete', phase = 'done', "
+      "UPDATE _store_monitoring_internal.report SET status = 'Complete', phase = 'done', "
       "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL, "
       "worker_memory_kb = $4 WHERE report_id = $1 AND status = 'Running'",
       {{TEXTOID, id},

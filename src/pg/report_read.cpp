@@ -5,6 +5,7 @@
 // functions read as the table owner and show a report only to roles with the
 // privileges of its owner (superusers included); every other id gets the
 // same "does not exist".
+#include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/spi.hpp"
 
@@ -16,10 +17,6 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
-
-PG_FUNCTION_INFO_V1(store_monitoring_visible_report);
-PG_FUNCTION_INFO_V1(store_monitoring_report_rows);
-PG_FUNCTION_INFO_V1(store_monitoring_list_reports);
 }
 
 #include <string>
@@ -50,17 +47,6 @@ text* report_id_argument(FunctionCallInfo fcinfo) {
   return PG_GETARG_TEXT_PP(0);
 }
 
-struct SpiAsOwner {
-  SpiAsOwner() {
-    pg_call([] {
-      if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    });
-  }
-  ~SpiAsOwner() { SPI_finish(); }
-  ActAsRole owner{BOOTSTRAP_SUPERUSERID};
-  PinnedSearchPath safe_names;
-};
-
 // Runs `sql` (its $1 is the report id, its first column the report's owner)
 // and raises the common error unless it found a report `caller` may see. The
 // row stays in SPI_tuptable for the caller.
@@ -74,9 +60,10 @@ void find_visible_report(const char* sql, text* id, Oid caller) {
 
 // The report row (a composite datum, copied out of SPI).
 Datum visible_report(text* id, Oid caller) {
-  SpiAsOwner spi;
-  find_visible_report("SELECT r.owner, r FROM store_monitoring.report r WHERE r.report_id = $1", id,
-                      caller);
+  SpiScope spi;
+  find_visible_report(
+      "SELECT r.owner, r FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id,
+      caller);
   bool is_null = false;
   Datum row = spi_value(0, 2, &is_null);
   return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
@@ -87,9 +74,10 @@ Datum report_rows(FunctionCallInfo fcinfo) {
   Oid caller = GetUserId();
   pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
   auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  SpiAsOwner spi;
+  SpiScope spi;
   find_visible_report(
-      "SELECT r.owner, r.status FROM store_monitoring.report r WHERE r.report_id = $1", id, caller);
+      "SELECT r.owner, r.status FROM _store_monitoring_internal.report r WHERE r.report_id = $1",
+      id, caller);
   bool is_null = false;
   std::string status = pg_call([&] { return TextDatumGetCString(spi_value(0, 2, &is_null)); });
   if (status != "Complete")
@@ -98,7 +86,7 @@ Datum report_rows(FunctionCallInfo fcinfo) {
   uint64 rows = spi_execute(
       "SELECT store_id::text, uptime_last_hour, uptime_last_day, uptime_last_week, "
       "downtime_last_hour, downtime_last_day, downtime_last_week "
-      "FROM store_monitoring.report_result WHERE report_id = $1 ORDER BY store_id",
+      "FROM _store_monitoring_internal.report_result WHERE report_id = $1 ORDER BY store_id",
       {{TEXTOID, PointerGetDatum(id)}}, true);
   pg_call([&] {
     for (uint64 i = 0; i < rows; ++i) tuplestore_puttuple(result->setResult, SPI_tuptable->vals[i]);
@@ -110,12 +98,12 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   Oid caller = GetUserId();
   pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
   auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  SpiAsOwner spi;
+  SpiScope spi;
   uint64 rows = spi_execute(
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
       "worker_memory_kb, error, owner::regrole, owner "
-      "FROM store_monitoring.report ORDER BY requested_at, lock_key",
+      "FROM _store_monitoring_internal.report ORDER BY requested_at, lock_key",
       {}, true);
   pg_call([&] {
     TupleDesc desc = result->setDesc;
@@ -137,16 +125,9 @@ Datum list_reports(FunctionCallInfo fcinfo) {
 }  // namespace
 }  // namespace store_monitoring::pg
 
-using namespace store_monitoring::pg;
-
-extern "C" Datum store_monitoring_visible_report(PG_FUNCTION_ARGS) {
-  return pg_entry([&] { return visible_report(report_id_argument(fcinfo), GetUserId()); });
-}
-
-extern "C" Datum store_monitoring_report_rows(PG_FUNCTION_ARGS) {
-  return pg_entry([&] { return report_rows(fcinfo); });
-}
-
-extern "C" Datum store_monitoring_list_reports(PG_FUNCTION_ARGS) {
-  return pg_entry([&] { return list_reports(fcinfo); });
-}
+SM_PG_FUNCTION(store_monitoring_visible_report, [](FunctionCallInfo fcinfo) {
+  return store_monitoring::pg::visible_report(store_monitoring::pg::report_id_argument(fcinfo),
+                                              GetUserId());
+})
+SM_PG_FUNCTION(store_monitoring_report_rows, store_monitoring::pg::report_rows)
+SM_PG_FUNCTION(store_monitoring_list_reports, store_monitoring::pg::list_reports)

@@ -1,5 +1,7 @@
 #include "pg/spi.hpp"
 
+#include "pg/extension.hpp"
+
 extern "C" {
 #include "executor/tuptable.h"
 #include "nodes/params.h"
@@ -126,5 +128,18 @@ PinnedSearchPath::PinnedSearchPath() {
 }
 
 PinnedSearchPath::~PinnedSearchPath() { AtEOXact_GUC(true, nest_level_); }
+
+SpiScope::Connection::Connection() {
+  require_current_extension_version();
+  pg_call([] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+  });
+}
+
+SpiScope::Connection::~Connection() { SPI_finish(); }
+
+SpiScope::SpiScope(Oid role) : role_(role) {}
+
+SpiScope::~SpiScope() = default;
 
 }  // namespace store_monitoring::pg

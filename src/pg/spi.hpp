@@ -4,7 +4,9 @@
 #include "pg/pg_boundary.hpp"
 
 extern "C" {
+#include "catalog/pg_authid.h"
 #include "executor/spi.h"
+#include "utils/builtins.h"
 #include "miscadmin.h"
 }
 
@@ -48,6 +50,13 @@ void spi_stream(const char* sql, std::initializer_list<SqlArg> args, Fn&& on_row
       &on_row);
 }
 
+// A text datum (palloc'd in the current memory context) holding `value`.
+inline Datum text_datum(std::string_view value) {
+  return pg_call([&] {
+    return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
+  });
+}
+
 // The bytes of a detoasted text value.
 inline std::string_view text_bytes(Datum value) {
   auto* t = reinterpret_cast<text*>(DatumGetPointer(value));
@@ -87,5 +96,25 @@ class PinnedSearchPath {
 
 // The search_path every statement of the extension's own SQL runs under.
 inline constexpr const char* kSafeSearchPath = "pg_catalog, pg_temp";
+
+// The one way SQL functions reach the extension's internal tables: a
+// connected SPI, acting as `role` (the bootstrap superuser, which owns them,
+// unless said otherwise), with search_path pinned. It first checks that the
+// database's extension objects are those this library was built for.
+class SpiScope {
+ public:
+  explicit SpiScope(Oid role = BOOTSTRAP_SUPERUSERID);
+  ~SpiScope();
+  SpiScope(const SpiScope&) = delete;
+  SpiScope& operator=(const SpiScope&) = delete;
+
+ private:
+  struct Connection {
+    Connection();
+    ~Connection();
+  } connection_;
+  ActAsRole role_;
+  PinnedSearchPath safe_names_;
+};
 
 }  // namespace store_monitoring::pg

@@ -10,6 +10,7 @@
 // marked Failed.
 #include "pg/worker.hpp"
 
+#include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/report_compute.hpp"
 #include "pg/settings.hpp"
@@ -133,12 +134,6 @@ TransactionResult in_transaction(Fn&& fn) {
 
 // ---------------------------------------------------------------------------
 
-Datum text_datum(const std::string& value) {
-  return pg_call([&] {
-    return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
-  });
-}
-
 std::string text_value(Datum value) {
   text* t = pg_call([&] { return DatumGetTextPP(value); });
   return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
@@ -154,7 +149,7 @@ struct Claim {
 void mark_failed(const std::string& report_id, const std::string& message) {
   TransactionResult result = in_transaction([&] {
     spi_execute(
-        "UPDATE store_monitoring.report SET status = 'Failed', phase = 'done', "
+        "UPDATE _store_monitoring_internal.report SET status = 'Failed', phase = 'done', "
         "finished_at = pg_catalog.clock_timestamp(), error = $2 "
         "WHERE report_id = $1 AND status = 'Running'",
         {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(message)}}, false);
@@ -177,7 +172,7 @@ std::optional<Claim> claim_next_report() {
   int max_attempts = current_settings().max_attempts;
   TransactionResult result = in_transaction([&] {
     uint64 count = spi_execute(
-        "SELECT report_id, lock_key FROM store_monitoring.report "
+        "SELECT report_id, lock_key FROM _store_monitoring_internal.report "
         "WHERE status = 'Running' ORDER BY requested_at, lock_key LIMIT 100",
         {}, false);
     std::vector<std::pair<std::string, uint32>> candidates;
@@ -191,7 +186,7 @@ std::optional<Claim> claim_next_report() {
       // finished it since the list above was read.
       uint64 found = spi_execute(
           "SELECT status, owner, as_of, max_extrapolation, interpolation, attempts, requested_at "
-          "FROM store_monitoring.report WHERE report_id = $1",
+          "FROM _store_monitoring_internal.report WHERE report_id = $1",
           {{TEXTOID, text_datum(report_id)}}, false);
       if (found == 0 || text_value(spi_value(0, 1, &is_null)) != "Running") {
         unlock(kReportLockClass, lock_key);
@@ -219,7 +214,8 @@ std::optional<Claim> claim_next_report() {
                                     : InterpolationSetting::nearest;
       claim.requested_at = DatumGetTimestampTz(spi_value(0, 7, &is_null));
       spi_execute(
-          "UPDATE store_monitoring.report SET phase = 'computing', attempts = attempts + 1, "
+          "UPDATE _store_monitoring_internal.report SET phase = 'computing', attempts = attempts + "
+          "1, "
           "started_at = pg_catalog.clock_timestamp(), worker_pid = pg_catalog.pg_backend_pid() "
           "WHERE report_id = $1",
           {{TEXTOID, text_datum(report_id)}}, false);
@@ -244,7 +240,7 @@ void process(Claim& claim) {
   if (!claim.as_of_known) {
     TransactionResult resolved = in_transaction([&] {
       claim.job.as_of = resolve_latest_as_of(claim.job.owner, claim.requested_at);
-      spi_execute("UPDATE store_monitoring.report SET as_of = $2 WHERE report_id = $1",
+      spi_execute("UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
                   {{TEXTOID, text_datum(claim.job.report_id)},
                    {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
                   false);
@@ -259,12 +255,11 @@ void process(Claim& claim) {
   if (!computed.ok) mark_failed(claim.job.report_id, computed.error);
 }
 
+// The extension is installed here at the version this library serves (a
+// database not yet updated after new library files keeps its reports until
+// ALTER EXTENSION ... UPDATE).
 bool extension_installed() {
-  bool installed = false;
-  TransactionResult result = in_transaction([&] {
-    installed = pg_call([] { return OidIsValid(get_extension_oid("store_monitoring", true)); });
-  });
-  return result.ok && installed;
+  return in_transaction([] { require_current_extension_version(); }).ok;
 }
 
 bool has_unclaimed_reports() {
@@ -305,7 +300,7 @@ void serve_database() {
 bool any_orphaned_report() {
   char sql[1024];
   snprintf(sql, sizeof(sql),
-           "SELECT 1 FROM store_monitoring.report r WHERE r.status = 'Running' "
+           "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status = 'Running' "
            "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
            "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
            "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = 2) LIMIT 1",

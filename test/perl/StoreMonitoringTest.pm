@@ -168,7 +168,7 @@ sub report_row
 	my ($node, $id, $db) = @_;
 	return $node->query_hash(
 		$db // 'postgres',
-		"SELECT __COLUMNS__ FROM store_monitoring.report WHERE report_id = '$id'",
+		"SELECT __COLUMNS__ FROM _store_monitoring_internal.report WHERE report_id = '$id'",
 		qw(status phase attempts worker_pid store_count as_of error
 		  started_at finished_at));
 }
@@ -177,7 +177,7 @@ sub report_csv
 {
 	my ($node, $id, $db) = @_;
 	return $node->safe_psql($db // 'postgres',
-		"SELECT csv FROM store_monitoring.report WHERE report_id = '$id'");
+		"SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$id'");
 }
 
 # Runs $sql in a new session until it prints something without an error,
@@ -250,7 +250,7 @@ sub wait_for_computing
 	my ($node, $id, $attempt, %opt) = @_;
 	return poll_value(
 		$node, qq{
-SELECT r.worker_pid FROM store_monitoring.report r
+SELECT r.worker_pid FROM _store_monitoring_internal.report r
 JOIN pg_catalog.pg_stat_activity a ON a.pid = r.worker_pid
 WHERE r.report_id = '$id' AND r.status = 'Running' AND r.phase = 'computing'
   AND r.attempts = $attempt AND a.backend_type = 'store_monitoring worker'},
@@ -335,7 +335,7 @@ sub wait_for_pause_point
 	my $attempt = $opt{attempt} // 1;
 	return poll_value(
 		$node, qq{
-SELECT a.pid FROM store_monitoring.report r
+SELECT a.pid FROM _store_monitoring_internal.report r
 JOIN pg_catalog.pg_stat_activity a ON a.pid = r.worker_pid
 WHERE r.report_id = '$id' AND r.status = 'Running' AND r.phase = 'computing'
   AND r.attempts = $attempt AND a.backend_type = 'store_monitoring worker'

@@ -32,7 +32,7 @@ $session->query_safe('BEGIN');
 my $id1 = $session->query_safe("SELECT store_monitoring.trigger_report('$AS_OF')");
 like($id1, qr/^\S+$/, 'trigger_report returns an id');
 is( $session->query_safe(
-		"SELECT status || '/' || phase || '/' || attempts FROM store_monitoring.report WHERE report_id = '$id1'"
+		"SELECT status || '/' || phase || '/' || attempts FROM _store_monitoring_internal.report WHERE report_id = '$id1'"
 	),
 	'Running/queued/0',
 	'the new report is Running, queued, not attempted');
@@ -43,7 +43,7 @@ usleep(1_000_000);
 unlike(slurp_file($node->logfile, $offset), $started_re,
 	'no worker starts before the triggering transaction commits');
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM store_monitoring.report WHERE report_id = '$id1'"),
+		"SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$id1'"),
 	'0',
 	'other sessions do not see the uncommitted report');
 $session->query_safe('COMMIT');
@@ -63,7 +63,7 @@ like($row->{worker_pid}, qr/^\d+$/, 'report row: worker_pid recorded');
 isnt($row->{started_at},  '', 'report row: started_at set');
 isnt($row->{finished_at}, '', 'report row: finished_at set');
 is( $node->safe_psql('postgres',
-		"SELECT as_of = timestamptz '$AS_OF' FROM store_monitoring.report WHERE report_id = '$id1'"),
+		"SELECT as_of = timestamptz '$AS_OF' FROM _store_monitoring_internal.report WHERE report_id = '$id1'"),
 	't',
 	'report row: as_of is the requested instant');
 
@@ -153,7 +153,7 @@ my $id_latest = trigger($node, as_of => undef);
 is(wait_report($node, $id_latest), 'Complete', 'trigger_report() without as_of completes');
 is( $node->safe_psql('postgres', qq{
 SELECT r.as_of = (SELECT max(timestamp_utc) FROM store_monitoring.store_status)
-FROM store_monitoring.report r WHERE report_id = '$id_latest'}),
+FROM _store_monitoring_internal.report r WHERE report_id = '$id_latest'}),
 	't',
 	'latest: as_of is the newest poll');
 
@@ -173,7 +173,7 @@ for my $id (@ids)
 
 # --- rollback: no row, no worker ------------------------------------------
 ok(wait_no_workers($node), 'workers exit once every report is done');
-my $reports_before = $node->safe_psql('postgres', 'SELECT count(*) FROM store_monitoring.report');
+my $reports_before = $node->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report');
 $offset = -s $node->logfile;
 my $rolled_back = $node->safe_psql('postgres', qq{
 BEGIN;
@@ -183,7 +183,7 @@ SELECT :'id';});
 like($rolled_back, qr/^\S+$/, 'the rolled-back transaction got an id');
 # Allow a (wrong) worker the time to start; then look.
 usleep(1_500_000);
-is($node->safe_psql('postgres', 'SELECT count(*) FROM store_monitoring.report'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report'),
 	$reports_before, 'rollback leaves no report row');
 is(scalar(worker_pids($node)), 0, 'rollback: no store_monitoring worker in pg_stat_activity');
 unlike(slurp_file($node->logfile, $offset), $started_re,
@@ -203,7 +203,7 @@ ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT :'id';});
 usleep(1_000_000);
-is($node->safe_psql('postgres', 'SELECT count(*) FROM store_monitoring.report'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report'),
 	$reports_before, 'a trigger rolled back to a savepoint leaves no row');
 ok(wait_no_workers($node), '... and no worker stays behind');
 my $spurious = () = slurp_file($node->logfile, $offset) =~ /$started_re/g;
@@ -218,12 +218,12 @@ COMMIT;});
 isnt($ret, 0, 'wait_report in the triggering transaction fails');
 like($err, qr/triggered in this transaction and cannot start before it commits/,
 	'... with an error saying the report cannot start before the commit');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM store_monitoring.report'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report'),
 	$reports_before, '... and the aborted transaction leaves no report');
 
 # Nothing is left running or queued.
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM store_monitoring.report WHERE status <> 'Complete'"),
+		"SELECT count(*) FROM _store_monitoring_internal.report WHERE status <> 'Complete'"),
 	'0',
 	'every committed report is Complete');
 ok(wait_no_workers($node), 'no worker remains at the end');

@@ -88,15 +88,15 @@ sub sample_until_done
 	{
 		my ($reports, $workers, $backends, $unfinished) = split /\|/,
 		  $sampler->query_safe(qq{
-SELECT (SELECT count(*) FROM store_monitoring.report
+SELECT (SELECT count(*) FROM _store_monitoring_internal.report
         WHERE status = 'Running' AND phase = 'computing'),
        (SELECT count(*) FROM pg_catalog.pg_stat_activity a
         WHERE a.backend_type = 'store_monitoring worker'
-          AND a.pid IN (SELECT worker_pid FROM store_monitoring.report
+          AND a.pid IN (SELECT worker_pid FROM _store_monitoring_internal.report
                         WHERE status = 'Running' AND phase = 'computing')),
        (SELECT count(*) FROM pg_catalog.pg_stat_activity
         WHERE backend_type = 'store_monitoring worker'),
-       (SELECT count(*) FROM store_monitoring.report
+       (SELECT count(*) FROM _store_monitoring_internal.report
         WHERE report_id IN ($list) AND status = 'Running')});
 		$samples++;
 		$max_reports = $reports if $reports > $max_reports;
@@ -128,17 +128,17 @@ my $list = join(',', map { "'$_'" } @ids);
 is( $node->safe_psql('postgres', qq{
 SELECT count(*) FILTER (WHERE status = 'Complete'), count(DISTINCT csv),
        count(*) FILTER (WHERE attempts = 1), count(*) FILTER (WHERE error IS NOT NULL)
-FROM store_monitoring.report WHERE report_id IN ($list)}),
+FROM _store_monitoring_internal.report WHERE report_id IN ($list)}),
 	'100|1|100|0',
 	'all 100 reports Complete on their own, one attempt each, one distinct CSV');
 is( $node->safe_psql('postgres', qq{
-SELECT count(*) FROM store_monitoring.report
+SELECT count(*) FROM _store_monitoring_internal.report
 WHERE report_id IN ($list) AND csv IS DISTINCT FROM (
-  SELECT csv FROM store_monitoring.report WHERE report_id = '$ref')}),
+  SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$ref')}),
 	'0',
 	'their CSV equals the reference report');
 is( $node->safe_psql('postgres', qq{
-SELECT count(*), count(DISTINCT report_id) FROM store_monitoring.report_result
+SELECT count(*), count(DISTINCT report_id) FROM _store_monitoring_internal.report_result
 WHERE report_id IN ($list)}),
 	($stores * 100) . '|100',
 	'each report has one result row per store');
@@ -166,8 +166,8 @@ cmp_ok($max_workers, '<=', 1, 'max_workers = 1: never more than 1 worker computi
 $list = join(',', map { "'$_'" } @ids);
 is( $node->safe_psql('postgres', qq{
 SELECT count(*) FILTER (WHERE status = 'Complete'), count(DISTINCT csv),
-       bool_and(csv = (SELECT csv FROM store_monitoring.report WHERE report_id = '$ref'))
-FROM store_monitoring.report WHERE report_id IN ($list)}),
+       bool_and(csv = (SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$ref'))
+FROM _store_monitoring_internal.report WHERE report_id IN ($list)}),
 	'20|1|t',
 	'max_workers = 1: all 20 Complete with the reference CSV');
 

@@ -63,7 +63,7 @@ set_conf($node, 'store_monitoring.debug_worker_delay' => 0);
 is( $node->safe_psql('postgres', "SELECT status FROM store_monitoring.get_report('$id')"),
 	'Running', 'get_report of the orphaned report says Running (and resumes it)');
 ok( poll_until($node,
-		"SELECT status FROM store_monitoring.report WHERE report_id = '$id'", 'Complete'),
+		"SELECT status FROM _store_monitoring_internal.report WHERE report_id = '$id'", 'Complete'),
 	'the report resumed by get_report completes');
 is(wait_report($node, $id), 'Complete', 'wait_report says Complete');
 $row = report_row($node, $id);
@@ -98,23 +98,23 @@ my @orphans = map { trigger($node) } 1 .. 3;
 my $orphan_list = join(',', map { "'$_'" } @orphans);
 # max_workers = 2: two of the three are claimed, the third waits.
 ok( poll_until($node, qq{
-SELECT count(*) FROM store_monitoring.report r
+SELECT count(*) FROM _store_monitoring_internal.report r
 JOIN pg_catalog.pg_stat_activity a ON a.pid = r.worker_pid
 WHERE r.report_id IN ($orphan_list) AND r.phase = 'computing'
   AND a.backend_type = 'store_monitoring worker'}, '2'),
 	'two of three reports are claimed by live workers') or die;
 my @pids = split /\n/, $node->safe_psql('postgres', qq{
-SELECT worker_pid FROM store_monitoring.report
+SELECT worker_pid FROM _store_monitoring_internal.report
 WHERE report_id IN ($orphan_list) AND phase = 'computing'});
 kill_worker_and_wait_restart($node, $pids[0]);
 set_conf($node, 'store_monitoring.debug_worker_delay' => 0);
-is( $node->safe_psql('postgres', "SELECT count(*) FROM store_monitoring.report WHERE status = 'Running'"),
+is( $node->safe_psql('postgres', "SELECT count(*) FROM _store_monitoring_internal.report WHERE status = 'Running'"),
 	'3', 'all three reports are Running after the crash');
 is(wait_report($node, $orphans[2]), 'Complete', 'wait_report on one of them completes it');
 ok( poll_until($node, qq{
-SELECT count(*) FROM store_monitoring.report
+SELECT count(*) FROM _store_monitoring_internal.report
 WHERE report_id IN ('$orphans[0]', '$orphans[1]', '$orphans[2]')
-  AND status = 'Complete' AND csv = (SELECT csv FROM store_monitoring.report WHERE report_id = '$ref')},
+  AND status = 'Complete' AND csv = (SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$ref')},
 		'3'),
 	'the workers started by that resume complete all three, with the reference CSV');
 
@@ -136,12 +136,12 @@ for my $round (1 .. 3)
 	my $bpid = $session->query_safe(qq{
 DO \$\$ BEGIN
   LOOP
-    EXIT WHEN EXISTS (SELECT 1 FROM store_monitoring.report
+    EXIT WHEN EXISTS (SELECT 1 FROM _store_monitoring_internal.report
                       WHERE report_id = '$bid' AND (phase <> 'queued' OR status <> 'Running'));
     PERFORM pg_catalog.pg_sleep(0.001);
   END LOOP;
 END \$\$;
-SELECT worker_pid FROM store_monitoring.report WHERE report_id = '$bid';});
+SELECT worker_pid FROM _store_monitoring_internal.report WHERE report_id = '$bid';});
 	usleep(($round - 1) * 150_000);
 	my $state = '';
 	if (kill(0, $bpid))
@@ -201,11 +201,11 @@ is($no_csv, 't', 'a failed report has no CSV');
 $row = report_row($node, $id);
 is($row->{attempts}, '3', 'the report records 3 attempts');
 isnt($row->{finished_at}, '', 'finished_at is set');
-is($node->safe_psql('postgres', "SELECT count(*) FROM store_monitoring.report_result WHERE report_id = '$id'"),
+is($node->safe_psql('postgres', "SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = '$id'"),
 	'0', 'a failed report has no result rows');
 # The reference report and the others are untouched by all this.
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM store_monitoring.report WHERE status = 'Running'"),
+		"SELECT count(*) FROM _store_monitoring_internal.report WHERE status = 'Running'"),
 	'0', 'no report is left Running');
 
 $node->stop;

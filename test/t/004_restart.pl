@@ -22,7 +22,7 @@ my $ref_csv = report_csv($node, $ref);
 
 my $status_sql = sub {
 	my ($id) = @_;
-	return "SELECT status FROM store_monitoring.report WHERE report_id = '$id'";
+	return "SELECT status FROM _store_monitoring_internal.report WHERE report_id = '$id'";
 };
 
 # --- no preload: stop -m immediate mid-report, resume by wait_report --------
@@ -131,7 +131,7 @@ $pre->start;
 ok(poll_until($pre, $status_sql->($claimed), 'Complete'), 'preload: the claimed report completes');
 ok(poll_until($pre, $status_sql->($queued), 'Complete'), 'preload: the queued report completes');
 is(report_row($pre, $queued)->{attempts}, '1', 'preload: the queued report needed one attempt');
-is( $pre->safe_psql('postgres', "SELECT count(*) FROM store_monitoring.report WHERE status <> 'Complete'"),
+is( $pre->safe_psql('postgres', "SELECT count(*) FROM _store_monitoring_internal.report WHERE status <> 'Complete'"),
 	'0', 'preload: every report is Complete');
 
 $pre->stop;

@@ -80,10 +80,10 @@ $waiting = trigger($node);
 is(report_row($node, $waiting)->{phase}, 'queued', 'the second report is queued');
 set_conf($node, 'store_monitoring.debug_worker_delay' => 0);
 ok( poll_until($node,
-		"SELECT status FROM store_monitoring.report WHERE report_id = '$holder'", 'Complete'),
+		"SELECT status FROM _store_monitoring_internal.report WHERE report_id = '$holder'", 'Complete'),
 	'the holder completes after its delay');
 ok( poll_until($node,
-		"SELECT status FROM store_monitoring.report WHERE report_id = '$waiting'", 'Complete'),
+		"SELECT status FROM _store_monitoring_internal.report WHERE report_id = '$waiting'", 'Complete'),
 	'the queued report is picked up and completed without a get_report/wait_report call');
 is(wait_report($node, $waiting), 'Complete', 'wait_report agrees');
 is(report_csv($node, $waiting), $ref_csv, 'its CSV equals the reference');

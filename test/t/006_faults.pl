@@ -34,7 +34,7 @@ sub result_rows
 {
 	my ($id, $db) = @_;
 	return $node->safe_psql($db // 'postgres',
-		"SELECT count(*) FROM store_monitoring.report_result WHERE report_id = '$id'");
+		"SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = '$id'");
 }
 
 # --- 20 kills, 5 at each pause point ---------------------------------------
@@ -75,7 +75,7 @@ for my $run (1 .. 20)
 }
 is($complete, 20, '20 of 20 killed reports ended Complete with the reference numbers');
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM store_monitoring.report WHERE status <> 'Complete'"),
+		"SELECT count(*) FROM _store_monitoring_internal.report WHERE status <> 'Complete'"),
 	'0', 'no report is left Running or Failed');
 ok(wait_no_workers($node), 'no worker remains');
 
@@ -89,7 +89,7 @@ my $big_csv = report_csv($node, $big_ref, 'big');
 # How long the undisturbed computation took (µs): the kills land in it.
 my $big_us = $node->safe_psql('big', qq{
 SELECT (extract(epoch FROM finished_at - started_at) * 1e6)::bigint
-FROM store_monitoring.report WHERE report_id = '$big_ref'});
+FROM _store_monitoring_internal.report WHERE report_id = '$big_ref'});
 my $seed = $ENV{SM_FAULT_SEED} // time();
 srand($seed);
 note "random kills: seed $seed (SM_FAULT_SEED), undisturbed report took $big_us us";
@@ -126,12 +126,12 @@ for my $round (1 .. 4)
 	my $pid = $session->query_safe(qq{
 DO \$\$ BEGIN
   LOOP
-    EXIT WHEN EXISTS (SELECT 1 FROM store_monitoring.report
+    EXIT WHEN EXISTS (SELECT 1 FROM _store_monitoring_internal.report
                       WHERE report_id = '$id' AND (phase <> 'queued' OR status <> 'Running'));
     PERFORM pg_catalog.pg_sleep(0.001);
   END LOOP;
 END \$\$;
-SELECT worker_pid FROM store_monitoring.report WHERE report_id = '$id';});
+SELECT worker_pid FROM _store_monitoring_internal.report WHERE report_id = '$id';});
 	my $after_us = int(rand($big_us));
 	usleep($after_us);
 	my $state =
@@ -156,7 +156,7 @@ is($random_complete, 4, 'every randomly killed report ended Complete with the re
 
 # --- a trigger whose transaction does not commit ---------------------------
 ok(wait_no_workers($node), 'rollbacks: no worker runs to begin with');
-my $reports = $node->safe_psql('postgres', 'SELECT count(*) FROM store_monitoring.report');
+my $reports = $node->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report');
 
 # Looks for about a second whether a worker shows up, and in the log whether
 # one was started since $offset; checks there is no row for $id.
@@ -177,7 +177,7 @@ WHERE backend_type = 'store_monitoring worker'});
 	is($seen, 0, "$label: no store_monitoring worker in pg_stat_activity for a second");
 	unlike(slurp_file($node->logfile, $offset), $started_re, "$label: no worker was started");
 	is( $node->safe_psql('postgres',
-			"SELECT count(*) FROM store_monitoring.report WHERE report_id = '$id'"),
+			"SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$id'"),
 		'0', "$label: no report row");
 	return;
 }
@@ -232,7 +232,7 @@ PREPARE TRANSACTION 'sm_rollback';
 ROLLBACK PREPARED 'sm_rollback';
 SELECT :'id';});
 nothing_left('ROLLBACK PREPARED', $id, $offset);
-is($node->safe_psql('postgres', 'SELECT count(*) FROM store_monitoring.report'),
+is($node->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report'),
 	$reports, 'no rolled-back trigger left a report');
 
 # PREPARE, then COMMIT PREPARED: the report exists, and recovery runs it.
@@ -303,8 +303,8 @@ unlike(slurp_file($node->logfile, $offset), $crash_re, 'DROP + CREATE: no crash'
 # The woken worker must not write the rows of its dropped report into the
 # new extension's tables (they would belong to no report).
 is( $node->safe_psql('postgres', q{
-SELECT count(*) FROM store_monitoring.report_result rr
-WHERE NOT EXISTS (SELECT 1 FROM store_monitoring.report r WHERE r.report_id = rr.report_id)}),
+SELECT count(*) FROM _store_monitoring_internal.report_result rr
+WHERE NOT EXISTS (SELECT 1 FROM _store_monitoring_internal.report r WHERE r.report_id = rr.report_id)}),
 	'0',
 	'DROP + CREATE: no result rows without a report')
   or diag 'result rows of the dropped report ' . $gone . ': '

@@ -207,7 +207,7 @@ for my $label (sort keys %reports)
 		"$label: same CSV as the reference report");
 }
 is( $node->safe_psql($db, q{
-SELECT count(*) FROM store_monitoring.report
+SELECT count(*) FROM _store_monitoring_internal.report
 WHERE status OPERATOR(pg_catalog.<>) 'Complete'}),
 	'0', 'no report failed');
 

@@ -150,7 +150,7 @@ while ($reports < 4 || grep { psql_running($_) } @runs)
 	{
 		my $blocked;
 		($status, $blocked) = split /\|/, $sampler->query_safe(qq{
-SELECT (SELECT status FROM store_monitoring.report WHERE report_id = '$id'),
+SELECT (SELECT status FROM _store_monitoring_internal.report WHERE report_id = '$id'),
        (SELECT count(*) FROM pg_catalog.pg_stat_activity
         WHERE backend_type = 'client backend' AND query LIKE 'INSERT INTO store_monitoring.store_status%'
           AND wait_event_type = 'Lock' AND wait_event <> 'extend')});

@@ -32,7 +32,7 @@ GRANT SELECT ON store_monitoring.store_status, store_monitoring.business_hours,
     TO regress_sm_a, regress_sm_b, regress_sm_r, regress_sm_gone, regress_sm_x;
 
 -- The rows of report_rows() rounded to 6 decimals.
-\i test/sql/include/report_rows.psql
+\i sql/include/report_rows.psql
 
 -- Runs a statement with `id` as $1 and returns 'ok' or the error: SQLSTATE,
 -- message and hint, with `id` shown as `shown_as`. Runs as the caller and
@@ -81,7 +81,7 @@ SELECT store_monitoring.trigger_report();
 SET ROLE regress_sm_partial;
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00');
 RESET ROLE;
-SELECT count(*) AS reports_of_refused_roles FROM store_monitoring.report
+SELECT count(*) AS reports_of_refused_roles FROM _store_monitoring_internal.report
 WHERE owner IN ('regress_sm_none'::regrole, 'regress_sm_partial'::regrole);
 
 -----------------------------------------------------------------------------
@@ -164,7 +164,7 @@ SELECT status, error, as_of, csv IS NULL AS no_csv FROM store_monitoring.get_rep
 SELECT status, error, as_of, csv IS NULL AS no_csv FROM store_monitoring.get_report(:'r_latest');
 SELECT pg_temp.err('SELECT * FROM store_monitoring.report_rows($1)', :'r_id');
 RESET ROLE;
-SELECT count(*) AS result_rows FROM store_monitoring.report_result
+SELECT count(*) AS result_rows FROM _store_monitoring_internal.report_result
 WHERE report_id IN (:'r_id', :'r_latest');
 
 -- The triggering role is dropped before the worker runs: the worker cannot
@@ -181,7 +181,7 @@ DROP ROLE regress_sm_gone;
 COMMIT;
 SELECT store_monitoring.wait_report(:'gone_id');
 SELECT status, error FROM store_monitoring.get_report(:'gone_id');
-SELECT count(*) AS result_rows FROM store_monitoring.report_result WHERE report_id = :'gone_id';
+SELECT count(*) AS result_rows FROM _store_monitoring_internal.report_result WHERE report_id = :'gone_id';
 
 -----------------------------------------------------------------------------
 -- 4. A report is visible only to its owner, roles that inherit the owner's
@@ -208,8 +208,8 @@ SELECT count(*) AS all_visible FROM store_monitoring.list_reports();
 -- The tables themselves are not readable: nothing is granted on them, to
 -- PUBLIC or anyone (row-level security without policies stays on behind
 -- that), which is what closes the side channel of the next case.
-SELECT count(*) FROM store_monitoring.report WHERE report_id = :'a_id';
-SELECT count(*) FROM store_monitoring.report_result WHERE report_id = :'a_id';
+SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'a_id';
+SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = :'a_id';
 
 -- The side channel that a SELECT grant behind RLS opened: text equality is
 -- leakproof, so the planner applied report_id = '<id>' in the primary-key
@@ -218,7 +218,7 @@ SELECT count(*) FROM store_monitoring.report_result WHERE report_id = :'a_id';
 -- one. Now EXPLAIN is refused like the SELECT (it checks the same privilege
 -- before running anything).
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT * FROM store_monitoring.report WHERE report_id = :'a_id';
+SELECT * FROM _store_monitoring_internal.report WHERE report_id = :'a_id';
 -- And what regress_sm_b can run tells regress_sm_a's id and a random id of
 -- the same form (16 URL-safe base64 characters, never printed) apart in no
 -- way: get_report() raises the same error, and list_reports() under
@@ -256,38 +256,38 @@ SELECT pg_temp.explain('SELECT * FROM store_monitoring.list_reports() WHERE repo
                        :'a_id') AS list_reports_for_a_id;
 
 -- Nothing is granted on the tables: no role can write, forge or erase a report.
-SELECT pg_temp.err('INSERT INTO store_monitoring.report (report_id, owner, report_time, '
+SELECT pg_temp.err('INSERT INTO _store_monitoring_internal.report (report_id, owner, report_time, '
                    'max_extrapolation, interpolation, requested_at) '
                    'VALUES ($1, ''regress_sm_b''::regrole, ''latest'', ''1 hour'', ''nearest'', now())',
                    'BBBBBBBBBBBBBBBB') AS insert_report;
-SELECT pg_temp.err('UPDATE store_monitoring.report SET status = ''Failed'' WHERE report_id = $1',
+SELECT pg_temp.err('UPDATE _store_monitoring_internal.report SET status = ''Failed'' WHERE report_id = $1',
                    :'a_id') AS update_report;
-SELECT pg_temp.err('DELETE FROM store_monitoring.report WHERE report_id = $1', :'a_id') AS delete_report;
-SELECT pg_temp.err('INSERT INTO store_monitoring.report_result VALUES ($1, ''s'', 0, 0, 0, 0, 0, 0)',
+SELECT pg_temp.err('DELETE FROM _store_monitoring_internal.report WHERE report_id = $1', :'a_id') AS delete_report;
+SELECT pg_temp.err('INSERT INTO _store_monitoring_internal.report_result VALUES ($1, ''s'', 0, 0, 0, 0, 0, 0)',
                    :'a_id') AS insert_result;
-SELECT pg_temp.err('UPDATE store_monitoring.report_result SET uptime_last_hour = 0 WHERE report_id = $1',
+SELECT pg_temp.err('UPDATE _store_monitoring_internal.report_result SET uptime_last_hour = 0 WHERE report_id = $1',
                    :'a_id') AS update_result;
-SELECT pg_temp.err('DELETE FROM store_monitoring.report_result WHERE report_id = $1',
+SELECT pg_temp.err('DELETE FROM _store_monitoring_internal.report_result WHERE report_id = $1',
                    :'a_id') AS delete_result;
-SELECT pg_temp.err('TRUNCATE store_monitoring.report, store_monitoring.report_result',
+SELECT pg_temp.err('TRUNCATE _store_monitoring_internal.report, _store_monitoring_internal.report_result',
                    :'a_id') AS truncate_reports;
 -- Planner statistics would show sampled values of other roles' rows:
 -- pg_stats shows a column's only to roles that may SELECT it (and hides
 -- them where RLS applies), so here to superusers only.
 RESET ROLE;
-ANALYZE store_monitoring.report, store_monitoring.report_result;
+ANALYZE _store_monitoring_internal.report, _store_monitoring_internal.report_result;
 SELECT count(*) > 0 AS superuser_sees_stats FROM pg_catalog.pg_stats
-WHERE schemaname = 'store_monitoring' AND tablename = 'report';
+WHERE schemaname = '_store_monitoring_internal' AND tablename = 'report';
 SET ROLE regress_sm_b;
 SELECT count(*) AS b_sees_stats FROM pg_catalog.pg_stats
-WHERE schemaname = 'store_monitoring' AND tablename IN ('report', 'report_result');
+WHERE schemaname = '_store_monitoring_internal' AND tablename IN ('report', 'report_result');
 
 -- The owner itself can neither write its report nor read the table: it
 -- reads its reports through the functions like everyone else.
 SET ROLE regress_sm_a;
-SELECT pg_temp.err('UPDATE store_monitoring.report SET status = ''Failed'' WHERE report_id = $1',
+SELECT pg_temp.err('UPDATE _store_monitoring_internal.report SET status = ''Failed'' WHERE report_id = $1',
                    :'a_id') AS owner_update;
-SELECT pg_temp.err('SELECT * FROM store_monitoring.report WHERE report_id = $1',
+SELECT pg_temp.err('SELECT * FROM _store_monitoring_internal.report WHERE report_id = $1',
                    :'a_id') AS owner_select;
 SELECT count(*) AS own_by_id FROM store_monitoring.list_reports() WHERE report_id = :'a_id';
 -- ... and it cannot see the superuser's report.
@@ -424,7 +424,7 @@ DELETE FROM regress_sm_evil.calls;
 SET search_path = regress_sm_evil, pg_catalog;
 BEGIN;
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS x_id \gset
-SELECT store_monitoring._resume_orphaned_reports();
+SELECT _store_monitoring_internal._resume_orphaned_reports();
 SELECT status FROM store_monitoring.get_report(:'x_id');
 SELECT pg_temp.err('SELECT store_monitoring.wait_report($1)', :'x_id') AS wait_in_transaction;
 SELECT pg_temp.err('SELECT * FROM store_monitoring.report_rows($1)', :'x_id') AS rows_of_running;
@@ -455,7 +455,7 @@ SET search_path = regress_sm_evil, pg_catalog;
 SELECT status FROM store_monitoring.get_report(:'x_id');
 SELECT store_monitoring.wait_report(:'x_id', '0');
 SELECT count(*) AS result_rows FROM store_monitoring.report_rows(:'x_id');
-SELECT store_monitoring._resume_orphaned_reports();
+SELECT _store_monitoring_internal._resume_orphaned_reports();
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS v_id \gset
 SELECT store_monitoring.wait_report(:'v_id');
 INSERT INTO store_monitoring.store_status VALUES ('acc_new', 'active', '2023-01-23 10:00+00');
@@ -476,24 +476,24 @@ SELECT count(*) AS hijacked_calls FROM regress_sm_evil.calls;
 -- than 64 characters are cut (the error stays bounded), and nothing runs.
 SET ROLE regress_sm_b;
 SELECT id, pg_temp.err('SELECT * FROM store_monitoring.get_report($1)', id, id) AS get_report
-FROM (VALUES ('%s%s%s%n%d'), ('%'), ('x''); DROP TABLE store_monitoring.report; --'),
+FROM (VALUES ('%s%s%s%n%d'), ('%'), ('x''); DROP TABLE _store_monitoring_internal.report; --'),
              (E'back\\slash "double" ''single'''), (E'line\nbreak'), (''),
              ('$1'), (repeat('%n', 40))) AS v(id);
 SELECT pg_temp.err('SELECT store_monitoring.wait_report($1)', '%s%n', '%s%n') AS wait_report,
        pg_temp.err('SELECT * FROM store_monitoring.report_rows($1)', '%s%n', '%s%n') AS report_rows;
 SELECT pg_temp.err('SELECT * FROM store_monitoring.get_report($1)', NULL, NULL) AS null_id;
 RESET ROLE;
-SELECT count(*) > 0 AS report_table_intact FROM store_monitoring.report;
+SELECT count(*) > 0 AS report_table_intact FROM _store_monitoring_internal.report;
 
 -----------------------------------------------------------------------------
 -- Clean up: the reports of the roles, then the roles and what they own.
 -----------------------------------------------------------------------------
 
-DELETE FROM store_monitoring.report_result WHERE report_id IN (
-    SELECT r.report_id FROM store_monitoring.report r
+DELETE FROM _store_monitoring_internal.report_result WHERE report_id IN (
+    SELECT r.report_id FROM _store_monitoring_internal.report r
     WHERE NOT EXISTS (SELECT FROM pg_roles o WHERE o.oid = r.owner)
        OR r.owner IN (SELECT o.oid FROM pg_roles o WHERE o.rolname LIKE 'regress\_sm\_%'));
-DELETE FROM store_monitoring.report r
+DELETE FROM _store_monitoring_internal.report r
 WHERE NOT EXISTS (SELECT FROM pg_roles o WHERE o.oid = r.owner)
    OR r.owner IN (SELECT o.oid FROM pg_roles o WHERE o.rolname LIKE 'regress\_sm\_%');
 DROP OWNED BY regress_sm_none, regress_sm_partial, regress_sm_a, regress_sm_b,

@@ -1,6 +1,6 @@
 -- Every store known to any of the three tables gets a row, also a store whose
 -- polls all lie outside the report's evidence range [T - 168 h - H, T].
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 
 -- T = Monday 2023-01-23 12:00 UTC, H = 2 hours: evidence from 2023-01-16 10:00.
 -- No store has business hours: each is open 24x7 (zone America/Chicago by

@@ -1,8 +1,8 @@
 -- A report's life: Running -> Complete, what can be asked of it when, and
 -- what a rolled-back trigger leaves behind.
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 
-\i test/sql/include/report_rows.psql
+\i sql/include/report_rows.psql
 
 -- Runs a statement with the report id as $1 and returns 'ok' or the error
 -- (SQLSTATE and message, with the random id masked as <id>).
@@ -40,7 +40,7 @@ SELECT status, as_of, error, csv IS NOT NULL AS has_csv
 FROM store_monitoring.get_report(:'id');
 SELECT status, phase, store_count, error, csv IS NOT NULL AS has_csv,
        finished_at IS NOT NULL AS finished
-FROM store_monitoring.report WHERE report_id = :'id';
+FROM _store_monitoring_internal.report WHERE report_id = :'id';
 -- Waiting again on a complete report returns at once.
 SELECT store_monitoring.wait_report(:'id', '0');
 -- The header line is exact.
@@ -51,15 +51,15 @@ FROM store_monitoring.get_report(:'id');
 SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-SELECT count(*) FROM store_monitoring.report_result WHERE report_id = :'id';
+SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = :'id';
 
 -- A trigger that is rolled back leaves no report behind.
 BEGIN;
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id2 \gset
-SELECT count(*) FROM store_monitoring.report WHERE report_id = :'id2';
+SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'id2';
 ROLLBACK;
-SELECT count(*) FROM store_monitoring.report WHERE report_id = :'id2';
-SELECT count(*) FROM store_monitoring.report_result WHERE report_id = :'id2';
+SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'id2';
+SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = :'id2';
 SELECT pg_temp.try('SELECT * FROM store_monitoring.get_report($1)', :'id2');
 SELECT pg_temp.try('SELECT store_monitoring.wait_report($1)', :'id2');
 SELECT pg_temp.try('SELECT * FROM store_monitoring.report_rows($1)', :'id2');
@@ -69,7 +69,7 @@ BEGIN;
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id3 \gset
 SELECT 1 / 0;
 COMMIT;
-SELECT count(*) FROM store_monitoring.report WHERE report_id = :'id3';
+SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'id3';
 
 -- Two reports triggered in one transaction both complete after the commit.
 BEGIN;

@@ -5,7 +5,7 @@
 -- (semantics.md, "Input that breaks the rules"). Then: what the base tables
 -- accept that the import views refuse, bytes that are not UTF-8 (in databases
 -- of known encodings), and malicious report ids.
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 
 -- One good row per table, loaded through the import views.
 COPY store_monitoring.store_status_import FROM stdin WITH (FORMAT csv, HEADER);
@@ -315,15 +315,15 @@ INSERT INTO bad_id (label, id) VALUES
     ('NULL', NULL),
     ('empty', ''),
     ('10000 characters', repeat('x', 10000)),
-    ('SQL injection', $$'; DROP TABLE store_monitoring.report; --$$),
-    ('SQL injection, double quotes', $$"); DROP TABLE store_monitoring.report; --$$),
+    ('SQL injection', $$'; DROP TABLE _store_monitoring_internal.report; --$$),
+    ('SQL injection, double quotes', $$"); DROP TABLE _store_monitoring_internal.report; --$$),
     ('format directives', '%s%n%x%p'),
     ('backslash escapes', 'abc\0def\x00'),
     ('line break', E'line1\nline2'),
     ('LIKE pattern', '%'),
     ('regex', '.*'),
     ('a real id''s shape', 'AAAAAAAAAAAAAAAA');
-SELECT count(*) AS reports_before FROM store_monitoring.report \gset
+SELECT count(*) AS reports_before FROM _store_monitoring_internal.report \gset
 \pset format unaligned
 \pset fieldsep ' | '
 SELECT i.n, f.name AS function, i.label, r.state, r.message
@@ -336,9 +336,9 @@ SELECT a.arg, r.state, r.message
 FROM (VALUES ('NULL'), ($$'infinity'$$), ($$'-infinity'$$)) a(arg)
 CROSS JOIN LATERAL pg_temp.try_sql(format('SELECT store_monitoring.trigger_report(%s)', a.arg)) r;
 \pset format aligned
-SELECT pg_catalog.to_regclass('store_monitoring.report') IS NOT NULL AS report_table_exists,
+SELECT pg_catalog.to_regclass('_store_monitoring_internal.report') IS NOT NULL AS report_table_exists,
        count(*) = :reports_before AS no_report_changed
-FROM store_monitoring.report;
+FROM _store_monitoring_internal.report;
 
 -- Nothing bad got in.
 SELECT * FROM store_monitoring.store_status ORDER BY store_id;

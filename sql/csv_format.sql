@@ -5,9 +5,9 @@
 -- a double quote or a line break is quoted, with quotes doubled.
 --
 -- All stores in UTC. T = Mon 2023-01-23 12:00 UTC, H = 2 hours.
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 
-\i test/sql/include/report_rows.psql
+\i sql/include/report_rows.psql
 
 -- Byte order: '10' < '9' < 'B' < 'a,b' < 'a_b' < 'ab' < 'line<LF>break'
 -- < 'round_...' < 'say "hi"' (0x31 < 0x39 < 0x42 < 0x61 < 0x6C < 0x72 < 0x73;
@@ -71,4 +71,4 @@ SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
 -- The report table's store count matches.
-SELECT store_count FROM store_monitoring.report WHERE report_id = :'id';
+SELECT store_count FROM _store_monitoring_internal.report WHERE report_id = :'id';

@@ -2,7 +2,7 @@
 -- that names the bad value (semantics.md, "Input that breaks the rules"); a
 -- load with one bad row loads nothing. Also: unknown report ids and bad
 -- settings or arguments.
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 -- Load the module, so that its settings are defined: a SET before that would
 -- only create a placeholder.
 SELECT store_monitoring.check_time_zone('UTC');
@@ -128,11 +128,11 @@ RESET store_monitoring.report_time;
 ---------------------------------------------------------------------------
 -- trigger_report arguments: no report is created.
 ---------------------------------------------------------------------------
-SELECT count(*) AS n0 FROM store_monitoring.report \gset
+SELECT count(*) AS n0 FROM _store_monitoring_internal.report \gset
 SELECT store_monitoring.trigger_report(NULL);
 SELECT store_monitoring.trigger_report('infinity');
 SELECT store_monitoring.trigger_report('-infinity');
-SELECT count(*) = :n0 AS no_new_report FROM store_monitoring.report;
+SELECT count(*) = :n0 AS no_new_report FROM _store_monitoring_internal.report;
 \set VERBOSITY default
 
 -- Nothing bad got in.

@@ -13,9 +13,9 @@
 -- within 30 min of one, so the store is active whenever it is open:
 -- uptime = open time and downtime = 0. Polls taken while a store is closed are
 -- not evidence, so they change nothing.
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 
-\i test/sql/include/report_rows.psql
+\i sql/include/report_rows.psql
 
 -- Every store is in UTC except no_zone_chicago (no row) and the zone_* ones.
 INSERT INTO store_monitoring.store_timezone

@@ -3,10 +3,10 @@
 --
 -- A store in UTC, open only on Mondays 09:00-12:00; polls on Monday 2023-01-23
 -- at 10:14 active and 11:15 inactive; T = 2023-01-23 12:00 UTC.
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 
 -- Unrounded report values, rounded to 6 decimals so float noise never shows.
-\i test/sql/include/report_rows.psql
+\i sql/include/report_rows.psql
 
 INSERT INTO store_monitoring.store_timezone VALUES ('worked_example', 'UTC');
 INSERT INTO store_monitoring.business_hours VALUES ('worked_example', 0, '09:00', '12:00');

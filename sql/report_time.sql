@@ -7,9 +7,9 @@
 --   rt_b: open Mondays 09:00-10:00; polls Jan 23 09:30 active and 11:30
 --         inactive (taken while closed: not evidence, but it is the newest
 --         poll of all, so it is T for report_time = 'latest').
-\i test/sql/include/setup.psql
+\i sql/include/setup.psql
 
-\i test/sql/include/report_rows.psql
+\i sql/include/report_rows.psql
 
 INSERT INTO store_monitoring.store_timezone VALUES ('rt_a', 'UTC'), ('rt_b', 'UTC');
 INSERT INTO store_monitoring.business_hours VALUES ('rt_b', 0, '09:00', '10:00');
@@ -57,7 +57,7 @@ SELECT store_monitoring.trigger_report() AS id \gset
 SELECT store_monitoring.wait_report(:'id');
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
 SELECT report_time, max_extrapolation, interpolation
-FROM store_monitoring.report WHERE report_id = :'id';
+FROM _store_monitoring_internal.report WHERE report_id = :'id';
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t
@@ -73,7 +73,7 @@ SELECT store_monitoring.wait_report(:'id');
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
 SELECT report_time::timestamptz = '2023-01-23 10:00+00' AS report_time_recorded,
        max_extrapolation, interpolation
-FROM store_monitoring.report WHERE report_id = :'id';
+FROM _store_monitoring_internal.report WHERE report_id = :'id';
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t
@@ -110,7 +110,7 @@ COMMIT;
 SELECT store_monitoring.wait_report(:'id');
 SELECT status, as_of = :'t0'::timestamptz AS as_of_is_trigger_time, error
 FROM store_monitoring.get_report(:'id');
-SELECT report_time FROM store_monitoring.report WHERE report_id = :'id';
+SELECT report_time FROM _store_monitoring_internal.report WHERE report_id = :'id';
 SELECT * FROM pg_temp.rows(:'id') WHERE store_id = 'rt_a';
 
 ---------------------------------------------------------------------------
@@ -127,7 +127,7 @@ COMMIT;
 SELECT store_monitoring.wait_report(:'id');
 SELECT status, as_of = :'t0'::timestamptz AS as_of_is_trigger_time, error
 FROM store_monitoring.get_report(:'id');
-SELECT report_time FROM store_monitoring.report WHERE report_id = :'id';
+SELECT report_time FROM _store_monitoring_internal.report WHERE report_id = :'id';
 SELECT * FROM pg_temp.rows(:'id') WHERE store_id = 'rt_a';
 INSERT INTO store_monitoring.store_status SELECT * FROM saved_polls;
 
@@ -157,7 +157,7 @@ SELECT store_monitoring.wait_report(:'id');
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
 SELECT report_time::timestamptz = '2023-01-23 10:00+00' AS report_time_recorded,
        max_extrapolation, interpolation
-FROM store_monitoring.report WHERE report_id = :'id';
+FROM _store_monitoring_internal.report WHERE report_id = :'id';
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t

@@ -12,30 +12,10 @@
 --   Mon 00:00-12:00: Jan 23 00:00-12:00 -> 60 min, 12 h, 12 h.
 --   Mon 11:00-13:00: Jan 23 11:00-12:00 + Jan 16 12:00-13:00 -> 60 min, 1 h, 2 h.
 --   no rows (24x7): 60 min, 24 h, 168 h.
-\i test/sql/include/setup.psql
--- Shared start of every regress file: the extension, a fixed session
--- (UTC, ISO dates) and empty input tables, so files run alone or in any order.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
-\i test/sql/include/report_rows.psql
--- pg_temp.rows(id): report_rows() rounded to 6 decimals, so float noise
--- never shows in expected output.
-CREATE FUNCTION pg_temp.rows(id text)
-RETURNS TABLE (store_id text, up_hour numeric, up_day numeric, up_week numeric,
-               down_hour numeric, down_day numeric, down_week numeric)
-LANGUAGE sql AS $$
-    SELECT r.store_id,
-           round(r.uptime_last_hour::numeric, 6), round(r.uptime_last_day::numeric, 6),
-           round(r.uptime_last_week::numeric, 6), round(r.downtime_last_hour::numeric, 6),
-           round(r.downtime_last_day::numeric, 6), round(r.downtime_last_week::numeric, 6)
-    FROM store_monitoring.report_rows(id) AS r
-    ORDER BY r.store_id COLLATE "C"
-$$;
+\i sql/include/setup.psql
+
+\i sql/include/report_rows.psql
+
 -- polls_only has no time-zone row (America/Chicago; it is 24x7, so the zone
 -- does not matter) and no business hours: it is known only by its polls.
 -- zone_only has only a time-zone row.
@@ -85,6 +65,7 @@ INSERT INTO store_monitoring.store_status VALUES
     -- [T - 168 h - H, T]) speaks for the start of the week window.
     ('evidence_before_week', 'active',   '2023-01-16 11:00:00+00'),
     ('evidence_before_week', 'inactive', '2023-01-23 11:30:00+00');
+
 ---------------------------------------------------------------------------
 -- interpolation = nearest (default), H = 2 hours.
 --
@@ -117,44 +98,11 @@ INSERT INTO store_monitoring.store_status VALUES
 ---------------------------------------------------------------------------
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id \gset
 SELECT store_monitoring.wait_report(:'id');
- wait_report 
--------------
- Complete
-(1 row)
-
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
-  status  |         as_of          | error 
-----------+------------------------+-------
- Complete | 2023-01-23 12:00:00+00 | 
-(1 row)
-
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
-store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week
-evidence_before_week,0.00,0.00,1.00,60.00,1.00,1.00
-gap_4h_no_unknown,0.00,4.00,4.00,60.00,8.00,8.00
-long_gap,60.00,6.00,6.00,0.00,6.00,6.00
-outside_hours_ignored,60.00,4.00,4.00,0.00,0.00,0.00
-poll_after_T,60.00,4.00,4.00,0.00,0.00,1.00
-poll_at_T,0.00,3.00,3.00,60.00,1.00,2.00
-polls_only,60.00,3.00,3.00,0.00,21.00,165.00
-same_instant,0.00,2.00,2.00,60.00,2.00,2.00
-zone_only,0.00,0.00,0.00,60.00,24.00,168.00
-
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-       store_id        |  up_hour  |  up_day  | up_week  | down_hour | down_day  | down_week  
------------------------+-----------+----------+----------+-----------+-----------+------------
- evidence_before_week  |  0.000000 | 0.000000 | 1.000000 | 60.000000 |  1.000000 |   1.000000
- gap_4h_no_unknown     |  0.000000 | 4.000000 | 4.000000 | 60.000000 |  8.000000 |   8.000000
- long_gap              | 60.000000 | 6.000000 | 6.000000 |  0.000000 |  6.000000 |   6.000000
- outside_hours_ignored | 60.000000 | 4.000000 | 4.000000 |  0.000000 |  0.000000 |   0.000000
- poll_after_T          | 60.000000 | 4.000000 | 4.000000 |  0.000000 |  0.000000 |   1.000000
- poll_at_T             |  0.000000 | 3.000000 | 3.000000 | 60.000000 |  1.000000 |   2.000000
- polls_only            | 60.000000 | 3.000000 | 3.000000 |  0.000000 | 21.000000 | 165.000000
- same_instant          |  0.000000 | 2.000000 | 2.000000 | 60.000000 |  2.000000 |   2.000000
- zone_only             |  0.000000 | 0.000000 | 0.000000 | 60.000000 | 24.000000 | 168.000000
-(9 rows)
 
 ---------------------------------------------------------------------------
 -- interpolation = previous, H = 2 hours: the status at t is that of the
@@ -184,44 +132,11 @@ SELECT * FROM pg_temp.rows(:'id');
 SET store_monitoring.interpolation = 'previous';
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id \gset
 SELECT store_monitoring.wait_report(:'id');
- wait_report 
--------------
- Complete
-(1 row)
-
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
-  status  |         as_of          | error 
-----------+------------------------+-------
- Complete | 2023-01-23 12:00:00+00 | 
-(1 row)
-
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
-store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week
-evidence_before_week,0.00,0.00,1.00,60.00,1.00,1.00
-gap_4h_no_unknown,0.00,2.00,2.00,60.00,10.00,10.00
-long_gap,60.00,3.00,3.00,0.00,9.00,9.00
-outside_hours_ignored,60.00,3.00,3.00,0.00,1.00,1.00
-poll_after_T,60.00,2.00,2.00,0.00,2.00,3.00
-poll_at_T,60.00,2.00,2.00,0.00,2.00,3.00
-polls_only,60.00,1.00,1.00,0.00,23.00,167.00
-same_instant,0.00,2.00,2.00,60.00,2.00,2.00
-zone_only,0.00,0.00,0.00,60.00,24.00,168.00
-
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-       store_id        |  up_hour  |  up_day  | up_week  | down_hour | down_day  | down_week  
------------------------+-----------+----------+----------+-----------+-----------+------------
- evidence_before_week  |  0.000000 | 0.000000 | 1.000000 | 60.000000 |  1.000000 |   1.000000
- gap_4h_no_unknown     |  0.000000 | 2.000000 | 2.000000 | 60.000000 | 10.000000 |  10.000000
- long_gap              | 60.000000 | 3.000000 | 3.000000 |  0.000000 |  9.000000 |   9.000000
- outside_hours_ignored | 60.000000 | 3.000000 | 3.000000 |  0.000000 |  1.000000 |   1.000000
- poll_after_T          | 60.000000 | 2.000000 | 2.000000 |  0.000000 |  2.000000 |   3.000000
- poll_at_T             | 60.000000 | 2.000000 | 2.000000 |  0.000000 |  2.000000 |   3.000000
- polls_only            | 60.000000 | 1.000000 | 1.000000 |  0.000000 | 23.000000 | 167.000000
- same_instant          |  0.000000 | 2.000000 | 2.000000 | 60.000000 |  2.000000 |   2.000000
- zone_only             |  0.000000 | 0.000000 | 0.000000 | 60.000000 | 24.000000 | 168.000000
-(9 rows)
 
 ---------------------------------------------------------------------------
 -- interpolation = nearest, H = 0: a poll speaks only for its own instant,
@@ -236,44 +151,11 @@ SET store_monitoring.interpolation = 'nearest';
 SET store_monitoring.max_extrapolation = '0';
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id \gset
 SELECT store_monitoring.wait_report(:'id');
- wait_report 
--------------
- Complete
-(1 row)
-
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
-  status  |         as_of          | error 
-----------+------------------------+-------
- Complete | 2023-01-23 12:00:00+00 | 
-(1 row)
-
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
-store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week
-evidence_before_week,0.00,0.00,0.00,60.00,1.00,2.00
-gap_4h_no_unknown,0.00,0.00,0.00,60.00,12.00,12.00
-long_gap,0.00,0.00,0.00,60.00,12.00,12.00
-outside_hours_ignored,0.00,0.00,0.00,60.00,4.00,4.00
-poll_after_T,0.00,0.00,0.00,60.00,4.00,5.00
-poll_at_T,0.00,0.00,0.00,60.00,4.00,5.00
-polls_only,0.00,0.00,0.00,60.00,24.00,168.00
-same_instant,0.00,0.00,0.00,60.00,4.00,4.00
-zone_only,0.00,0.00,0.00,60.00,24.00,168.00
-
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-       store_id        | up_hour  |  up_day  | up_week  | down_hour | down_day  | down_week  
------------------------+----------+----------+----------+-----------+-----------+------------
- evidence_before_week  | 0.000000 | 0.000000 | 0.000000 | 60.000000 |  1.000000 |   2.000000
- gap_4h_no_unknown     | 0.000000 | 0.000000 | 0.000000 | 60.000000 | 12.000000 |  12.000000
- long_gap              | 0.000000 | 0.000000 | 0.000000 | 60.000000 | 12.000000 |  12.000000
- outside_hours_ignored | 0.000000 | 0.000000 | 0.000000 | 60.000000 |  4.000000 |   4.000000
- poll_after_T          | 0.000000 | 0.000000 | 0.000000 | 60.000000 |  4.000000 |   5.000000
- poll_at_T             | 0.000000 | 0.000000 | 0.000000 | 60.000000 |  4.000000 |   5.000000
- polls_only            | 0.000000 | 0.000000 | 0.000000 | 60.000000 | 24.000000 | 168.000000
- same_instant          | 0.000000 | 0.000000 | 0.000000 | 60.000000 |  4.000000 |   4.000000
- zone_only             | 0.000000 | 0.000000 | 0.000000 | 60.000000 | 24.000000 | 168.000000
-(9 rows)
 
 ---------------------------------------------------------------------------
 -- interpolation = nearest, H = 7 days (168 h, the largest value the
@@ -301,42 +183,8 @@ SELECT * FROM pg_temp.rows(:'id');
 SET store_monitoring.max_extrapolation = '7 days';
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id \gset
 SELECT store_monitoring.wait_report(:'id');
- wait_report 
--------------
- Complete
-(1 row)
-
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
-  status  |         as_of          | error 
-----------+------------------------+-------
- Complete | 2023-01-23 12:00:00+00 | 
-(1 row)
-
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
-store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week
-evidence_before_week,0.00,0.00,1.00,60.00,1.00,1.00
-gap_4h_no_unknown,60.00,8.00,8.00,0.00,4.00,4.00
-long_gap,60.00,12.00,12.00,0.00,0.00,0.00
-outside_hours_ignored,60.00,4.00,4.00,0.00,0.00,0.00
-poll_after_T,60.00,4.00,5.00,0.00,0.00,0.00
-poll_at_T,0.00,3.00,4.00,60.00,1.00,1.00
-polls_only,60.00,24.00,168.00,0.00,0.00,0.00
-same_instant,0.00,2.00,2.00,60.00,2.00,2.00
-zone_only,0.00,0.00,0.00,60.00,24.00,168.00
-
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-       store_id        |  up_hour  |  up_day   |  up_week   | down_hour | down_day  | down_week  
------------------------+-----------+-----------+------------+-----------+-----------+------------
- evidence_before_week  |  0.000000 |  0.000000 |   1.000000 | 60.000000 |  1.000000 |   1.000000
- gap_4h_no_unknown     | 60.000000 |  8.000000 |   8.000000 |  0.000000 |  4.000000 |   4.000000
- long_gap              | 60.000000 | 12.000000 |  12.000000 |  0.000000 |  0.000000 |   0.000000
- outside_hours_ignored | 60.000000 |  4.000000 |   4.000000 |  0.000000 |  0.000000 |   0.000000
- poll_after_T          | 60.000000 |  4.000000 |   5.000000 |  0.000000 |  0.000000 |   0.000000
- poll_at_T             |  0.000000 |  3.000000 |   4.000000 | 60.000000 |  1.000000 |   1.000000
- polls_only            | 60.000000 | 24.000000 | 168.000000 |  0.000000 |  0.000000 |   0.000000
- same_instant          |  0.000000 |  2.000000 |   2.000000 | 60.000000 |  2.000000 |   2.000000
- zone_only             |  0.000000 |  0.000000 |   0.000000 | 60.000000 | 24.000000 | 168.000000
-(9 rows)
-

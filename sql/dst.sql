@@ -7,30 +7,10 @@
 -- Rules: a skipped local time becomes the instant of the change; a repeated
 -- local time becomes the earlier instant; windows are absolute (24 h, 168 h)
 -- whatever the length of the local day. H = 2 hours.
-\i test/sql/include/setup.psql
--- Shared start of every regress file: the extension, a fixed session
--- (UTC, ISO dates) and empty input tables, so files run alone or in any order.
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS store_monitoring;
-RESET client_min_messages;
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-TRUNCATE store_monitoring.store_status, store_monitoring.business_hours,
-         store_monitoring.store_timezone;
-\i test/sql/include/report_rows.psql
--- pg_temp.rows(id): report_rows() rounded to 6 decimals, so float noise
--- never shows in expected output.
-CREATE FUNCTION pg_temp.rows(id text)
-RETURNS TABLE (store_id text, up_hour numeric, up_day numeric, up_week numeric,
-               down_hour numeric, down_day numeric, down_week numeric)
-LANGUAGE sql AS $$
-    SELECT r.store_id,
-           round(r.uptime_last_hour::numeric, 6), round(r.uptime_last_day::numeric, 6),
-           round(r.uptime_last_week::numeric, 6), round(r.downtime_last_hour::numeric, 6),
-           round(r.downtime_last_day::numeric, 6), round(r.downtime_last_week::numeric, 6)
-    FROM store_monitoring.report_rows(id) AS r
-    ORDER BY r.store_id COLLATE "C"
-$$;
+\i sql/include/setup.psql
+
+\i sql/include/report_rows.psql
+
 ---------------------------------------------------------------------------
 -- Spring forward.
 -- T = 2023-03-13 04:00 UTC = Mon Mar 13 00:00 EDT (the end of the 23-hour Sunday).
@@ -58,6 +38,7 @@ SELECT s.store_id, 'active', t
 FROM store_monitoring.store_timezone AS s,
      generate_series('2023-03-06 01:15+00'::timestamptz,
                      '2023-03-13 03:45+00'::timestamptz, '30 minutes') AS t;
+
 -- ny_spring_0104: Sun Mar 12 01:00 EST = 06:00 UTC -> 04:00 EDT = 08:00 UTC
 --   = 2 h (not 3). Sun Mar 5 01:00-04:00 EST = 06:00-09:00 UTC is before the
 --   week window. up 0, 2, 2; down 0, 0, 0.
@@ -83,40 +64,11 @@ FROM store_monitoring.store_timezone AS s,
 --   up 60, 23, 24; down 0, 0, 0.
 SELECT store_monitoring.trigger_report('2023-03-13 04:00+00') AS id \gset
 SELECT store_monitoring.wait_report(:'id');
- wait_report 
--------------
- Complete
-(1 row)
-
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
-  status  |         as_of          | error 
-----------+------------------------+-------
- Complete | 2023-03-13 04:00:00+00 | 
-(1 row)
-
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
-store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week
-ny_spring_0104,0.00,2.00,2.00,0.00,0.00,0.00
-ny_spring_0200_0230,0.00,0.00,0.00,0.00,0.00,0.00
-ny_spring_0230_0330,0.00,0.50,0.50,0.00,0.00,0.00
-ny_spring_24x7,60.00,24.00,168.00,0.00,0.00,0.00
-ny_spring_end_in_gap,0.00,3.00,4.00,0.00,0.00,0.00
-ny_spring_overnight,0.00,6.00,7.00,0.00,0.00,0.00
-ny_spring_sunday_24h,60.00,23.00,24.00,0.00,0.00,0.00
-
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-       store_id       |  up_hour  |  up_day   |  up_week   | down_hour | down_day | down_week 
-----------------------+-----------+-----------+------------+-----------+----------+-----------
- ny_spring_0104       |  0.000000 |  2.000000 |   2.000000 |  0.000000 | 0.000000 |  0.000000
- ny_spring_0200_0230  |  0.000000 |  0.000000 |   0.000000 |  0.000000 | 0.000000 |  0.000000
- ny_spring_0230_0330  |  0.000000 |  0.500000 |   0.500000 |  0.000000 | 0.000000 |  0.000000
- ny_spring_24x7       | 60.000000 | 24.000000 | 168.000000 |  0.000000 | 0.000000 |  0.000000
- ny_spring_end_in_gap |  0.000000 |  3.000000 |   4.000000 |  0.000000 | 0.000000 |  0.000000
- ny_spring_overnight  |  0.000000 |  6.000000 |   7.000000 |  0.000000 | 0.000000 |  0.000000
- ny_spring_sunday_24h | 60.000000 | 23.000000 |  24.000000 |  0.000000 | 0.000000 |  0.000000
-(7 rows)
 
 ---------------------------------------------------------------------------
 -- Fall back.
@@ -141,6 +93,7 @@ INSERT INTO store_monitoring.business_hours VALUES
     ('ny_fall_end_repeated', 5, '23:00', '01:30'),
     ('ny_fall_overnight',    5, '22:00', '07:00'),
     ('ny_fall_sunday_24h',   6, '00:00', '00:00');
+
 -- ny_fall_0100_0200: 01:00 -> earlier instant 01:00 EDT = 05:00 UTC;
 --   02:00 EST = 07:00 UTC: 2 h (the repeated hour is open both times).
 --   up 0, 0, 0; down 0, 2, 2.
@@ -165,38 +118,8 @@ INSERT INTO store_monitoring.business_hours VALUES
 --   up 0, 0, 0; down 60, 24, 25.
 SELECT store_monitoring.trigger_report('2023-11-06 05:00+00') AS id \gset
 SELECT store_monitoring.wait_report(:'id');
- wait_report 
--------------
- Complete
-(1 row)
-
 SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
-  status  |         as_of          | error 
-----------+------------------------+-------
- Complete | 2023-11-06 05:00:00+00 | 
-(1 row)
-
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'id');
-store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,downtime_last_day,downtime_last_week
-ny_fall_0100_0200,0.00,0.00,0.00,0.00,2.00,2.00
-ny_fall_0104,0.00,0.00,0.00,0.00,4.00,4.00
-ny_fall_0130_0145,0.00,0.00,0.00,0.00,0.25,0.25
-ny_fall_24x7,0.00,0.00,0.00,60.00,24.00,168.00
-ny_fall_end_repeated,0.00,0.00,0.00,0.00,0.50,2.50
-ny_fall_overnight,0.00,0.00,0.00,0.00,7.00,10.00
-ny_fall_sunday_24h,0.00,0.00,0.00,60.00,24.00,25.00
-
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-       store_id       | up_hour  |  up_day  | up_week  | down_hour | down_day  | down_week  
-----------------------+----------+----------+----------+-----------+-----------+------------
- ny_fall_0100_0200    | 0.000000 | 0.000000 | 0.000000 |  0.000000 |  2.000000 |   2.000000
- ny_fall_0104         | 0.000000 | 0.000000 | 0.000000 |  0.000000 |  4.000000 |   4.000000
- ny_fall_0130_0145    | 0.000000 | 0.000000 | 0.000000 |  0.000000 |  0.250000 |   0.250000
- ny_fall_24x7         | 0.000000 | 0.000000 | 0.000000 | 60.000000 | 24.000000 | 168.000000
- ny_fall_end_repeated | 0.000000 | 0.000000 | 0.000000 |  0.000000 |  0.500000 |   2.500000
- ny_fall_overnight    | 0.000000 | 0.000000 | 0.000000 |  0.000000 |  7.000000 |  10.000000
- ny_fall_sunday_24h   | 0.000000 | 0.000000 | 0.000000 | 60.000000 | 24.000000 |  25.000000
-(7 rows)
-

@@ -1,0 +1,36 @@
+// The extension's SQL objects as this library expects them, and the one
+// macro that declares every SQL-callable function.
+#pragma once
+
+#include "pg/pg_boundary.hpp"
+
+extern "C" {
+#include "fmgr.h"
+}
+
+namespace store_monitoring::pg {
+
+// The extension version whose SQL objects this library reads and writes.
+inline constexpr const char* kExtensionVersion = "1.1";
+
+// Raises a clear error when the database's store_monitoring is not at
+// kExtensionVersion (new library files installed, ALTER EXTENSION ... UPDATE
+// not yet run): its tables would not have the shape this code expects.
+void require_current_extension_version();
+
+}  // namespace store_monitoring::pg
+
+// Declares the SQL-callable function `name` (the symbol the install script
+// names) whose body is the callable `...` taking FunctionCallInfo and
+// returning Datum (a function name or a lambda; variadic so that commas in a
+// lambda need no parentheses): PostgreSQL's V1 calling
+// convention plus pg_entry, so that no C++ exception reaches PostgreSQL's
+// frames and no PostgreSQL error longjmps over a C++ frame. Every entry point
+// goes through it.
+#define SM_PG_FUNCTION(name, ...)                                                              \
+  extern "C" {                                                                                 \
+  PG_FUNCTION_INFO_V1(name);                                                                   \
+  }                                                                                            \
+  extern "C" Datum name(PG_FUNCTION_ARGS) {                                                    \
+    return ::store_monitoring::pg::pg_entry([&]() -> Datum { return (__VA_ARGS__)(fcinfo); }); \
+  }

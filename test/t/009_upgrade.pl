@@ -1,0 +1,110 @@
+# Upgrades: a database created at 1.0, with inputs and reports, is updated
+# with ALTER EXTENSION store_monitoring UPDATE. Its old reports stay readable,
+# new reports work and agree with the old ones, and its schema is then the
+# same as that of a fresh install of the new default version.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use StoreMonitoringTest;
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->append_conf('postgresql.conf', "max_parallel_workers_per_gather = 0\n");
+$node->start;
+
+# The default version is the newest; 1.0 must still be installable as shipped.
+my $default = $node->safe_psql('postgres',
+	"SELECT default_version FROM pg_available_extensions WHERE name = 'store_monitoring'");
+isnt($default, '1.0', "default version $default is newer than 1.0");
+
+$node->safe_psql('postgres', "CREATE DATABASE old_db");
+$node->safe_psql('old_db', "CREATE EXTENSION store_monitoring VERSION '1.0'");
+is($node->safe_psql('old_db',
+		"SELECT extversion FROM pg_extension WHERE extname = 'store_monitoring'"),
+	'1.0', 'installed at 1.0');
+load_data($node, 120, db => 'old_db');
+
+# The library serves one schema version: at 1.0 it refuses with a clear
+# error instead of failing on a table it cannot find.
+my ($ret, $out, $err) = $node->psql('old_db', "SELECT store_monitoring.trigger_report('$AS_OF')");
+like($err, qr/extension "store_monitoring" is at version 1\.0, but its library is version $default/,
+	'a stale schema gets a clear error');
+like($err, qr/ALTER EXTENSION store_monitoring UPDATE/, '... with the way out');
+
+# A report as 1.0 stored it: computed by a fresh install over the same inputs
+# and copied into 1.0's tables, row for row.
+$node->safe_psql('postgres', "CREATE DATABASE fresh_db");
+$node->safe_psql('fresh_db', 'CREATE EXTENSION store_monitoring');
+load_data($node, 120, db => 'fresh_db');
+my $old_id = $node->safe_psql('fresh_db', "SELECT store_monitoring.trigger_report('$AS_OF')");
+is($node->safe_psql('fresh_db', "SELECT store_monitoring.wait_report('$old_id', '3 minutes')"),
+	'Complete', 'reference report completes');
+my $old_csv = $node->safe_psql('fresh_db', "SELECT csv FROM store_monitoring.get_report('$old_id')");
+like($old_csv, qr/^store_id,uptime_last_hour/, 'reference report has a CSV');
+my $report_row = $node->safe_psql('fresh_db', qq{
+SELECT format('INSERT INTO store_monitoring.report (report_id, owner, status, phase, as_of,
+  report_time, max_extrapolation, interpolation, requested_at, started_at, finished_at,
+  attempts, store_count, csv) VALUES (%L, 10, %L, %L, %L, %L, %L, %L, %L, %L, %L, %s, %s, %L)',
+  report_id, status, phase, as_of, report_time, max_extrapolation, interpolation,
+  requested_at, started_at, finished_at, attempts, store_count, csv)
+FROM _store_monitoring_internal.report WHERE report_id = '$old_id'});
+my $result_rows = $node->safe_psql('fresh_db', qq{
+SELECT string_agg(format('(%L, %L, %s, %s, %s, %s, %s, %s)', report_id, store_id,
+  uptime_last_hour, uptime_last_day, uptime_last_week,
+  downtime_last_hour, downtime_last_day, downtime_last_week), ', ')
+FROM _store_monitoring_internal.report_result WHERE report_id = '$old_id'});
+$node->safe_psql('old_db', "$report_row;\n"
+	  . "INSERT INTO store_monitoring.report_result VALUES $result_rows;");
+$node->safe_psql('old_db', 'ALTER EXTENSION store_monitoring UPDATE');
+is($node->safe_psql('old_db',
+		"SELECT extversion FROM pg_extension WHERE extname = 'store_monitoring'"),
+	$default, "updated to $default");
+
+# Inputs kept, the old report readable, a new one identical.
+cmp_ok(store_count($node, 'old_db'), '>=', 120, 'inputs survive the update');
+is($node->safe_psql('old_db', "SELECT status FROM store_monitoring.get_report('$old_id')"),
+	'Complete', 'old report still readable after the update');
+is($node->safe_psql('old_db', "SELECT csv FROM store_monitoring.get_report('$old_id')"),
+	$old_csv, 'old report CSV unchanged by the update');
+my $new_id = $node->safe_psql('old_db', "SELECT store_monitoring.trigger_report('$AS_OF')");
+is($node->safe_psql('old_db', "SELECT store_monitoring.wait_report('$new_id', '3 minutes')"),
+	'Complete', 'a new report completes after the update');
+is($node->safe_psql('old_db', "SELECT csv FROM store_monitoring.get_report('$new_id')"),
+	$old_csv, 'the new report equals the old one on the same inputs');
+is($node->safe_psql('old_db',
+		"SELECT count(*) FROM store_monitoring.list_reports()"),
+	'2', 'list_reports shows the old and the new report');
+
+# The updated schema equals a fresh install's (objects, grants, comments;
+# data aside).
+# pg_dump --binary-upgrade writes every member of the extension (a plain
+# dump writes only CREATE EXTENSION); the OIDs it pins differ per database.
+sub schema_of
+{
+	my ($db) = @_;
+	my ($stdout, $stderr);
+	IPC::Run::run([ 'pg_dump', '--schema-only', '--binary-upgrade', '-d', $node->connstr($db) ],
+		'>', \$stdout, '2>', \$stderr) or die "pg_dump failed: $stderr";
+	$stdout =~ s/^SELECT pg_catalog\.binary_upgrade_set_next_.*\n//mg;
+	$stdout =~ s/^\\(un)?restrict .*\n//mg;
+	$stdout =~ s/'\{\d+(,\d+)*\}'/'{oids}'/g;
+	$stdout =~ s/relfrozenxid = '\d+'/relfrozenxid = 'xid'/g;
+	$stdout =~ s/WHERE oid = '\d+'/WHERE oid = 'oid'/g;
+	$stdout =~ s/^SELECT pg_catalog\.setval.*\n//mg;
+	$stdout =~ s/^--.*\n//mg;
+	$stdout =~ s/\n{2,}/\n/g;
+	return $stdout;
+}
+my $updated = schema_of('old_db');
+my $fresh = schema_of('fresh_db');
+like($fresh, qr/_store_monitoring_internal\.report_result/, 'the dump shows the extension\'s members');
+is($updated, $fresh, 'schema after the update equals a fresh install');
+
+$node->stop;
+done_testing();
