@@ -66,6 +66,7 @@ struct ReportEngine::Impl {
   std::vector<Span> raw;
   std::vector<Span> open;
   std::vector<Span> active;
+  std::vector<Span> known;  // instants whose status some evidence poll decides
   std::vector<std::uint64_t> poll_keys;
   std::vector<Poll> evidence_polls;
 
@@ -74,6 +75,7 @@ struct ReportEngine::Impl {
                   std::vector<Span>& out);
   void collect_evidence(std::span<const Poll> polls);
   void build_active();
+  void build_known();
 };
 
 const ZoneCalendar& ReportEngine::Impl::calendar(std::string_view name) {
@@ -193,6 +195,47 @@ void ReportEngine::Impl::build_active() {
   }
 }
 
+void ReportEngine::Impl::build_known() {
+  // An evidence poll decides the status within H of it: on both sides with
+  // `nearest`, after it with `previous`. Evidence is sorted, so the spans
+  // come in order of their start.
+  known.clear();
+  const Micros h = settings.max_extrapolation;
+  const bool nearest = settings.interpolation == Interpolation::nearest;
+  for (const Poll& p : evidence_polls) {
+    const Micros from = nearest ? p.at - h : p.at;
+    const Micros to = p.at + h;
+    if (from >= to) continue;
+    if (!known.empty() && from <= known.back().end) {
+      known.back().end = std::max(known.back().end, to);
+    } else {
+      known.push_back({from, to});
+    }
+  }
+}
+
+namespace {
+// Adds, per window ending at t, the length of the intersection of two sorted
+// lists of disjoint spans.
+void add_intersection(const std::vector<Span>& a, const std::vector<Span>& b, Micros t,
+                      std::array<Micros, 3>& out) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < a.size() && j < b.size()) {
+    const Micros begin = std::max(a[i].begin, b[j].begin);
+    const Micros end = std::min(a[i].end, b[j].end);
+    if (begin < end) {
+      for (int w = 0; w < 3; ++w) out[w] += overlap(begin, end, t - kWindowLength[w], t);
+    }
+    if (a[i].end < b[j].end) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+}
+}  // namespace
+
 ReportEngine::ReportEngine(ReportSettings settings) : impl_(std::make_unique<Impl>()) {
   if (settings.max_extrapolation < 0) {
     throw std::invalid_argument("max_extrapolation must not be negative");
@@ -223,6 +266,7 @@ StoreDurations ReportEngine::compute_store(std::string_view time_zone,
   m.build_open(m.calendar(time_zone), hours, m.evidence, m.open);
   m.collect_evidence(polls);
   m.build_active();
+  m.build_known();
 
   const Micros t = m.settings.as_of;
   StoreDurations d;
@@ -230,22 +274,14 @@ StoreDurations ReportEngine::compute_store(std::string_view time_zone,
   for (const Span& s : m.open) {
     for (int w = 0; w < 3; ++w) open_time[w] += overlap(s.begin, s.end, t - kWindowLength[w], t);
   }
-  // Both lists are sorted and disjoint: intersect them in one merge.
-  std::size_t i = 0;
-  std::size_t j = 0;
-  while (i < m.open.size() && j < m.active.size()) {
-    const Micros b = std::max(m.open[i].begin, m.active[j].begin);
-    const Micros e = std::min(m.open[i].end, m.active[j].end);
-    if (b < e) {
-      for (int w = 0; w < 3; ++w) d.uptime[w] += overlap(b, e, t - kWindowLength[w], t);
-    }
-    if (m.open[i].end < m.active[j].end) {
-      ++i;
-    } else {
-      ++j;
-    }
+  // All lists are sorted and disjoint: each intersection is one merge.
+  add_intersection(m.open, m.active, t, d.uptime);
+  std::array<Micros, 3> known_time{};
+  add_intersection(m.open, m.known, t, known_time);
+  for (int w = 0; w < 3; ++w) {
+    d.downtime[w] = open_time[w] - d.uptime[w];
+    d.unknown[w] = open_time[w] - known_time[w];
   }
-  for (int w = 0; w < 3; ++w) d.downtime[w] = open_time[w] - d.uptime[w];
   return d;
 }
 

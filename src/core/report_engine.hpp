@@ -67,10 +67,13 @@ enum Window : int { last_hour = 0, last_day = 1, last_week = 2 };
 inline constexpr std::array<Micros, 3> kWindowLength = {kMicrosPerHour, kMicrosPerDay,
                                                         kMicrosPerWeek};
 
-// Exact results for one store, per window, in microseconds.
+// Exact results for one store, per window, in microseconds. `unknown` is the
+// part of `downtime` with no evidence poll close enough (it is included in
+// downtime, never added to it).
 struct StoreDurations {
   std::array<Micros, 3> uptime{};
   std::array<Micros, 3> downtime{};
+  std::array<Micros, 3> unknown{};
   friend bool operator==(const StoreDurations&, const StoreDurations&) = default;
 };
 

@@ -537,6 +537,7 @@ void check_store(const Case& c, ReportEngine& engine) {
     for (int w = 0; w < 3; ++w) {
       expected.uptime[w] = want.active[w] * kMin;
       expected.downtime[w] = (want.open[w] - want.active[w]) * kMin;
+      expected.unknown[w] = want.unknown[w] * kMin;
     }
     if (got != expected) {
       print_durations("engine     ", got);

@@ -76,10 +76,11 @@ class BruteForce {
     return best->status == PollStatus::active ? 1 : 0;
   }
 
-  // Minutes per window: {open, active}.
+  // Minutes per window: {open, active, unknown}.
   struct Minutes {
     std::array<Micros, 3> open{};
     std::array<Micros, 3> active{};
+    std::array<Micros, 3> unknown{};
   };
 
   Minutes minutes() const {
@@ -88,11 +89,12 @@ class BruteForce {
     for (Micros m = t - kMicrosPerWeek; m < t; m += kMin) {
       const Micros mid = m + 30 * kSec;
       if (!open_at(mid)) continue;
-      const bool active = status_at(mid) == 1;
+      const int status = status_at(mid);
       for (int w = 0; w < 3; ++w) {
         if (m >= t - kWindowLength[w]) {
           ++out.open[w];
-          if (active) ++out.active[w];
+          if (status == 1) ++out.active[w];
+          if (status == -1) ++out.unknown[w];
         }
       }
     }

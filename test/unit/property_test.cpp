@@ -261,6 +261,7 @@ void run_seed(std::uint64_t seed, int reports, int stores_per_report) {
       for (int w = 0; w < 3; ++w) {
         expected.uptime[w] = want.active[w] * kMin;
         expected.downtime[w] = (want.open[w] - want.active[w]) * kMin;
+        expected.unknown[w] = want.unknown[w] * kMin;
       }
       ASSERT_EQ(got, expected) << "seed " << seed << " report " << r << " store " << i << " zone '"
                                << store.zone << "' T " << settings.as_of << " H "
