@@ -160,6 +160,7 @@ Datum interval_datum(int64 microseconds) {
 }
 
 Datum trigger_report(FunctionCallInfo fcinfo) {
+  refuse_settings_refused_at_load();
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
   check_can_read_inputs();
