@@ -103,16 +103,40 @@ AS 'MODULE_PATHNAME', 'store_monitoring_wait_report'
 LANGUAGE C VOLATILE;
 
 -----------------------------------------------------------------------------
+-- DROP EXTENSION without CASCADE never drops input rows
+-----------------------------------------------------------------------------
+
+-- The default input tables are extension members (pg_dump keeps their rows as
+-- configuration tables, and restore recreates them through CREATE EXTENSION),
+-- and PostgreSQL drops members with the extension even under RESTRICT. So
+-- DROP EXTENSION store_monitoring, and DROP OWNED BY the extension's owner,
+-- without CASCADE are refused while those tables hold rows
+-- (src/pg/drop_guard.cpp). Firing needs no EXECUTE privilege.
+CREATE FUNCTION _store_monitoring_internal._refuse_drop_with_inputs()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'store_monitoring_refuse_drop_with_inputs'
+LANGUAGE C;
+COMMENT ON FUNCTION _store_monitoring_internal._refuse_drop_with_inputs() IS
+    'Event trigger: refuses DROP EXTENSION store_monitoring (or DROP OWNED BY its owner) without CASCADE while the input tables hold rows';
+
+CREATE EVENT TRIGGER store_monitoring_keep_inputs ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP OWNED')
+    EXECUTE FUNCTION _store_monitoring_internal._refuse_drop_with_inputs();
+COMMENT ON EVENT TRIGGER store_monitoring_keep_inputs IS
+    'Keeps DROP EXTENSION store_monitoring without CASCADE from dropping input rows';
+
+-----------------------------------------------------------------------------
 -- Internals closed to PUBLIC
 -----------------------------------------------------------------------------
 
--- Trigger functions need no EXECUTE privilege to fire; the
+-- Trigger and event trigger functions need no EXECUTE privilege to fire; the
 -- others are called only by the extension's C code, so nobody needs the
 -- schema either.
 REVOKE EXECUTE ON FUNCTION _store_monitoring_internal._import_row(),
                            _store_monitoring_internal._triggered_in_this_transaction(text),
                            _store_monitoring_internal._resume_orphaned_reports(),
-                           _store_monitoring_internal._visible_report(text)
+                           _store_monitoring_internal._visible_report(text),
+                           _store_monitoring_internal._refuse_drop_with_inputs()
     FROM PUBLIC;
 REVOKE USAGE ON SCHEMA _store_monitoring_internal FROM PUBLIC;
 
