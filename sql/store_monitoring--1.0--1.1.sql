@@ -81,3 +81,152 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ==== schema hygiene (issue 8) ====
+
+-----------------------------------------------------------------------------
+-- Reading reports without internal functions
+-----------------------------------------------------------------------------
+
+-- get_report and wait_report in C (src/pg/report_read.cpp), with the same
+-- results and errors as their plpgsql versions: they ran as the caller and
+-- so needed the internal functions to be executable by everyone.
+CREATE OR REPLACE FUNCTION store_monitoring.get_report(report_id text)
+RETURNS TABLE (status text, csv text, as_of timestamptz, error text)
+AS 'MODULE_PATHNAME', 'store_monitoring_get_report'
+LANGUAGE C VOLATILE;
+
+CREATE OR REPLACE FUNCTION store_monitoring.wait_report(report_id text,
+                                                        timeout interval DEFAULT '5 minutes')
+RETURNS text
+AS 'MODULE_PATHNAME', 'store_monitoring_wait_report'
+LANGUAGE C VOLATILE;
+
+-----------------------------------------------------------------------------
+-- DROP EXTENSION without CASCADE never drops input rows
+-----------------------------------------------------------------------------
+
+-- The default input tables are extension members (pg_dump keeps their rows as
+-- configuration tables, and restore recreates them through CREATE EXTENSION),
+-- and PostgreSQL drops members with the extension even under RESTRICT. So
+-- DROP EXTENSION store_monitoring, and DROP OWNED BY the extension's owner,
+-- without CASCADE are refused while those tables hold rows
+-- (src/pg/drop_guard.cpp). Firing needs no EXECUTE privilege.
+CREATE FUNCTION _store_monitoring_internal._refuse_drop_with_inputs()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'store_monitoring_refuse_drop_with_inputs'
+LANGUAGE C;
+COMMENT ON FUNCTION _store_monitoring_internal._refuse_drop_with_inputs() IS
+    'Event trigger: refuses DROP EXTENSION store_monitoring (or DROP OWNED BY its owner) without CASCADE while the input tables hold rows';
+
+CREATE EVENT TRIGGER store_monitoring_keep_inputs ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP OWNED')
+    EXECUTE FUNCTION _store_monitoring_internal._refuse_drop_with_inputs();
+COMMENT ON EVENT TRIGGER store_monitoring_keep_inputs IS
+    'Keeps DROP EXTENSION store_monitoring without CASCADE from dropping input rows';
+
+-----------------------------------------------------------------------------
+-- Internals closed to PUBLIC
+-----------------------------------------------------------------------------
+
+-- Trigger and event trigger functions need no EXECUTE privilege to fire; the
+-- others are called only by the extension's C code, so nobody needs the
+-- schema either.
+REVOKE EXECUTE ON FUNCTION _store_monitoring_internal._import_row(),
+                           _store_monitoring_internal._triggered_in_this_transaction(text),
+                           _store_monitoring_internal._resume_orphaned_reports(),
+                           _store_monitoring_internal._visible_report(text),
+                           _store_monitoring_internal._refuse_drop_with_inputs()
+    FROM PUBLIC;
+REVOKE USAGE ON SCHEMA _store_monitoring_internal FROM PUBLIC;
+
+COMMENT ON FUNCTION _store_monitoring_internal._import_row() IS
+    'Trigger of the *_import views: checks one text row strictly and inserts it into the base table';
+COMMENT ON FUNCTION _store_monitoring_internal._triggered_in_this_transaction(text) IS
+    'True when the report was triggered by the current, uncommitted transaction';
+COMMENT ON FUNCTION _store_monitoring_internal._resume_orphaned_reports() IS
+    'Starts a worker when a Running report has none';
+COMMENT ON FUNCTION _store_monitoring_internal._visible_report(text) IS
+    'The report row when the caller may see it, else the error of an unknown id';
+COMMENT ON TABLE _store_monitoring_internal.report IS
+    'One row per report; read it through get_report(), wait_report() and list_reports()';
+COMMENT ON TABLE _store_monitoring_internal.report_result IS
+    'The unrounded values of complete reports; read them through report_rows()';
+
+-----------------------------------------------------------------------------
+-- Comments on everything users see
+-----------------------------------------------------------------------------
+
+COMMENT ON SCHEMA store_monitoring IS
+    'Store uptime and downtime reports: input tables, import views and report functions';
+COMMENT ON TYPE store_monitoring.poll_status IS
+    'Status of a store at a poll: active or inactive';
+
+COMMENT ON TABLE store_monitoring.store_status IS
+    'Polls: the status of a store at an instant (default input; belongs to the extension)';
+COMMENT ON COLUMN store_monitoring.store_status.store_id IS
+    'Store identifier, 1 to 255 bytes, compared byte by byte';
+COMMENT ON COLUMN store_monitoring.store_status.status IS
+    'active or inactive at timestamp_utc';
+COMMENT ON COLUMN store_monitoring.store_status.timestamp_utc IS
+    'Instant of the poll, 1970 to 2199';
+
+COMMENT ON TABLE store_monitoring.business_hours IS
+    'Opening intervals per store and local weekday; a store without rows is open all the time (default input; belongs to the extension)';
+COMMENT ON COLUMN store_monitoring.business_hours.store_id IS
+    'Store identifier, 1 to 255 bytes, compared byte by byte';
+COMMENT ON COLUMN store_monitoring.business_hours.day_of_week IS
+    'Local weekday: 0 = Monday ... 6 = Sunday';
+COMMENT ON COLUMN store_monitoring.business_hours.start_time_local IS
+    'Local opening time on day_of_week';
+COMMENT ON COLUMN store_monitoring.business_hours.end_time_local IS
+    'Local closing time; at or before start_time_local the interval runs past midnight';
+
+COMMENT ON TABLE store_monitoring.store_timezone IS
+    'IANA time zone per store; a store without a row uses America/Chicago (default input; belongs to the extension)';
+COMMENT ON COLUMN store_monitoring.store_timezone.store_id IS
+    'Store identifier, 1 to 255 bytes, compared byte by byte';
+COMMENT ON COLUMN store_monitoring.store_timezone.timezone_str IS
+    'IANA time-zone name known to the engine, such as America/New_York';
+
+COMMENT ON VIEW store_monitoring.store_status_import IS
+    'Strict loading into store_status: insert text; each value is checked, then the row is inserted as the view owner';
+COMMENT ON COLUMN store_monitoring.store_status_import.store_id IS
+    'Store identifier as text: 1 to 255 bytes of valid UTF-8, no control characters';
+COMMENT ON COLUMN store_monitoring.store_status_import.status IS
+    'active or inactive';
+COMMENT ON COLUMN store_monitoring.store_status_import.timestamp_utc IS
+    'Poll instant with an explicit zone or offset, such as 2023-01-22 12:09:39.388884 UTC';
+
+COMMENT ON VIEW store_monitoring.business_hours_import IS
+    'Strict loading into business_hours: insert text; each value is checked, then the row is inserted as the view owner';
+COMMENT ON COLUMN store_monitoring.business_hours_import.store_id IS
+    'Store identifier as text: 1 to 255 bytes of valid UTF-8, no control characters';
+COMMENT ON COLUMN store_monitoring.business_hours_import.day_of_week IS
+    'One digit 0 (Monday) to 6 (Sunday)';
+COMMENT ON COLUMN store_monitoring.business_hours_import.start_time_local IS
+    'Local time without offset, 00:00:00 to 24:00:00';
+COMMENT ON COLUMN store_monitoring.business_hours_import.end_time_local IS
+    'Local time without offset, 00:00:00 to 24:00:00';
+
+COMMENT ON VIEW store_monitoring.store_timezone_import IS
+    'Strict loading into store_timezone: insert text; each value is checked, then the row is inserted as the view owner';
+COMMENT ON COLUMN store_monitoring.store_timezone_import.store_id IS
+    'Store identifier as text: 1 to 255 bytes of valid UTF-8, no control characters';
+COMMENT ON COLUMN store_monitoring.store_timezone_import.timezone_str IS
+    'IANA time-zone name known to the engine';
+
+COMMENT ON FUNCTION store_monitoring.check_time_zone(text) IS
+    'True for a time zone the engine knows; otherwise an error naming it (CHECK of store_timezone)';
+COMMENT ON FUNCTION store_monitoring.trigger_report() IS
+    'Records a report for the instant store_monitoring.report_time names and returns its id; its worker starts at commit';
+COMMENT ON FUNCTION store_monitoring.trigger_report(timestamptz) IS
+    'Records a report for the instant as_of and returns its id; its worker starts at commit';
+COMMENT ON FUNCTION store_monitoring.get_report(text) IS
+    'Status (Running, Complete, Failed), CSV, as_of and error of a report the caller may see';
+COMMENT ON FUNCTION store_monitoring.wait_report(text, interval) IS
+    'Waits until the report is no longer Running or the timeout passes; returns its status';
+COMMENT ON FUNCTION store_monitoring.report_rows(text) IS
+    'The unrounded values of a complete report, one row per store, ordered like the CSV';
+COMMENT ON FUNCTION store_monitoring.list_reports() IS
+    'The reports the caller may see, oldest first';

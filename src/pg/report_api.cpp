@@ -2,6 +2,8 @@
 // get_report / wait_report. A worker starts only once the triggering
 // transaction commits, so it always sees the report row; a rollback leaves
 // neither the row nor a worker behind.
+#include "pg/report_api.hpp"
+
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/settings.hpp"
@@ -158,6 +160,7 @@ Datum interval_datum(int64 microseconds) {
 }
 
 Datum trigger_report(FunctionCallInfo fcinfo) {
+  refuse_settings_refused_at_load();
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
   check_can_read_inputs();
@@ -181,16 +184,14 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
   return text_datum(id);
 }
 
-bool triggered_in_this_transaction(FunctionCallInfo fcinfo) {
-  text* id = PG_GETARG_TEXT_PP(0);
-  std::string_view wanted(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+}  // namespace
+
+bool triggered_in_this_transaction(std::string_view report_id) {
   for (const Triggered& triggered : triggered_in_transaction())
-    if (triggered.report_id == wanted) return true;
+    if (triggered.report_id == report_id) return true;
   return false;
 }
 
-// A Running report whose lock nobody holds has no worker: it is queued, or
-// its worker died. Start one; it will also claim the others.
 void resume_orphaned_reports() {
   bool orphaned = false;
   {
@@ -200,14 +201,15 @@ void resume_orphaned_reports() {
   if (orphaned) (void)launch_report_worker(MyDatabaseId);
 }
 
-}  // namespace
 }  // namespace store_monitoring::pg
 
 using store_monitoring::pg::trigger_report;
 
 SM_PG_FUNCTION(store_monitoring_trigger_report, trigger_report)
 SM_PG_FUNCTION(store_monitoring_triggered_in_this_transaction, [](FunctionCallInfo fcinfo) {
-  return BoolGetDatum(store_monitoring::pg::triggered_in_this_transaction(fcinfo));
+  text* id = PG_GETARG_TEXT_PP(0);
+  return BoolGetDatum(store_monitoring::pg::triggered_in_this_transaction(
+      std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id))));
 })
 SM_PG_FUNCTION(store_monitoring_resume_orphaned_reports, [](FunctionCallInfo) {
   store_monitoring::pg::resume_orphaned_reports();
