@@ -180,6 +180,9 @@ CREATE TABLE public.shape_zone_int (store_id text, timezone_str int);
 CREATE SEQUENCE public.shape_sequence;
 CREATE TEMP TABLE shape_temp (store_id text, status text, timestamp_utc timestamptz);
 CREATE TABLE public.shape_secret (store_id text, status text, timestamp_utc timestamptz);
+CREATE SCHEMA shape_hidden;
+CREATE TABLE shape_hidden.polls (store_id text, status text, timestamp_utc timestamptz);
+GRANT SELECT ON shape_hidden.polls TO regress_sm_other;  -- but no USAGE on the schema
 CREATE TABLE pg_temp.shape_cases (n int, call text);
 INSERT INTO pg_temp.shape_cases VALUES
     (1, $$SELECT store_monitoring.set_sources('public.shape_bigint_id')$$),
@@ -194,7 +197,10 @@ INSERT INTO pg_temp.shape_cases VALUES
     (10, $$SELECT store_monitoring.set_sources('public.shape_sequence')$$),
     (11, $$SELECT store_monitoring.set_sources('shape_temp')$$),
     (12, $$SELECT store_monitoring.set_sources(NULL, 'public.shape_polls')$$),
-    (13, $$SET ROLE regress_sm_other; SELECT store_monitoring.set_sources('public.shape_secret')$$);
+    (13, $$SET ROLE regress_sm_other; SELECT store_monitoring.set_sources('public.shape_secret')$$),
+    -- By OID: the name cannot even be looked up without USAGE.
+    (14, format($$SET ROLE regress_sm_other; SELECT store_monitoring.set_sources(%s::regclass)$$,
+                'shape_hidden.polls'::regclass::oid));
 CREATE FUNCTION pg_temp.shape_error(call text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE call;
@@ -321,6 +327,7 @@ DROP TABLE public.bad_cases, public.bad_results, public.bad_polls, public.bad_ho
     public.polls_by_month, public.opening_hours, public.restaurant_checks, public.shared_polls
     CASCADE;
 DROP SEQUENCE public.shape_sequence;
+DROP SCHEMA shape_hidden CASCADE;
 DROP TYPE public.probe_state, public.half_state;
 REVOKE SELECT ON store_monitoring.store_status, store_monitoring.business_hours,
     store_monitoring.store_timezone FROM regress_sm_other;

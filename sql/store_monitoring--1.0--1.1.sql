@@ -97,6 +97,8 @@ CREATE TABLE _store_monitoring_internal.sources (
     set_at         timestamptz NOT NULL
 );
 REVOKE ALL ON _store_monitoring_internal.sources FROM PUBLIC;
+COMMENT ON TABLE _store_monitoring_internal.sources IS
+    'Internal: the relations each role''s reports read (NULL: the default table); use store_monitoring.set_sources() and sources()';
 SELECT pg_catalog.pg_extension_config_dump('_store_monitoring_internal.sources', '');
 
 -- What each report read, recorded when it is triggered: the relations (the

@@ -120,6 +120,7 @@ struct RelationFacts {
   bool exists;
   char kind;
   char persistence;
+  Oid schema;
   char* name;
 };
 
@@ -135,6 +136,7 @@ RelationFacts relation_facts(Oid relation) {
     facts.exists = true;
     facts.kind = form->relkind;
     facts.persistence = form->relpersistence;
+    facts.schema = form->relnamespace;
     facts.name =
         quote_qualified_identifier(get_namespace_name(form->relnamespace), NameStr(form->relname));
     ReleaseSysCache(tuple);
@@ -199,6 +201,14 @@ SourceShape check_source(Input input, Oid relation, Oid role) {
     throw UserError(ERRCODE_WRONG_OBJECT_TYPE,
                     "relation " + shape.name + " cannot be read for " + wanted.label +
                         ": it is temporary, and the report's worker is another session");
+  // PostgreSQL's own messages, as a SELECT would give them; column
+  // privileges on the needed columns are enough. The schema is checked too:
+  // a role can lose USAGE on it after choosing the relation.
+  pg_call([&] {
+    AclResult usage = pg_namespace_aclcheck(facts.schema, role, ACL_USAGE);
+    if (usage != ACLCHECK_OK)
+      aclcheck_error(usage, OBJECT_SCHEMA, get_namespace_name(facts.schema));
+  });
   bool table_readable =
       pg_call([&] { return pg_class_aclcheck(relation, role, ACL_SELECT) == ACLCHECK_OK; });
   for (const Column& column : wanted.columns) {
@@ -210,8 +220,6 @@ SourceShape check_source(Input input, Oid relation, Oid role) {
                       std::string("A view over the relation can rename a column: SELECT "
                                   "your_column AS ") +
                           column.name + ".");
-    // PostgreSQL's own message, as a SELECT would give it; column privileges
-    // on the needed columns are enough.
     if (!table_readable)
       pg_call([&] {
         if (pg_attribute_aclcheck(relation, attnum, role, ACL_SELECT) != ACLCHECK_OK)
