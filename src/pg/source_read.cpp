@@ -72,6 +72,11 @@ bool no_nulls(const SourceShape& source, std::string_view store_id, const bool* 
   return ok;
 }
 
+// The merge of the three inputs needs byte order: the queries ask for it.
+[[noreturn]] void throw_out_of_order(const SourceShape& source) {
+  throw std::runtime_error("the rows of " + source.name + " did not arrive in store_id byte order");
+}
+
 }  // namespace
 
 void BadRows::add(BadRow&& row) {
@@ -109,8 +114,10 @@ std::vector<StoreHours> read_business_hours(const SourceShape& source, BadRows& 
                "is not 0 (Monday) to 6 (Sunday)"});
       return;
     }
-    if (stores.empty() || stores.back().store_id != store_id)
+    if (stores.empty() || stores.back().store_id != store_id) {
+      if (!stores.empty() && store_id < stores.back().store_id) throw_out_of_order(source);
       stores.push_back({std::string(store_id), {}});
+    }
     stores.back().rows.push_back(
         {static_cast<int>(weekday), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
   });
@@ -134,6 +141,7 @@ std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad) {
       }
       known.insert(zone);
     }
+    if (!rows.empty() && store_id < rows.back().store_id) throw_out_of_order(source);
     if (!rows.empty() && rows.back().store_id == store_id) {
       bad.add({source.name, std::string(store_id), "timezone_str", zone,
                "is a second time-zone row for the store"});
