@@ -313,15 +313,17 @@ push @EXPORT, qw(wait_for_pause_point start_psql psql_running finish_psql);
 my $holds = sub {
 	my ($relation, $mode) = @_;
 	return "EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.granted"
-	  . " AND l.relation = 'store_monitoring.$relation'::pg_catalog.regclass AND l.mode = '$mode')";
+	  . " AND l.relation = '$relation'::pg_catalog.regclass AND l.mode = '$mode')";
 };
 my %pause_state = (
-	claimed => 'a.backend_xmin IS NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),
-	reading => 'a.backend_xmin IS NOT NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),
-	writing => $holds->('store_status', 'AccessShareLock') . ' AND NOT '
-	  . $holds->('report_result', 'RowExclusiveLock'),
-	committing => $holds->('report_result', 'RowExclusiveLock') . ' AND '
-	  . $holds->('report', 'RowExclusiveLock'),
+	claimed => 'a.backend_xmin IS NULL AND NOT '
+	  . $holds->('store_monitoring.store_status', 'AccessShareLock'),
+	reading => 'a.backend_xmin IS NOT NULL AND NOT '
+	  . $holds->('store_monitoring.store_status', 'AccessShareLock'),
+	writing => $holds->('store_monitoring.store_status', 'AccessShareLock') . ' AND NOT '
+	  . $holds->('_store_monitoring_internal.report_result', 'RowExclusiveLock'),
+	committing => $holds->('_store_monitoring_internal.report_result', 'RowExclusiveLock')
+	  . ' AND ' . $holds->('_store_monitoring_internal.report', 'RowExclusiveLock'),
 );
 
 # Waits until the worker of report $id (attempt $opt{attempt}, default 1)
