@@ -230,3 +230,80 @@ COMMENT ON FUNCTION store_monitoring.report_rows(text) IS
     'The unrounded values of a complete report, one row per store, ordered like the CSV';
 COMMENT ON FUNCTION store_monitoring.list_reports() IS
     'The reports the caller may see, oldest first';
+
+-- ==== sources (issue 8) ====
+
+-- The relations each role's reports read. A report reads the sources of the
+-- role that triggers it, as that role: no role can point another role's
+-- reports at a relation it controls (whose functions would run with the
+-- other role's privileges). NULL: the extension's own table. regrole and
+-- regclass columns dump and restore by name (pg_dump keeps this table).
+CREATE TABLE _store_monitoring_internal.sources (
+    role           regrole PRIMARY KEY,
+    polls          regclass,
+    business_hours regclass,
+    time_zones     regclass,
+    set_at         timestamptz NOT NULL
+);
+REVOKE ALL ON _store_monitoring_internal.sources FROM PUBLIC;
+COMMENT ON TABLE _store_monitoring_internal.sources IS
+    'Internal: the relations each role''s reports read (NULL: the default table); use store_monitoring.set_sources() and sources()';
+SELECT pg_catalog.pg_extension_config_dump('_store_monitoring_internal.sources', '');
+
+-- What each report read, recorded when it is triggered: the relations (the
+-- worker reads these, also after a restart) and their names at that time.
+ALTER TABLE _store_monitoring_internal.report
+    ADD COLUMN source_relations oid[],
+    ADD COLUMN sources text[];
+UPDATE _store_monitoring_internal.report
+   SET source_relations = ARRAY['store_monitoring.store_status'::regclass,
+                                'store_monitoring.business_hours'::regclass,
+                                'store_monitoring.store_timezone'::regclass]::oid[],
+       sources = ARRAY['store_monitoring.store_status', 'store_monitoring.business_hours',
+                       'store_monitoring.store_timezone'];
+ALTER TABLE _store_monitoring_internal.report
+    ALTER COLUMN source_relations SET NOT NULL,
+    ALTER COLUMN sources SET NOT NULL;
+
+CREATE FUNCTION store_monitoring.set_sources(polls regclass DEFAULT NULL,
+                                             business_hours regclass DEFAULT NULL,
+                                             time_zones regclass DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'store_monitoring_set_sources'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.set_sources(regclass, regclass, regclass) IS
+    'Chooses the relations the calling role''s reports read (NULL: the extension''s own table); checks their columns first';
+
+CREATE FUNCTION store_monitoring.sources()
+RETURNS TABLE (polls regclass, business_hours regclass, time_zones regclass)
+AS 'MODULE_PATHNAME', 'store_monitoring_sources'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION store_monitoring.sources() IS
+    'The relations the calling role''s reports read';
+
+CREATE FUNCTION store_monitoring.check_sources()
+RETURNS TABLE (relation regclass, store_id text, column_name text, value text, problem text)
+AS 'MODULE_PATHNAME', 'store_monitoring_check_sources'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.check_sources() IS
+    'Every row of the calling role''s sources that a report would refuse (NULL, unknown status or zone, weekday outside 0-6, second zone row, empty or overlong store id)';
+
+-- Internal, for tests: the statement a report runs to read a relation.
+CREATE FUNCTION _store_monitoring_internal._source_query(input text, relation regclass)
+RETURNS text
+AS 'MODULE_PATHNAME', 'store_monitoring_source_query'
+LANGUAGE C STRICT STABLE;
+REVOKE EXECUTE ON FUNCTION _store_monitoring_internal._source_query(text, regclass) FROM PUBLIC;
+
+-- list_reports() gains the sources each report read (a new last column).
+DROP FUNCTION store_monitoring.list_reports();
+CREATE FUNCTION store_monitoring.list_reports()
+RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
+               max_extrapolation interval, interpolation text, requested_at timestamptz,
+               started_at timestamptz, finished_at timestamptz, attempts integer,
+               store_count integer, worker_memory_kb bigint, error text, owner regrole,
+               sources text[])
+AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.list_reports() IS
+    'The caller''s reports (all of them for a superuser), oldest first; sources are the polls, business-hours and time-zone relations each read';

@@ -204,19 +204,21 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   uint64 rows = spi_execute(
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
-      "worker_memory_kb, error, owner::regrole, owner "
+      "worker_memory_kb, error, owner::regrole, sources, owner "
       "FROM _store_monitoring_internal.report ORDER BY requested_at, lock_key",
       {}, true);
   pg_call([&] {
     TupleDesc desc = result->setDesc;
-    Datum values[15];
-    bool nulls[15];
+    constexpr int kColumns = 16;
+    Datum values[kColumns];
+    bool nulls[kColumns];
     for (uint64 i = 0; i < rows; ++i) {
       HeapTuple tuple = SPI_tuptable->vals[i];
       bool owner_null = false;
-      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 16, &owner_null));
+      Oid owner =
+          DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, kColumns + 1, &owner_null));
       if (!has_privs_of_role(caller, owner)) continue;
-      for (int column = 0; column < 15; ++column)
+      for (int column = 0; column < kColumns; ++column)
         values[column] = SPI_getbinval(tuple, SPI_tuptable->tupdesc, column + 1, &nulls[column]);
       tuplestore_putvalues(result->setResult, desc, values, nulls);
     }
