@@ -11,6 +11,7 @@ extern "C" {
 
 #include <string>
 
+#include "core/report_pipeline.hpp"
 #include "pg/settings.hpp"
 
 namespace store_monitoring::pg {
@@ -26,6 +27,13 @@ struct ReportJob {
 // Needs an open transaction, a connected SPI and an active snapshot; throws
 // PgError or std::exception on failure (the caller rolls back).
 void compute_and_store_report(const ReportJob& job);
+
+// Writes a computed report's rows and marks it Complete, in the caller's
+// transaction (the one step local and sharded reports share).
+void store_complete_report(const ReportJob& job, const ReportOutput& report);
+
+// Locks the report's row; throws unless it is still Running.
+void check_report_still_running(Datum report_id);
 
 // T for report_time = 'latest': the newest poll the owner can see, or
 // `fallback` when there is none. Same preconditions.

@@ -1,6 +1,7 @@
 #include "pg/settings.hpp"
 
 #include "pg/pg_boundary.hpp"
+#include "pg/shards.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -163,6 +164,7 @@ void define_settings() {
                            &debug_pause_point, static_cast<int>(PausePoint::claimed),
                            kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
                            nullptr);
+  define_shard_settings();
   MarkGUCPrefixReserved("store_monitoring");
 }
 
