@@ -16,6 +16,19 @@ SELECT store_monitoring.add_shard('regress_sm_nowhere');
 CREATE FOREIGN DATA WRAPPER regress_sm_other_fdw;
 CREATE SERVER regress_sm_other FOREIGN DATA WRAPPER regress_sm_other_fdw;
 SELECT store_monitoring.add_shard('regress_sm_other');
+-- A server's owner decides where reports connect: only servers owned by a
+-- superuser (or the extension's owner) are shards, when added and when used.
+GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO regress_sm_shard_user;
+CREATE SERVER regress_sm_s2 FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '/nonexistent', port '2', dbname 'postgres');
+ALTER SERVER regress_sm_s2 OWNER TO regress_sm_shard_user;
+SELECT store_monitoring.add_shard('regress_sm_s2');
+ALTER SERVER regress_sm_s2 OWNER TO CURRENT_USER;
+SELECT store_monitoring.add_shard('regress_sm_s2');
+ALTER SERVER regress_sm_s2 OWNER TO regress_sm_shard_user;
+SELECT store_monitoring.trigger_report();
+SELECT store_monitoring.remove_shard('regress_sm_s2');
+
 -- A socket that does not exist: connecting fails at once, the same way on
 -- every machine.
 CREATE SERVER regress_sm_s1 FOREIGN DATA WRAPPER postgres_fdw
@@ -67,6 +80,7 @@ SELECT store_monitoring.wait_report(:'id3');
 DELETE FROM _store_monitoring_internal.report WHERE report_id IN (:'id', :'id2', :'id3');
 DROP USER MAPPING FOR regress_sm_shard_user SERVER regress_sm_s1;
 DROP USER MAPPING FOR CURRENT_USER SERVER regress_sm_s1;
-DROP SERVER regress_sm_s1, regress_sm_other;
+DROP SERVER regress_sm_s1, regress_sm_s2, regress_sm_other;
+REVOKE USAGE ON FOREIGN DATA WRAPPER postgres_fdw FROM regress_sm_shard_user;
 DROP FOREIGN DATA WRAPPER regress_sm_other_fdw;
 DROP ROLE regress_sm_shard_user;

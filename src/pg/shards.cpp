@@ -61,6 +61,24 @@ std::string name_argument(FunctionCallInfo fcinfo) {
 // ---------------------------------------------------------------------------
 // Catalog
 
+// Needs a connected SPI.
+Oid extension_owner() {
+  spi_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'store_monitoring'", {},
+              true);
+  bool is_null = true;
+  return SPI_processed == 1 ? DatumGetObjectId(spi_value(0, 1, &is_null)) : InvalidOid;
+}
+
+std::string role_name(Oid role) {
+  const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
+  return name ? name : "(dropped role)";
+}
+
+// The server named `name` when it is a postgres_fdw server owned by a
+// superuser or the extension's owner. A server's owner decides where every
+// report connects (its options) and may add a PUBLIC user mapping, so any
+// other owner could send every role's report, the superusers' included, to
+// a server of its choice. Needs a connected SPI.
 ForeignServer* postgres_fdw_server(const std::string& name) {
   ForeignServer* server = pg_call([&] { return GetForeignServerByName(name.c_str(), true); });
   if (server == nullptr)
@@ -71,6 +89,14 @@ ForeignServer* postgres_fdw_server(const std::string& name) {
     throw UserError(ERRCODE_WRONG_OBJECT_TYPE, "server \"" + name +
                                                    "\" uses foreign-data wrapper \"" +
                                                    fdw->fdwname + "\", not postgres_fdw");
+  Oid owner = server->owner;
+  if (!pg_call([&] { return superuser_arg(owner); }) && owner != extension_owner())
+    throw UserError(
+        ERRCODE_INSUFFICIENT_PRIVILEGE,
+        "server \"" + name + "\" is owned by role \"" + role_name(owner) +
+            "\", which is neither a superuser nor the owner of extension "
+            "store_monitoring",
+        "Its owner decides where reports connect: ALTER SERVER " + name + " OWNER TO a superuser.");
   return server;
 }
 
@@ -82,10 +108,7 @@ void require_shard_admin() {
   Oid owner = InvalidOid;
   {
     SpiScope spi;
-    spi_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'store_monitoring'",
-                {}, true);
-    bool is_null = true;
-    if (SPI_processed == 1) owner = DatumGetObjectId(spi_value(0, 1, &is_null));
+    owner = extension_owner();
   }
   if (!pg_call([&] { return has_privs_of_role(caller, owner); }))
     throw UserError(ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -96,8 +119,8 @@ void require_shard_admin() {
 Datum add_shard(FunctionCallInfo fcinfo) {
   std::string name = name_argument(fcinfo);
   require_shard_admin();
-  postgres_fdw_server(name);
   SpiScope spi;
+  postgres_fdw_server(name);
   uint64 added = spi_execute(
       "INSERT INTO _store_monitoring_internal.shard (server) VALUES ($1) ON CONFLICT DO NOTHING",
       {{NAMEOID, CStringGetDatum(name.c_str())}}, false);
@@ -138,11 +161,6 @@ std::vector<std::string> shard_names() {
     names.emplace_back(text_bytes(spi_value(i, 1, &is_null)));
   }
   return names;
-}
-
-std::string role_name(Oid role) {
-  const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
-  return name ? name : "(dropped role)";
 }
 
 // The server of shard `name` when `role` may use it; raises otherwise.
@@ -601,11 +619,8 @@ bool database_has_shards() {
 }
 
 bool check_role_can_reach_shards(Oid role) {
-  std::vector<std::string> names;
-  {
-    SpiScope spi;
-    names = shard_names();
-  }
+  SpiScope spi;
+  std::vector<std::string> names = shard_names();
   for (const std::string& name : names) usable_server(name, role);
   return !names.empty();
 }
