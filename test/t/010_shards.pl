@@ -106,6 +106,25 @@ for my $case (['as_of' => $AS_OF], ['latest' => undef])
 		"$label: same T (latest = the newest poll on any shard)");
 	is(report_row($coordinator, $sharded)->{store_count}, $total, "$label: one row per store");
 }
+# The report's own settings reach the shards: H and interpolation other
+# than the defaults give another CSV, the same on both setups.
+my $settings = "SET store_monitoring.max_extrapolation = '47 min 30.5 s'; "
+  . "SET store_monitoring.interpolation = 'previous'; ";
+my %with_settings;
+for my $node ($single, $coordinator)
+{
+	my $id = $node->safe_psql('postgres',
+		$settings . "SELECT store_monitoring.trigger_report('$AS_OF')");
+	is(wait_report($node, $id), 'Complete', $node->name . ': report with other settings completes');
+	$with_settings{ $node->name } = report_csv($node, $id);
+}
+ok($with_settings{coordinator} eq $with_settings{single},
+	'with other H and interpolation, the CSVs are byte-identical');
+my $default_id = trigger($single);
+wait_report($single, $default_id);
+ok($with_settings{single} ne report_csv($single, $default_id),
+	'... and differ from the default settings\' CSV (the settings mattered)');
+
 my $last = trigger($coordinator);
 wait_report($coordinator, $last);
 my @shard_reports = split /\n/, $coordinator->safe_psql('postgres', qq{
