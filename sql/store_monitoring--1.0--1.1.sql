@@ -105,6 +105,10 @@ ALTER TABLE _store_monitoring_internal.shard ENABLE ROW LEVEL SECURITY;
 ALTER TABLE _store_monitoring_internal.shard_report ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON _store_monitoring_internal.shard, _store_monitoring_internal.shard_report
     FROM PUBLIC;
+COMMENT ON TABLE _store_monitoring_internal.shard IS
+    'The postgres_fdw servers this database''s reports are computed on (store_monitoring.add_shard)';
+COMMENT ON TABLE _store_monitoring_internal.shard_report IS
+    'For each report computed on shards, the report it started on each shard';
 -- Which servers are shards is configuration: pg_dump keeps it.
 SELECT pg_catalog.pg_extension_config_dump('_store_monitoring_internal.shard', '');
 
@@ -136,3 +140,5 @@ CREATE FUNCTION _store_monitoring_internal._latest_poll()
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'store_monitoring_latest_poll'
 LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION _store_monitoring_internal._latest_poll() IS
+    'The newest poll the caller can see (NULL without polls); called by a coordinator on its shards';
