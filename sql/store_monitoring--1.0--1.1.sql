@@ -307,3 +307,64 @@ AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.list_reports() IS
     'The caller''s reports (all of them for a superuser), oldest first; sources are the polls, business-hours and time-zone relations each read';
+
+-- ==== shards (issue 12) ====
+
+-- A database whose shard table lists servers is a coordinator: its reports
+-- are computed on the shards (each a postgres_fdw foreign server whose
+-- database has store_monitoring and its own inputs) and merged here. Only
+-- the extension's C code reads and writes these tables.
+CREATE TABLE _store_monitoring_internal.shard (
+    server   name PRIMARY KEY,
+    added_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+-- The shard report each coordinator report started, so that a worker that
+-- resumes the report waits for it instead of starting another.
+CREATE TABLE _store_monitoring_internal.shard_report (
+    report_id       text COLLATE "C" NOT NULL
+        REFERENCES _store_monitoring_internal.report ON DELETE CASCADE,
+    server          name NOT NULL,
+    shard_report_id text NOT NULL,
+    PRIMARY KEY (report_id, server)
+);
+ALTER TABLE _store_monitoring_internal.shard ENABLE ROW LEVEL SECURITY;
+ALTER TABLE _store_monitoring_internal.shard_report ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON _store_monitoring_internal.shard, _store_monitoring_internal.shard_report
+    FROM PUBLIC;
+COMMENT ON TABLE _store_monitoring_internal.shard IS
+    'The postgres_fdw servers this database''s reports are computed on (store_monitoring.add_shard)';
+COMMENT ON TABLE _store_monitoring_internal.shard_report IS
+    'For each report computed on shards, the report it started on each shard';
+-- Which servers are shards is configuration: pg_dump keeps it.
+SELECT pg_catalog.pg_extension_config_dump('_store_monitoring_internal.shard', '');
+
+CREATE FUNCTION store_monitoring.add_shard(server name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'store_monitoring_add_shard'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.add_shard(name) IS
+    'Makes this database a coordinator whose reports include the stores of this postgres_fdw server''s database (superuser or extension owner only)';
+
+CREATE FUNCTION store_monitoring.remove_shard(server name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'store_monitoring_remove_shard'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.remove_shard(name) IS
+    'Stops including this server''s stores in new reports (superuser or extension owner only)';
+
+CREATE FUNCTION store_monitoring.shards()
+RETURNS TABLE (server name, added_at timestamptz)
+AS 'MODULE_PATHNAME', 'store_monitoring_shards'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.shards() IS
+    'The foreign servers whose stores reports in this database are computed on';
+
+-- Called by a coordinator on every shard, as the mapped role: the newest poll
+-- that role can see there (what report_time = ''latest'' means). It reads
+-- with the caller's own privileges, so PUBLIC may execute it.
+CREATE FUNCTION _store_monitoring_internal._latest_poll()
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'store_monitoring_latest_poll'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION _store_monitoring_internal._latest_poll() IS
+    'The newest poll the caller can see (NULL without polls); called by a coordinator on its shards';

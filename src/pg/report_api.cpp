@@ -7,6 +7,7 @@
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/settings.hpp"
+#include "pg/shards.hpp"
 #include "pg/sources.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
@@ -156,7 +157,24 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
   Oid owner = GetUserId();
-  std::array<SourceShape, 3> sources = check_can_read_inputs(owner);
+  // A coordinator reads nothing itself: its shards read their own sources
+  // as the user mapping, and it records its configured ones unchecked.
+  std::array<SourceShape, 3> sources;
+  if (check_role_can_reach_shards(owner)) {
+    Sources configured;
+    {
+      SpiScope spi;
+      configured = configured_sources(owner);
+    }
+    for (Input input : kInputs) {
+      SourceShape& shape = sources[static_cast<int>(input)];
+      shape.input = input;
+      shape.relation = configured[static_cast<int>(input)];
+      shape.name = "(read on the shards)";
+    }
+  } else {
+    sources = check_can_read_inputs(owner);
+  }
   std::string id = new_report_id();
   {
     SpiScope spi;

@@ -263,6 +263,12 @@ TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
   return newest ? *newest : fallback;
 }
 
+std::optional<TimestampTz> newest_poll_for(Oid role) {
+  Sources sources = configured_sources(role);
+  ActAsRole reader(role);
+  return newest_poll(check_source(Input::polls, sources[0], role));
+}
+
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
   Datum id = text_datum(job.report_id);
@@ -274,6 +280,12 @@ void compute_and_store_report(const ReportJob& job) {
     report = compute(job, sources);
   }
   pause_for_testing(PausePoint::writing);
+  store_complete_report(job, report);
+  pause_for_testing(PausePoint::committing);
+}
+
+void store_complete_report(const ReportJob& job, const ReportOutput& report) {
+  Datum id = text_datum(job.report_id);
   // Largest now: every store's result and the whole CSV are held.
   int64 memory_kb = anonymous_rss_kb();
   TimestampTz writing = GetCurrentTimestamp();
@@ -295,7 +307,6 @@ void compute_and_store_report(const ReportJob& job) {
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
   elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
        stores, (GetCurrentTimestamp() - writing) / 1000.0);
-  pause_for_testing(PausePoint::committing);
 }
 
 }  // namespace store_monitoring::pg

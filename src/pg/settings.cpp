@@ -1,6 +1,7 @@
 #include "pg/settings.hpp"
 
 #include "pg/pg_boundary.hpp"
+#include "pg/shards.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -260,6 +261,7 @@ void define_settings() {
                            &debug_pause_point, static_cast<int>(PausePoint::claimed),
                            kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
                            forget_debug_pause_point, nullptr);
+  define_shard_settings();
   MarkGUCPrefixReserved("store_monitoring");
   // PostgreSQL has applied the early values, warning about and skipping
   // those it refused. Remember those, checked again the same way.

@@ -14,6 +14,7 @@
 #include "pg/pg_boundary.hpp"
 #include "pg/report_compute.hpp"
 #include "pg/settings.hpp"
+#include "pg/shards.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -237,6 +238,19 @@ std::optional<Claim> claim_next_report() {
 }
 
 void process(Claim& claim) {
+  bool sharded = false;
+  if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
+    pause_for_testing(PausePoint::claimed);
+    std::optional<std::string> error = compute_report_on_shards(
+        claim.job, claim.as_of_known, claim.requested_at,
+        [](const std::function<void()>& body) -> std::optional<std::string> {
+          TransactionResult result = in_transaction([&] { body(); });
+          if (result.ok) return std::nullopt;
+          return result.error;
+        });
+    if (error) mark_failed(claim.job.report_id, *error);
+    return;
+  }
   if (!claim.as_of_known) {
     TransactionResult resolved = in_transaction([&] {
       claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
