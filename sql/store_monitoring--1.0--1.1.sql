@@ -359,12 +359,12 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.shards() IS
     'The foreign servers whose stores reports in this database are computed on';
 
--- Called by a coordinator on every shard, as the mapped role: the newest poll
--- that role can see there (what report_time = ''latest'' means). It reads
--- with the caller's own privileges, so PUBLIC may execute it.
-CREATE FUNCTION _store_monitoring_internal._latest_poll()
+-- The newest poll the caller can see in its polls source (what report_time =
+-- 'latest' means for its next report). A coordinator calls it on every shard
+-- as the mapped role; it reads with the caller's own privileges.
+CREATE FUNCTION store_monitoring.latest_poll()
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'store_monitoring_latest_poll'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION _store_monitoring_internal._latest_poll() IS
-    'The newest poll the caller can see (NULL without polls); called by a coordinator on its shards';
+COMMENT ON FUNCTION store_monitoring.latest_poll() IS
+    'The newest poll the caller can see in its polls source (NULL without polls): T for report_time = latest; a coordinator asks its shards';

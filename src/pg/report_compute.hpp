@@ -14,6 +14,7 @@ extern "C" {
 
 #include "core/report_pipeline.hpp"
 #include "pg/settings.hpp"
+#include "pg/sources.hpp"
 
 namespace store_monitoring::pg {
 
@@ -33,8 +34,9 @@ void compute_and_store_report(const ReportJob& job);
 // transaction (the one step local and sharded reports share).
 void store_complete_report(const ReportJob& job, const ReportOutput& report);
 
-// Locks the report's row; throws unless it is still Running.
-void check_report_still_running(Datum report_id);
+// Locks the report's row; throws unless it is still Running. Returns the
+// sources recorded when the report was triggered.
+Sources lock_running_report(Datum report_id);
 
 // T for report_time = 'latest': the newest poll the owner can see in the
 // report's polls relation, or `fallback` when there is none. Same

@@ -505,7 +505,7 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
 
   if (!as_of_known) {
     for (Shard& shard : shards)
-      send_query(shard, "SELECT _store_monitoring_internal._latest_poll()::text");
+      send_query(shard, "SELECT store_monitoring.latest_poll()::text");
     wait_for_all(shards, deadline);
     std::optional<TimestampTz> latest;
     for (Shard& shard : shards)
@@ -656,7 +656,7 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
     return std::string(e.what());
   }
   return in_transaction([&] {
-    check_report_still_running(text_datum(job.report_id));
+    (void)lock_running_report(text_datum(job.report_id));
     store_complete_report(job, output);
   });
 }
