@@ -10,6 +10,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -158,6 +159,12 @@ Datum interval_datum(int64 microseconds) {
 }
 
 Datum trigger_report(FunctionCallInfo fcinfo) {
+  // A standby can read reports but never compute them: its workers would not
+  // start, and it could not write the result.
+  if (RecoveryInProgress())
+    throw UserError(ERRCODE_READ_ONLY_SQL_TRANSACTION, "reports are computed on the primary",
+                    "Call trigger_report() on the primary server; get_report(), wait_report(), "
+                    "report_rows() and list_reports() work on a standby too.");
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
   check_can_read_inputs();
@@ -192,6 +199,8 @@ bool triggered_in_this_transaction(FunctionCallInfo fcinfo) {
 // A Running report whose lock nobody holds has no worker: it is queued, or
 // its worker died. Start one; it will also claim the others.
 void resume_orphaned_reports() {
+  // On a standby the primary's workers hold the reports, invisibly from here.
+  if (RecoveryInProgress()) return;
   bool orphaned = false;
   {
     SpiScope spi;

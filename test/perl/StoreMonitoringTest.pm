@@ -312,8 +312,9 @@ push @EXPORT, qw(wait_for_pause_point start_psql psql_running finish_psql);
 #   committing  result rows written and the report updated, not committed
 my $holds = sub {
 	my ($relation, $mode) = @_;
+	my $schema = $relation =~ /^report/ ? '_store_monitoring_internal' : 'store_monitoring';
 	return "EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.granted"
-	  . " AND l.relation = 'store_monitoring.$relation'::pg_catalog.regclass AND l.mode = '$mode')";
+	  . " AND l.relation = '$schema.$relation'::pg_catalog.regclass AND l.mode = '$mode')";
 };
 my %pause_state = (
 	claimed => 'a.backend_xmin IS NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),
