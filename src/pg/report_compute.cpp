@@ -17,6 +17,8 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -304,6 +306,40 @@ class PeakMemory {
   int64 largest_ = -1;
 };
 
+// A memory context for one chunk of result rows, emptied after each: the
+// arrays of every chunk would otherwise stay until the transaction ends.
+class ChunkMemory {
+ public:
+  ChunkMemory() {
+    context_ = pg_call([] {
+      return AllocSetContextCreate(CurrentMemoryContext, "store_monitoring result chunk",
+                                   ALLOCSET_DEFAULT_SIZES);
+    });
+  }
+  void enter() { previous_ = MemoryContextSwitchTo(context_); }
+  // Switching contexts and resetting one raise no error: no pg_call needed.
+  void leave() {
+    MemoryContextSwitchTo(previous_);
+    previous_ = nullptr;
+    MemoryContextReset(context_);
+  }
+  ~ChunkMemory() {
+    if (previous_ != nullptr) MemoryContextSwitchTo(previous_);
+    MemoryContextDelete(context_);
+  }
+  ChunkMemory(const ChunkMemory&) = delete;
+  ChunkMemory& operator=(const ChunkMemory&) = delete;
+
+ private:
+  MemoryContext context_ = nullptr;
+  MemoryContext previous_ = nullptr;
+};
+
+// Gives memory freed by C++ (many small blocks: the inputs per store) back to
+// the system, so that the writing, which copies the CSV twice, starts from
+// what the result needs rather than from the reading's high-water mark.
+void release_freed_memory() { (void)malloc_trim(0); }
+
 }  // namespace
 
 TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
@@ -340,18 +376,26 @@ void compute_and_store_report(const ReportJob& job) {
     report = compute(job);
   }
   memory.sample();  // every store's result and the whole CSV are held
+  release_freed_memory();
   pause_for_testing(PausePoint::writing);
   TimestampTz writing = GetCurrentTimestamp();
   size_t stores = report.store_ids.size();
-  for (size_t first = 0; first < stores; first += kResultChunkRows)
-    insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
-  memory.sample();
+  {
+    ChunkMemory chunk;
+    for (size_t first = 0; first < stores; first += kResultChunkRows) {
+      chunk.enter();
+      insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
+      chunk.leave();
+      memory.sample();
+    }
+  }
   // Only the CSV is still needed, once, as a text datum: free the rest
   // before the update forms a row holding another copy of it.
   std::vector<std::string>().swap(report.store_ids);
   std::vector<StoreDurations>().swap(report.durations);
   Datum csv = text_datum(report.csv);
   std::string().swap(report.csv);
+  release_freed_memory();
 
   uint64 updated = spi_execute(
       "UPDATE _store_monitoring_internal.report SET status = 'Complete', phase = 'done', "
