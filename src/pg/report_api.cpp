@@ -160,7 +160,8 @@ Datum interval_datum(int64 microseconds) {
 
 Datum trigger_report(FunctionCallInfo fcinfo) {
   // A standby can read reports but never compute them: its workers would not
-  // start, and it could not write the result.
+  // start, and it could not write the result. (RecoveryInProgress() raises no
+  // error: called bare here and below.)
   if (RecoveryInProgress())
     throw UserError(ERRCODE_READ_ONLY_SQL_TRANSACTION, "reports are computed on the primary",
                     "Call trigger_report() on the primary server; get_report(), wait_report(), "

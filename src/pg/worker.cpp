@@ -491,6 +491,7 @@ bool any_orphaned_report() {
 }
 
 std::string queued_reason() {
+  // RecoveryInProgress() reads shared memory and raises no error (bare).
   if (RecoveryInProgress()) return "reports are computed on the primary (this is a standby)";
   char sql[1024];
   snprintf(sql, sizeof(sql),
@@ -515,6 +516,7 @@ std::string queued_reason() {
 }
 
 bool launch_report_worker(Oid database) noexcept {
+  // Raises no error (a shared-memory read), so it is safe in noexcept code.
   if (RecoveryInProgress()) return false;
   BackgroundWorker worker =
       worker_definition(database, "store_monitoring_worker_main", "store_monitoring worker");
@@ -552,7 +554,8 @@ void store_monitoring_recovery_check_main(Datum main_arg) {
   connect_worker(DatumGetObjectId(main_arg));
   pg_entry([] {
     if (!extension_installed() || !has_unclaimed_reports()) return;
-    if (free_worker_slots() <= kReservedWorkerSlots || !launch_report_worker(MyDatabaseId))
+    if (pg_call([] { return free_worker_slots(); }) <= kReservedWorkerSlots ||
+        !launch_report_worker(MyDatabaseId))
       pg_call([] {
         ereport(LOG, (errmsg("store_monitoring: reports of database %u wait for a worker; no "
                              "free background-worker slot to spare, trying again at the next "
