@@ -368,3 +368,29 @@ AS 'MODULE_PATHNAME', 'store_monitoring_latest_poll'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.latest_poll() IS
     'The newest poll the caller can see in its polls source (NULL without polls): T for report_time = latest; a coordinator asks its shards';
+
+-- ==== security (issue 7) ====
+
+-- list_reports() says why a queued report waits (waiting_for). A new output
+-- column changes the function's type, so it is dropped and created again.
+DROP FUNCTION store_monitoring.list_reports();
+CREATE FUNCTION store_monitoring.list_reports()
+RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
+               max_extrapolation interval, interpolation text, requested_at timestamptz,
+               started_at timestamptz, finished_at timestamptz, attempts integer,
+               store_count integer, worker_memory_kb bigint, error text, owner regrole,
+               sources text[], waiting_for text)
+AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.list_reports() IS
+    'The reports the caller may see (all for a superuser), oldest first; sources are the relations each read; waiting_for says what a queued report waits for';
+
+-- The import views insert as the role that loads, never as their owner.
+COMMENT ON VIEW store_monitoring.store_status_import IS
+    'Strict loading into store_status: every column as text, checked, then inserted with the privileges of the inserting role (needs INSERT on this view and on store_status)';
+COMMENT ON VIEW store_monitoring.business_hours_import IS
+    'Strict loading into business_hours: every column as text, checked, then inserted with the privileges of the inserting role (needs INSERT on this view and on business_hours)';
+COMMENT ON VIEW store_monitoring.store_timezone_import IS
+    'Strict loading into store_timezone: every column as text, checked, then inserted with the privileges of the inserting role (needs INSERT on this view and on store_timezone)';
+COMMENT ON COLUMN _store_monitoring_internal.report.worker_memory_kb IS
+    'Private memory of the worker (kB) at its peak during the report, the writing of the result included';

@@ -11,6 +11,7 @@
 #include "pg/pg_boundary.hpp"
 #include "pg/report_api.hpp"
 #include "pg/spi.hpp"
+#include "pg/worker.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -69,14 +70,19 @@ void find_visible_report(const char* sql, text* id, Oid caller, bool fresh_snaps
   if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
 }
 
-// The report row (a composite datum, copied out of SPI).
+// The report row (a composite datum, copied out of SPI). Visibility is
+// checked first on the owner alone: building the row reads the whole CSV,
+// and that must not happen, nor take longer, for an id the caller may not see.
 Datum visible_report(text* id, Oid caller) {
   SpiScope spi;
   find_visible_report(
-      "SELECT r.owner, r FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id,
-      caller);
+      "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id, caller);
+  uint64 found =
+      spi_execute("SELECT r FROM _store_monitoring_internal.report r WHERE r.report_id = $1",
+                  {{TEXTOID, PointerGetDatum(id)}}, true, 1);
+  if (found == 0) report_does_not_exist(id);
   bool is_null = false;
-  Datum row = spi_value(0, 2, &is_null);
+  Datum row = spi_value(0, 1, &is_null);
   return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
 }
 
@@ -207,19 +213,33 @@ Datum list_reports(FunctionCallInfo fcinfo) {
       "worker_memory_kb, error, owner::regrole, sources, owner "
       "FROM _store_monitoring_internal.report ORDER BY requested_at, lock_key",
       {}, true);
+  // Why queued reports wait: one answer for all of them (they wait in one
+  // queue), computed only when there is one.
+  SPITupleTable* reports = SPI_tuptable;
+  Datum waiting_for = 0;
+  for (uint64 i = 0; i < rows && waiting_for == 0; ++i) {
+    bool is_null = false;
+    Datum status =
+        pg_call([&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, 2, &is_null); });
+    if (text_bytes(status) == "Running") waiting_for = text_datum(queued_reason());
+  }
   pg_call([&] {
     TupleDesc desc = result->setDesc;
-    constexpr int kColumns = 16;
-    Datum values[kColumns];
-    bool nulls[kColumns];
+    // The stored columns, then waiting_for (computed here).
+    constexpr int kStored = 16;
+    Datum values[kStored + 1];
+    bool nulls[kStored + 1];
     for (uint64 i = 0; i < rows; ++i) {
-      HeapTuple tuple = SPI_tuptable->vals[i];
+      HeapTuple tuple = reports->vals[i];
       bool owner_null = false;
-      Oid owner =
-          DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, kColumns + 1, &owner_null));
+      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, reports->tupdesc, kStored + 1, &owner_null));
       if (!has_privs_of_role(caller, owner)) continue;
-      for (int column = 0; column < kColumns; ++column)
-        values[column] = SPI_getbinval(tuple, SPI_tuptable->tupdesc, column + 1, &nulls[column]);
+      for (int column = 0; column < kStored; ++column)
+        values[column] = SPI_getbinval(tuple, reports->tupdesc, column + 1, &nulls[column]);
+      // Only a report still in the queue waits for a worker.
+      values[kStored] = waiting_for;
+      nulls[kStored] = waiting_for == 0 || text_bytes(values[1]) != "Running" ||
+                       text_bytes(values[2]) != "queued";
       tuplestore_putvalues(result->setResult, desc, values, nulls);
     }
   });
