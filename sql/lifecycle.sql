@@ -38,9 +38,12 @@ COMMIT;
 SELECT store_monitoring.wait_report(:'id');
 SELECT status, as_of, error, csv IS NOT NULL AS has_csv
 FROM store_monitoring.get_report(:'id');
-SELECT status, phase, store_count, error, csv IS NOT NULL AS has_csv,
-       finished_at IS NOT NULL AS finished
-FROM _store_monitoring_internal.report WHERE report_id = :'id';
+-- The report is stored once: its results in report_output, no CSV copy.
+SELECT status, phase, store_count, error, csv IS NULL AS no_csv_copy,
+       finished_at IS NOT NULL AS finished,
+       (SELECT count(*) FROM _store_monitoring_internal.report_output o
+        WHERE o.report_id = r.report_id) AS stored_results
+FROM _store_monitoring_internal.report r WHERE report_id = :'id';
 -- Waiting again on a complete report returns at once.
 SELECT store_monitoring.wait_report(:'id', '0');
 -- The header line is exact.
@@ -51,7 +54,8 @@ FROM store_monitoring.get_report(:'id');
 SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = :'id';
+SELECT count(*) AS rows_in_1_0_table FROM _store_monitoring_internal.report_result
+WHERE report_id = :'id';
 
 -- A trigger that is rolled back leaves no report behind.
 BEGIN;
@@ -59,7 +63,7 @@ SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id2 \gset
 SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'id2';
 ROLLBACK;
 SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'id2';
-SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = :'id2';
+SELECT count(*) FROM _store_monitoring_internal.report_output WHERE report_id = :'id2';
 SELECT pg_temp.try('SELECT * FROM store_monitoring.get_report($1)', :'id2');
 SELECT pg_temp.try('SELECT store_monitoring.wait_report($1)', :'id2');
 SELECT pg_temp.try('SELECT * FROM store_monitoring.report_rows($1)', :'id2');

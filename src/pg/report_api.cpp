@@ -4,6 +4,7 @@
 // neither the row nor a worker behind.
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/report_store.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
@@ -21,6 +22,7 @@ extern "C" {
 }
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -124,12 +126,9 @@ struct AsOfChoice {
   const char* recorded_setting;
 };
 
+// as_of NULL (or omitted): store_monitoring.report_time decides.
 AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings) {
-  if (PG_NARGS() == 1) {
-    if (PG_ARGISNULL(0))
-      throw UserError(
-          ERRCODE_NULL_VALUE_NOT_ALLOWED, "as_of must not be NULL",
-          "Call trigger_report() without an argument to use store_monitoring.report_time.");
+  if (!PG_ARGISNULL(0)) {
     TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
     if (TIMESTAMP_NOT_FINITE(as_of))
       throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite timestamp");
@@ -160,6 +159,7 @@ Datum interval_datum(int64 microseconds) {
 Datum trigger_report(FunctionCallInfo fcinfo) {
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
+  std::optional<std::string> label = label_argument(fcinfo, 1);
   check_can_read_inputs();
   std::string id = new_report_id();
   Oid owner = GetUserId();
@@ -167,14 +167,16 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
     SpiScope spi;
     spi_execute(
         "INSERT INTO _store_monitoring_internal.report (report_id, owner, as_of, report_time, "
-        "max_extrapolation, interpolation, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "max_extrapolation, interpolation, requested_at, label) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         {{TEXTOID, text_datum(id)},
          {OIDOID, ObjectIdGetDatum(owner)},
          {TIMESTAMPTZOID, TimestampTzGetDatum(as_of.value), !as_of.resolved},
          {TEXTOID, text_datum(as_of.recorded_setting)},
          {INTERVALOID, interval_datum(settings.max_extrapolation_us)},
          {TEXTOID, text_datum(interpolation_name(settings.interpolation))},
-         {TIMESTAMPTZOID, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())}},
+         {TIMESTAMPTZOID, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())},
+         {TEXTOID, label ? text_datum(*label) : Datum(0), !label}},
         false);
   }
   remember_for_commit(id);

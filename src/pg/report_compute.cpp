@@ -2,6 +2,7 @@
 
 #include "core/report_engine.hpp"
 #include "core/report_pipeline.hpp"
+#include "pg/report_store.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -29,7 +30,6 @@ namespace {
 
 constexpr int64 kPgEpochInUnixMicros =
     static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-constexpr size_t kResultChunkRows = 10000;
 
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
 TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
@@ -202,45 +202,6 @@ ReportOutput compute(const ReportJob& job) {
   return output;
 }
 
-void insert_result_rows(const std::string& report_id, const ReportOutput& output, size_t first,
-                        size_t count_in_chunk) {
-  int count = static_cast<int>(count_in_chunk);
-  Datum arrays[7];
-  pg_call([&] {
-    Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * count));
-    Datum* values[6];
-    for (auto& column : values) column = static_cast<Datum*>(palloc(sizeof(Datum) * count));
-    for (int i = 0; i < count; ++i) {
-      const std::string& store_id = output.store_ids[first + i];
-      const StoreDurations& durations = output.durations[first + i];
-      ids[i] = PointerGetDatum(
-          cstring_to_text_with_len(store_id.data(), static_cast<int>(store_id.size())));
-      for (int w = 0; w < 3; ++w) {
-        values[w][i] = Float8GetDatum(to_report_unit(Window(w), durations.uptime[w]));
-        values[3 + w][i] = Float8GetDatum(to_report_unit(Window(w), durations.downtime[w]));
-      }
-    }
-    arrays[0] = PointerGetDatum(construct_array(ids, count, TEXTOID, -1, false, TYPALIGN_INT));
-    for (int c = 0; c < 6; ++c)
-      arrays[1 + c] = PointerGetDatum(construct_array(values[c], count, FLOAT8OID, sizeof(float8),
-                                                      FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-  });
-  Datum id = text_datum(report_id);
-  spi_execute(
-      "INSERT INTO _store_monitoring_internal.report_result "
-      "SELECT $1, u.* FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[], "
-      "$6::float8[], $7::float8[], $8::float8[]) AS u",
-      {{TEXTOID, id},
-       {TEXTARRAYOID, arrays[0]},
-       {FLOAT8ARRAYOID, arrays[1]},
-       {FLOAT8ARRAYOID, arrays[2]},
-       {FLOAT8ARRAYOID, arrays[3]},
-       {FLOAT8ARRAYOID, arrays[4]},
-       {FLOAT8ARRAYOID, arrays[5]},
-       {FLOAT8ARRAYOID, arrays[6]}},
-      false);
-}
-
 void check_owner_exists(Oid owner) {
   bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
   if (!exists)
@@ -304,21 +265,7 @@ void compute_and_store_report(const ReportJob& job) {
   int64 memory_kb = anonymous_rss_kb();
   TimestampTz writing = GetCurrentTimestamp();
   size_t stores = report.store_ids.size();
-  for (size_t first = 0; first < stores; first += kResultChunkRows)
-    insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
-
-  Datum csv = text_datum(report.csv);
-  uint64 updated = spi_execute(
-      "UPDATE _store_monitoring_internal.report SET status = 'Complete', phase = 'done', "
-      "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL, "
-      "worker_memory_kb = $4 WHERE report_id = $1 AND status = 'Running'",
-      {{TEXTOID, id},
-       {TEXTOID, csv},
-       {INT4OID, Int32GetDatum(static_cast<int32>(stores))},
-       {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}},
-      false);
-  if (updated != 1)
-    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
+  complete_report(job.report_id, report, memory_kb);
   elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
        stores, (GetCurrentTimestamp() - writing) / 1000.0);
   pause_for_testing(PausePoint::committing);

@@ -28,6 +28,8 @@ int max_attempts = 3;
 int debug_worker_delay = 0;
 int debug_pause_point = static_cast<int>(PausePoint::claimed);
 int recovery_interval = 30;
+char* report_retention = nullptr;
+int64 report_retention_us = 0;
 
 const struct config_enum_entry kPausePointOptions[] = {
     {"claimed", static_cast<int>(PausePoint::claimed), false},
@@ -95,6 +97,40 @@ void assign_max_extrapolation(const char*, void* extra) {
   if (extra != nullptr) max_extrapolation_us = *static_cast<int64*>(extra);
 }
 
+// DecodeDateTime gained an error-detail argument in PostgreSQL 16.
+int decode_date_time(char** fields, int* field_types, int field_count, int* dtype, pg_tm* tm,
+                     fsec_t* fsec, int* tz) {
+#if PG_VERSION_NUM >= 160000
+  DateTimeErrorExtra extra{};
+  return DecodeDateTime(fields, field_types, field_count, dtype, tm, fsec, tz, &extra);
+#else
+  return DecodeDateTime(fields, field_types, field_count, dtype, tm, fsec, tz);
+#endif
+}
+
+// Empty: keep every report. Otherwise a positive interval of fixed length.
+bool check_report_retention(char** newval, void** extra, GucSource) {
+  int64 value = 0;
+  if (**newval != '\0') {
+    if (!parse_interval_us(*newval, &value) || value <= 0) {
+      GUC_check_errdetail(
+          "\"%s\" is not a positive interval of fixed length such as \"30 days\"; use an empty "
+          "string to keep every report.",
+          *newval);
+      return false;
+    }
+  }
+  auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
+  if (parsed == nullptr) return false;
+  *parsed = value;
+  *extra = parsed;
+  return true;
+}
+
+void assign_report_retention(const char*, void* extra) {
+  if (extra != nullptr) report_retention_us = *static_cast<int64*>(extra);
+}
+
 bool check_report_time(char** newval, void**, GucSource) {
   const char* value = *newval;
   if (equals_ignoring_case(value, "latest") || equals_ignoring_case(value, "now")) return true;
@@ -109,7 +145,7 @@ bool check_report_time(char** newval, void**, GucSource) {
   bool ok = std::strlen(value) < sizeof(workbuf) &&
             ParseDateTime(value, workbuf, sizeof(workbuf), fields, field_types, MAXDATEFIELDS,
                           &field_count) == 0 &&
-            DecodeDateTime(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
+            decode_date_time(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
             dtype == DTK_DATE;
   if (!ok) {
     GUC_check_errdetail(
@@ -163,6 +199,15 @@ void define_settings() {
                            &debug_pause_point, static_cast<int>(PausePoint::claimed),
                            kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
                            nullptr);
+  // Superusers only: workers apply it to every role's reports. Read by the
+  // workers from the server configuration or ALTER DATABASE ... SET.
+  DefineCustomStringVariable(
+      "store_monitoring.report_retention",
+      "Finished reports older than this are deleted by the workers after each report.",
+      "An interval of fixed length such as \"30 days\", counted from a report's finished_at; "
+      "empty (the default) keeps every report.",
+      &report_retention, "", PGC_SUSET, 0, check_report_retention, assign_report_retention,
+      nullptr);
   MarkGUCPrefixReserved("store_monitoring");
 }
 
@@ -175,7 +220,8 @@ Settings current_settings() {
                   max_attempts,
                   debug_worker_delay,
                   recovery_interval,
-                  static_cast<PausePoint>(debug_pause_point)};
+                  static_cast<PausePoint>(debug_pause_point),
+                  report_retention_us};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

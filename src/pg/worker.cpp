@@ -13,6 +13,7 @@
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/report_compute.hpp"
+#include "pg/report_store.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
 
@@ -147,13 +148,7 @@ struct Claim {
 };
 
 void mark_failed(const std::string& report_id, const std::string& message) {
-  TransactionResult result = in_transaction([&] {
-    spi_execute(
-        "UPDATE _store_monitoring_internal.report SET status = 'Failed', phase = 'done', "
-        "finished_at = pg_catalog.clock_timestamp(), error = $2 "
-        "WHERE report_id = $1 AND status = 'Running'",
-        {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(message)}}, false);
-  });
+  TransactionResult result = in_transaction([&] { (void)fail_report(report_id, message); });
   if (!result.ok)
     ereport(WARNING, (errmsg("store_monitoring could not mark report \"%s\" failed: %s",
                              report_id.c_str(), result.error.c_str())));
@@ -285,6 +280,11 @@ void serve_database() {
       std::optional<Claim> claim = claim_next_report();
       if (!claim) break;
       process(*claim);
+      wake_report_waiters(claim->lock_key);
+      TransactionResult retention = in_transaction([] { apply_report_retention(); });
+      if (!retention.ok)
+        ereport(WARNING, (errmsg("store_monitoring could not apply report_retention: %s",
+                                 retention.error.c_str())));
       unlock(kReportLockClass, claim->lock_key);
     }
     // Release the slot before the last look, so that a worker launched for a
