@@ -128,7 +128,8 @@ struct AsOfChoice {
 
 // as_of NULL (or omitted): store_monitoring.report_time decides.
 AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings) {
-  if (!PG_ARGISNULL(0)) {
+  // 1.0's trigger_report() had no arguments (a stale schema still calls so).
+  if (PG_NARGS() > 0 && !PG_ARGISNULL(0)) {
     TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
     if (TIMESTAMP_NOT_FINITE(as_of))
       throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite timestamp");

@@ -103,7 +103,7 @@ std::optional<ReportStatus> status_from_text(std::string_view text) {
 }
 
 std::optional<std::string> label_argument(FunctionCallInfo fcinfo, int arg) {
-  if (PG_ARGISNULL(arg)) return std::nullopt;
+  if (PG_NARGS() <= arg || PG_ARGISNULL(arg)) return std::nullopt;
   text* label = PG_GETARG_TEXT_PP(arg);
   std::string value(VARDATA_ANY(label), VARSIZE_ANY_EXHDR(label));
   if (value.empty() || value.size() > kMaxLabelBytes)
@@ -317,6 +317,7 @@ constexpr int kListColumns = 16;
 
 // list_reports(status, since, label, limit): newest first.
 Datum list_reports(FunctionCallInfo fcinfo) {
+  require_current_extension_version();  // 1.0's list_reports() had no arguments
   Oid caller = GetUserId();
   Datum status = PG_ARGISNULL(0) ? Datum(0) : PG_GETARG_DATUM(0);
   if (!PG_ARGISNULL(0) && !status_from_text(text_string(status)))
