@@ -227,3 +227,6 @@ AS 'MODULE_PATHNAME', 'store_monitoring_latest_report'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.latest_report(text) IS
     'The id of the newest Complete report with this label that the caller may read, or NULL';
+-- The stored form is varints and front-coded ids, which pglz barely
+-- shrinks (lz4: about a tenth): store it uncompressed, without trying.
+ALTER TABLE _store_monitoring_internal.report_output ALTER COLUMN data SET STORAGE EXTERNAL;

@@ -51,4 +51,8 @@ StoredReport decode_report(std::string_view bytes);
 // append_csv_row renders each store from its microseconds.
 std::string render_csv(const StoredReport& report);
 
+// The same CSV straight from the stored bytes, without a string per store
+// (the read path of get_report). Throws CorruptReport like decode_report.
+std::string render_csv(std::string_view stored);
+
 }  // namespace store_monitoring

@@ -56,9 +56,11 @@ std::string_view detoasted_bytes(Datum value) {
   return {VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes)};
 }
 
-StoredReport decode_stored(std::string_view report_id, Datum data) {
+// `read` (decode_report or render_csv) of the stored results of a report.
+template <typename Read>
+auto read_stored(std::string_view report_id, Datum data, Read read) {
   try {
-    return decode_report(detoasted_bytes(data));
+    return read(detoasted_bytes(data));
   } catch (const CorruptReport& error) {
     throw UserError(ERRCODE_DATA_CORRUPTED, "the stored results of report \"" +
                                                 std::string(report_id) +
@@ -231,7 +233,8 @@ std::optional<std::string> report_csv(std::string_view report_id) {
   if (text_string(spi_value(0, 1, &is_null)) != status_text(ReportStatus::Complete))
     return std::nullopt;
   Datum data = spi_value(0, 2, &is_null);
-  if (!is_null) return render_csv(decode_stored(report_id, data));
+  if (!is_null)
+    return read_stored(report_id, data, [](std::string_view bytes) { return render_csv(bytes); });
   // Computed by version 1.0: its CSV was stored as text.
   Datum legacy = spi_value(0, 3, &is_null);
   if (is_null) return std::nullopt;
@@ -279,7 +282,8 @@ Datum report_rows(FunctionCallInfo fcinfo) {
                     "report \"" + shown_id(id) + "\" is " + status + ", not Complete");
   Datum data = spi_value(0, 3, &is_null);
   if (!is_null) {
-    StoredReport report = decode_stored(report_id, data);
+    StoredReport report =
+        read_stored(report_id, data, [](std::string_view bytes) { return decode_report(bytes); });
     pg_call([&] {
       Datum values[kRowColumns];
       bool nulls[kRowColumns] = {};

@@ -29,9 +29,9 @@ SELECT cron.schedule('store-monitoring-every-minute', '* * * * *',
                      $$SELECT store_monitoring.trigger_report(label => 'every-minute')$$)});
 
 # Up to two minutes until two runs have completed.
-my $label_sql = "SELECT count(*) FROM store_monitoring.list_reports(status => 'Complete',"
-  . " label => 'every-minute')";
-ok(poll_until($node, "$label_sql >= 2", 't', timeout => 200),
+ok( poll_until($node, q{
+SELECT count(*) >= 2 FROM store_monitoring.list_reports(status => 'Complete', label => 'every-minute')},
+		't', timeout => 200),
 	'two scheduled reports complete')
   or diag $node->safe_psql('postgres', 'SELECT * FROM cron.job_run_details');
 is( $node->safe_psql('postgres', q{
@@ -47,8 +47,7 @@ SELECT string_agg(DISTINCT status, ',') FROM cron.job_run_details}),
 
 # Retention: after the next report, its worker deletes every finished report
 # that finished more than a second earlier, so only the newest remains.
-$node->safe_psql('postgres', "ALTER SYSTEM SET store_monitoring.report_retention = '1 second'");
-$node->reload;
+set_conf($node, 'store_monitoring.report_retention' => '1 second');
 ok( poll_until(
 		$node, qq{
 SELECT count(*) = 1 AND bool_and(report_id <> '$before')

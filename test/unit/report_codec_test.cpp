@@ -84,6 +84,7 @@ TEST(ReportCodec, RenderedCsvIsTheCsvOfTheMicroseconds) {
   std::string expected = std::string(csv_header()) + "\n";
   for (int i = 0; i < 2; ++i) append_csv_row(expected, ids[i], ds[i]);
   EXPECT_EQ(render_csv(decode_report(encode_report(ids, ds))), expected);
+  EXPECT_EQ(render_csv(std::string_view(encode_report(ids, ds))), expected);
   EXPECT_EQ(render_csv(StoredReport{}), std::string(csv_header()) + "\n");
 }
 
@@ -103,6 +104,7 @@ TEST(ReportCodec, CorruptInputIsRefused) {
   for (std::size_t n = 0; n < good.size(); ++n)
     EXPECT_THROW(decode_report(good.substr(0, n)), CorruptReport) << "truncated at " << n;
   EXPECT_THROW(decode_report(good + '\0'), CorruptReport);
+  EXPECT_THROW(render_csv(std::string_view(good + '\0')), CorruptReport);
   for (std::size_t i = 0; i < good.size(); ++i) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string bad = good;
