@@ -4,17 +4,7 @@
 
 \i sql/include/report_rows.psql
 
--- Runs a statement with the report id as $1 and returns 'ok' or the error
--- (SQLSTATE and message, with the random id masked as <id>).
-CREATE FUNCTION pg_temp.try(stmt text, id text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt USING id;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || replace(SQLERRM, id, '<id>');
-END
-$$;
+\i sql/include/try.psql
 
 -- One 24x7 store in UTC with one active poll at Mon 2023-01-23 11:00.
 -- T = 12:00: active [09:00, 13:00) cut at T = [09:00, 12:00) = 3 h.

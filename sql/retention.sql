@@ -10,17 +10,7 @@ CREATE ROLE regress_sm_ret_b;
 GRANT SELECT ON store_monitoring.store_status, store_monitoring.business_hours,
                 store_monitoring.store_timezone TO regress_sm_ret_a, regress_sm_ret_b;
 
--- Runs a statement with the report id as $1; 'ok' or SQLSTATE: message,
--- with the id masked as <id>.
-CREATE FUNCTION pg_temp.try(stmt text, id text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt USING id;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || replace(SQLERRM, id, '<id>');
-END
-$$;
+\i sql/include/try.psql
 
 -----------------------------------------------------------------------------
 -- Unknown time. Two 24x7 stores in UTC, T = Mon 2023-01-23 12:00, H = 2 h.

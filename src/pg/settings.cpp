@@ -74,6 +74,16 @@ bool parse_interval_us(const char* text, int64* out) {
   return true;
 }
 
+// Hands a parsed interval to the assign hook (the GUC machinery releases
+// extra with free()).
+bool pass_interval(int64 value, void** extra) {
+  auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
+  if (parsed == nullptr) return false;
+  *parsed = value;
+  *extra = parsed;
+  return true;
+}
+
 bool check_max_extrapolation(char** newval, void** extra, GucSource) {
   int64 value = 0;
   if (!parse_interval_us(*newval, &value)) {
@@ -85,12 +95,7 @@ bool check_max_extrapolation(char** newval, void** extra, GucSource) {
     GUC_check_errdetail("The maximum extrapolation must be between 0 and 7 days.");
     return false;
   }
-  // The GUC machinery releases extra with free().
-  auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
-  if (parsed == nullptr) return false;
-  *parsed = value;
-  *extra = parsed;
-  return true;
+  return pass_interval(value, extra);
 }
 
 void assign_max_extrapolation(const char*, void* extra) {
@@ -120,11 +125,7 @@ bool check_report_retention(char** newval, void** extra, GucSource) {
       return false;
     }
   }
-  auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
-  if (parsed == nullptr) return false;
-  *parsed = value;
-  *extra = parsed;
-  return true;
+  return pass_interval(value, extra);
 }
 
 void assign_report_retention(const char*, void* extra) {
