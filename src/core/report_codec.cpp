@@ -8,6 +8,9 @@ namespace {
 constexpr std::string_view kMagic = "SMR";
 constexpr unsigned char kFormat = 1;
 constexpr unsigned char kHasUnknown = 1;
+// Store ids are at most 255 bytes (the input tables' CHECK); this bound keeps
+// bad bytes from making decode_report allocate without limit.
+constexpr std::size_t kMaxIdBytes = 65535;
 
 std::uint32_t fnv1a(std::string_view bytes) noexcept {
   std::uint32_t hash = 2166136261u;
@@ -82,7 +85,9 @@ std::string encode_report(std::span<const std::string> store_ids,
   out.push_back(static_cast<char>(has_unknown ? kHasUnknown : 0));
   put_varint(out, store_ids.size());
   std::string_view previous;
-  for (const std::string& id : store_ids) {
+  for (std::size_t i = 0; i < store_ids.size(); ++i) {
+    const std::string& id = store_ids[i];
+    if (id.size() > kMaxIdBytes) throw std::invalid_argument("encode_report: store id too long");
     std::size_t shared = 0;
     while (shared < previous.size() && shared < id.size() && previous[shared] == id[shared])
       ++shared;
@@ -90,14 +95,12 @@ std::string encode_report(std::span<const std::string> store_ids,
     put_varint(out, id.size() - shared);
     out.append(id, shared);
     previous = id;
+    const StoreDurations& d = durations[i];
+    for (Micros value : d.uptime) put_varint(out, zigzag(value));
+    for (Micros value : d.downtime) put_varint(out, zigzag(value));
+    if (has_unknown)
+      for (Micros value : d.unknown) put_varint(out, zigzag(value));
   }
-  auto column = [&](auto member, int window) {
-    for (const StoreDurations& d : durations) put_varint(out, zigzag((d.*member)[window]));
-  };
-  for (int w = 0; w < 3; ++w) column(&StoreDurations::uptime, w);
-  for (int w = 0; w < 3; ++w) column(&StoreDurations::downtime, w);
-  if (has_unknown)
-    for (int w = 0; w < 3; ++w) column(&StoreDurations::unknown, w);
   std::uint32_t checksum = fnv1a(out);
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((checksum >> (8 * i)) & 0xFF));
   return out;
@@ -105,22 +108,10 @@ std::string encode_report(std::span<const std::string> store_ids,
 
 namespace {
 
-// The decoded ids in one buffer (id i is [ends[i-1], ends[i])): two
-// allocations for any number of stores, which keeps rendering a large
-// report's CSV fast.
-struct DecodedReport {
-  std::string ids;
-  std::vector<std::size_t> ends;
-  std::vector<StoreDurations> durations;
-  bool has_unknown = true;
-
-  std::string_view id(std::size_t i) const noexcept {
-    std::size_t begin = i == 0 ? 0 : ends[i - 1];
-    return std::string_view(ids).substr(begin, ends[i] - begin);
-  }
-};
-
-DecodedReport decode(std::string_view bytes) {
+// Decodes `bytes` in one pass, calling visit(id, durations) for every store
+// in order; returns whether unknown time was recorded.
+template <typename Visit>
+bool decode(std::string_view bytes, Visit visit) {
   if (bytes.size() < kMagic.size() + 2 + 1 + 4 || bytes.substr(0, kMagic.size()) != kMagic)
     throw CorruptReport("not a stored report");
   if (static_cast<unsigned char>(bytes[kMagic.size()]) != kFormat)
@@ -135,71 +126,57 @@ DecodedReport decode(std::string_view bytes) {
   Reader in(body.substr(kMagic.size() + 1));
   unsigned char flags = static_cast<unsigned char>(in.take(1)[0]);
   if ((flags & ~kHasUnknown) != 0) throw CorruptReport("stored report has unknown flags");
-  DecodedReport report;
-  report.has_unknown = (flags & kHasUnknown) != 0;
+  bool has_unknown = (flags & kHasUnknown) != 0;
   std::size_t n = in.count();
-  report.ends.reserve(n);
-  report.durations.resize(n);
-  report.ids.reserve(body.size());
-  std::size_t previous_begin = 0;
+  std::string id;
+  StoreDurations d;
   for (std::size_t i = 0; i < n; ++i) {
-    std::size_t previous_size = report.ids.size() - previous_begin;
     std::uint64_t shared = in.varint();
-    if (shared > previous_size) throw CorruptReport("stored report has a bad store id");
-    std::size_t begin = report.ids.size();
-    std::string_view rest = in.take(in.count());
-    // Front coding cannot expand the ids by more than this (every store
-    // takes at least 8 bytes of the body): no memory blow-up from bad bytes.
-    if (report.ids.size() + shared + rest.size() > 256 * body.size())
-      throw CorruptReport("stored report has a bad store id");
-    report.ids.append(report.ids, previous_begin, shared);
-    report.ids.append(rest);
-    report.ends.push_back(report.ids.size());
-    previous_begin = begin;
+    if (shared > id.size()) throw CorruptReport("stored report has a bad store id");
+    id.resize(shared);
+    id.append(in.take(in.count()));
+    if (id.size() > kMaxIdBytes) throw CorruptReport("stored report has a bad store id");
+    for (Micros& value : d.uptime) value = unzigzag(in.varint());
+    for (Micros& value : d.downtime) value = unzigzag(in.varint());
+    if (has_unknown)
+      for (Micros& value : d.unknown) value = unzigzag(in.varint());
+    visit(std::string_view(id), d);
   }
-  auto column = [&](auto member, int window) {
-    for (StoreDurations& d : report.durations) (d.*member)[window] = unzigzag(in.varint());
-  };
-  for (int w = 0; w < 3; ++w) column(&StoreDurations::uptime, w);
-  for (int w = 0; w < 3; ++w) column(&StoreDurations::downtime, w);
-  if (report.has_unknown)
-    for (int w = 0; w < 3; ++w) column(&StoreDurations::unknown, w);
   if (!in.at_end()) throw CorruptReport("stored report has trailing bytes");
-  return report;
+  return has_unknown;
 }
 
-std::string csv_of(std::size_t n, auto&& id, const std::vector<StoreDurations>& durations) {
+std::string csv_start(std::size_t stores) {
   std::string out(csv_header());
   out.push_back('\n');
   // About 60 bytes per line: one allocation for typical ids.
-  out.reserve(out.size() + n * 64);
-  for (std::size_t i = 0; i < n; ++i) append_csv_row(out, id(i), durations[i]);
+  out.reserve(out.size() + stores * 64);
   return out;
 }
 
 }  // namespace
 
 StoredReport decode_report(std::string_view bytes) {
-  DecodedReport decoded = decode(bytes);
   StoredReport report;
-  report.has_unknown = decoded.has_unknown;
-  report.store_ids.reserve(decoded.ends.size());
-  for (std::size_t i = 0; i < decoded.ends.size(); ++i)
-    report.store_ids.emplace_back(decoded.id(i));
-  report.durations = std::move(decoded.durations);
+  report.has_unknown = decode(bytes, [&](std::string_view id, const StoreDurations& d) {
+    report.store_ids.emplace_back(id);
+    report.durations.push_back(d);
+  });
   return report;
 }
 
 std::string render_csv(std::string_view bytes) {
-  DecodedReport report = decode(bytes);
-  return csv_of(
-      report.ends.size(), [&](std::size_t i) { return report.id(i); }, report.durations);
+  // Every store takes at least 8 bytes: a bound for the reservation.
+  std::string out = csv_start(bytes.size() / 8);
+  decode(bytes, [&](std::string_view id, const StoreDurations& d) { append_csv_row(out, id, d); });
+  return out;
 }
 
 std::string render_csv(const StoredReport& report) {
-  return csv_of(
-      report.store_ids.size(),
-      [&](std::size_t i) -> std::string_view { return report.store_ids[i]; }, report.durations);
+  std::string out = csv_start(report.store_ids.size());
+  for (std::size_t i = 0; i < report.store_ids.size(); ++i)
+    append_csv_row(out, report.store_ids[i], report.durations[i]);
+  return out;
 }
 
 }  // namespace store_monitoring

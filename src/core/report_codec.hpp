@@ -7,13 +7,12 @@
 //   "SMR" + format byte (1)
 //   flags                  bit 0: unknown time recorded
 //   store count n
-//   n store ids, front-coded in the given order: bytes shared with the
-//     previous id, then the length and bytes of the rest
-//   9 columns of n values: uptime[hour, day, week], downtime[...], unknown[...]
-//     (the unknown columns only when recorded)
+//   n stores, each: its id front-coded against the previous one (bytes
+//     shared with it, then the length and bytes of the rest), then uptime
+//     [hour, day, week], downtime [...], and unknown [...] when recorded
 //   FNV-1a 32-bit checksum of everything before it, 4 bytes little-endian
-// Columns rather than rows put similar numbers together, which the storage's
-// compression (TOAST) then shrinks further.
+// Store by store, so that the CSV is rendered in one pass with no buffer
+// but the CSV itself.
 #pragma once
 
 #include <span>
