@@ -46,3 +46,11 @@ $(OBJS): $(SM_HEADERS)
 .PHONY: prove_installcheck
 prove_installcheck:
 	$(prove_installcheck)
+
+# A source release of HEAD: store_monitoring-<version>.zip (the version of
+# META.json), as PGXN takes it. Uncommitted changes are not included.
+DIST_VERSION = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' $(srcdir)/META.json)
+.PHONY: dist
+dist:
+	git -C $(srcdir) archive --format=zip --prefix=store_monitoring-$(DIST_VERSION)/ \
+		-o $(CURDIR)/store_monitoring-$(DIST_VERSION).zip HEAD

@@ -215,7 +215,7 @@ fmt_int() { # 1234567 -> 1,234,567
 # --- the benchmark ------------------------------------------------------------
 
 declare -A res_stores res_polls res_report res_floor res_plain res_mem res_start res_compute res_raw res_source
-declare -A res_nreport res_nplain res_mismatch res_asof res_prewarm
+declare -A res_nreport res_nplain res_mismatch res_asof res_prewarm res_bytes res_get
 failed=0
 
 # Phase 1: every data set in its own fresh database, vacuumed, with one
@@ -256,11 +256,11 @@ for ds in "${dataset_list[@]}"; do
     res_prewarm[$ds]=$fits
 
     step "$ds: warm-up report (not measured)"
-    IFS='|' read -r as_of status < <(psql_db "$db" -At -F '|' <<'SQL'
+    IFS='|' read -r as_of status warm_id < <(psql_db "$db" -At -F '|' <<'SQL'
 SET TimeZone = 'UTC';
 SELECT store_monitoring.trigger_report() AS id \gset
 SELECT store_monitoring.wait_report(:'id', interval '3 hours') AS st \gset
-SELECT as_of, :'st' FROM _store_monitoring_internal.report WHERE report_id = :'id';
+SELECT as_of, :'st', :'id' FROM _store_monitoring_internal.report WHERE report_id = :'id';
 SQL
     )
     if [[ "$status" != Complete ]]; then
@@ -270,6 +270,25 @@ SQL
         exit 1
     fi
     echo "  T = $as_of, H = $h"
+    # The one report in this database: what it takes on disk (its row, its
+    # stored results, their TOAST and every index of the report tables), and
+    # get_report()'s time to render its CSV (median of 5, in the server).
+    read -r res_bytes[$ds] res_get[$ds] < <(psql_db "$db" -At -F ' ' <<SQL
+CHECKPOINT;
+CREATE FUNCTION pg_temp.get_report_ms(id text) RETURNS float8 LANGUAGE plpgsql AS \$\$
+DECLARE started timestamptz := clock_timestamp(); n int;
+BEGIN
+    SELECT length(csv) INTO n FROM store_monitoring.get_report(id);
+    RETURN extract(epoch FROM clock_timestamp() - started) * 1000;
+END \$\$;
+SELECT pg_total_relation_size('_store_monitoring_internal.report')
+       + pg_total_relation_size('_store_monitoring_internal.report_output')
+       + pg_total_relation_size('_store_monitoring_internal.report_result'),
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY pg_temp.get_report_ms('$warm_id'))::numeric, 1)
+FROM generate_series(1, 5);
+SQL
+    )
+    echo "  one report on disk: ${res_bytes[$ds]} bytes; get_report ${res_get[$ds]} ms"
     res_asof[$ds]=$as_of
     n_plain=${plain_runs:-$([[ $ds == x10 ]] && echo 1 || echo 3)}
     ((n_plain > runs)) && n_plain=$runs
@@ -423,16 +442,16 @@ stamp=$(date -u +%Y-%m-%d-%H%M%S)
 out_file=$repo/bench/results-$stamp.md
 
 table() {
-    echo "| data set | stores | polls | report ms | floor ms | plain SQL ms | report / floor | plain SQL / report | worker peak memory kB |"
-    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+    echo "| data set | stores | polls | report ms | floor ms | plain SQL ms | report / floor | plain SQL / report | worker peak memory kB | bytes per report | get_report ms |"
+    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     local ds
     for ds in "${dataset_list[@]}"; do
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" \
             "$(fmt_int "${res_stores[$ds]}")" "$(fmt_int "${res_polls[$ds]}")" \
             "${res_report[$ds]}" "${res_floor[$ds]}" "${res_plain[$ds]}" \
             "$(ratio "${res_report[$ds]}" "${res_floor[$ds]}")" \
             "$(ratio "${res_plain[$ds]}" "${res_report[$ds]}")" \
-            "$(fmt_int "${res_mem[$ds]%.*}")"
+            "$(fmt_int "${res_mem[$ds]%.*}")" "$(fmt_int "${res_bytes[$ds]}")" "${res_get[$ds]}"
     done
 }
 details() {
@@ -464,6 +483,11 @@ targets() {
             check "${res_plain[$p]} >= 20 * ${res_report[$p]}" "public: report >= 20x faster than plain SQL" \
                 "$(ratio "${res_plain[$p]}" "${res_report[$p]}")x"
         fi
+    fi
+    if [[ -n "${res_bytes[$p]:-}" ]]; then
+        check "${res_bytes[$p]} <= 1.5 * 1024 * 1024" "public: one report <= 1.5 MB on disk" \
+            "$(awk -v b="${res_bytes[$p]}" 'BEGIN { printf "%.2f MB", b / 1048576 }')"
+        check "${res_get[$p]} <= 50" "public: get_report <= 50 ms" "${res_get[$p]} ms"
     fi
     if [[ -n "${res_report[$p]:-}" && -n "${res_report[$x]:-}" ]]; then
         check "${res_report[$x]} <= 11 * ${res_report[$p]}" "x10: report <= 11x its public time" \

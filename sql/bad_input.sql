@@ -126,10 +126,12 @@ RESET store_monitoring.interpolation;
 RESET store_monitoring.report_time;
 
 ---------------------------------------------------------------------------
--- trigger_report arguments: no report is created.
+-- trigger_report arguments: no report is created. (as_of NULL means "use
+-- store_monitoring.report_time", as when it is omitted.)
 ---------------------------------------------------------------------------
 SELECT count(*) AS n0 FROM _store_monitoring_internal.report \gset
-SELECT store_monitoring.trigger_report(NULL);
+SELECT store_monitoring.trigger_report(label => '');
+SELECT store_monitoring.trigger_report(NULL, repeat('x', 64));
 SELECT store_monitoring.trigger_report('infinity');
 SELECT store_monitoring.trigger_report('-infinity');
 SELECT count(*) = :n0 AS no_new_report FROM _store_monitoring_internal.report;

@@ -333,7 +333,7 @@ CROSS JOIN LATERAL pg_temp.try_sql(
     format('SELECT * FROM store_monitoring.%s(%L)', f.name, i.id)) r
 ORDER BY i.n, f.k;
 SELECT a.arg, r.state, r.message
-FROM (VALUES ('NULL'), ($$'infinity'$$), ($$'-infinity'$$)) a(arg)
+FROM (VALUES ($$NULL, ''$$), ($$label => repeat('x', 64)$$), ($$'infinity'$$), ($$'-infinity'$$)) a(arg)
 CROSS JOIN LATERAL pg_temp.try_sql(format('SELECT store_monitoring.trigger_report(%s)', a.arg)) r;
 \pset format aligned
 SELECT pg_catalog.to_regclass('_store_monitoring_internal.report') IS NOT NULL AS report_table_exists,

@@ -4,17 +4,7 @@
 
 \i sql/include/report_rows.psql
 
--- Runs a statement with the report id as $1 and returns 'ok' or the error
--- (SQLSTATE and message, with the random id masked as <id>).
-CREATE FUNCTION pg_temp.try(stmt text, id text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt USING id;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || replace(SQLERRM, id, '<id>');
-END
-$$;
+\i sql/include/try.psql
 
 -- One 24x7 store in UTC with one active poll at Mon 2023-01-23 11:00.
 -- T = 12:00: active [09:00, 13:00) cut at T = [09:00, 12:00) = 3 h.
@@ -38,9 +28,12 @@ COMMIT;
 SELECT store_monitoring.wait_report(:'id');
 SELECT status, as_of, error, csv IS NOT NULL AS has_csv
 FROM store_monitoring.get_report(:'id');
-SELECT status, phase, store_count, error, csv IS NOT NULL AS has_csv,
-       finished_at IS NOT NULL AS finished
-FROM _store_monitoring_internal.report WHERE report_id = :'id';
+-- The report is stored once: its results in report_output, no CSV copy.
+SELECT status, phase, store_count, error, csv IS NULL AS no_csv_copy,
+       finished_at IS NOT NULL AS finished,
+       (SELECT count(*) FROM _store_monitoring_internal.report_output o
+        WHERE o.report_id = r.report_id) AS stored_results
+FROM _store_monitoring_internal.report r WHERE report_id = :'id';
 -- Waiting again on a complete report returns at once.
 SELECT store_monitoring.wait_report(:'id', '0');
 -- The header line is exact.
@@ -51,7 +44,8 @@ FROM store_monitoring.get_report(:'id');
 SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
-SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = :'id';
+SELECT count(*) AS rows_in_1_0_table FROM _store_monitoring_internal.report_result
+WHERE report_id = :'id';
 
 -- A trigger that is rolled back leaves no report behind.
 BEGIN;
@@ -59,7 +53,7 @@ SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS id2 \gset
 SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'id2';
 ROLLBACK;
 SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = :'id2';
-SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = :'id2';
+SELECT count(*) FROM _store_monitoring_internal.report_output WHERE report_id = :'id2';
 SELECT pg_temp.try('SELECT * FROM store_monitoring.get_report($1)', :'id2');
 SELECT pg_temp.try('SELECT store_monitoring.wait_report($1)', :'id2');
 SELECT pg_temp.try('SELECT * FROM store_monitoring.report_rows($1)', :'id2');

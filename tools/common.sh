@@ -1,6 +1,6 @@
 # Shared helpers for tools/*.sh, demo/run.sh and bench/run.sh (sourced).
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PG_BIN=/usr/lib/postgresql/15/bin
+PG_BIN=$("$PG_CONFIG" --bindir)  # the server of PG_CONFIG (a private build too)
 export PG_CONFIG
 
 section() { printf '\n=== %s ===\n' "$*"; }

@@ -6,6 +6,7 @@
 
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/report_store.hpp"
 #include "pg/settings.hpp"
 #include "pg/shards.hpp"
 #include "pg/sources.hpp"
@@ -27,6 +28,7 @@ extern "C" {
 
 #include <array>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -120,12 +122,10 @@ struct AsOfChoice {
   const char* recorded_setting;
 };
 
+// as_of NULL (or omitted): store_monitoring.report_time decides.
 AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings) {
-  if (PG_NARGS() == 1) {
-    if (PG_ARGISNULL(0))
-      throw UserError(
-          ERRCODE_NULL_VALUE_NOT_ALLOWED, "as_of must not be NULL",
-          "Call trigger_report() without an argument to use store_monitoring.report_time.");
+  // 1.0's trigger_report() had no arguments (a stale schema still calls so).
+  if (PG_NARGS() > 0 && !PG_ARGISNULL(0)) {
     TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
     if (TIMESTAMP_NOT_FINITE(as_of))
       throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite timestamp");
@@ -164,6 +164,7 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
   refuse_settings_refused_at_load();
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
+  std::optional<std::string> label = label_argument(fcinfo, 1);
   Oid owner = GetUserId();
   // A coordinator reads nothing itself: its shards read their own sources
   // as the user mapping, and it records its configured ones unchecked.
@@ -188,9 +189,9 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
     SpiScope spi;
     spi_execute(
         "INSERT INTO _store_monitoring_internal.report (report_id, owner, as_of, report_time, "
-        "max_extrapolation, interpolation, requested_at, source_relations, sources) "
+        "max_extrapolation, interpolation, requested_at, source_relations, sources, label) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$8, $9, $10]::oid[], "
-        "ARRAY[$11, $12, $13]::text[])",
+        "ARRAY[$11, $12, $13]::text[], $14)",
         {{TEXTOID, text_datum(id)},
          {OIDOID, ObjectIdGetDatum(owner)},
          {TIMESTAMPTZOID, TimestampTzGetDatum(as_of.value), !as_of.resolved},
@@ -203,7 +204,8 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
          {OIDOID, ObjectIdGetDatum(sources[2].relation)},
          {TEXTOID, text_datum(sources[0].name)},
          {TEXTOID, text_datum(sources[1].name)},
-         {TEXTOID, text_datum(sources[2].name)}},
+         {TEXTOID, text_datum(sources[2].name)},
+         {TEXTOID, label ? text_datum(*label) : Datum(0), !label}},
         false);
   }
   remember_for_commit(id);

@@ -2,6 +2,7 @@
 
 #include "core/report_engine.hpp"
 #include "core/report_pipeline.hpp"
+#include "pg/report_store.hpp"
 #include "pg/source_read.hpp"
 #include "pg/sources.hpp"
 #include "pg/spi.hpp"
@@ -33,7 +34,6 @@ namespace {
 
 constexpr int64 kPgEpochInUnixMicros =
     static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-constexpr size_t kResultChunkRows = 10000;
 
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
 TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
@@ -169,45 +169,6 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   return output;
 }
 
-void insert_result_rows(const std::string& report_id, const ReportOutput& output, size_t first,
-                        size_t count_in_chunk) {
-  int count = static_cast<int>(count_in_chunk);
-  Datum arrays[7];
-  pg_call([&] {
-    Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * count));
-    Datum* values[6];
-    for (auto& column : values) column = static_cast<Datum*>(palloc(sizeof(Datum) * count));
-    for (int i = 0; i < count; ++i) {
-      const std::string& store_id = output.store_ids[first + i];
-      const StoreDurations& durations = output.durations[first + i];
-      ids[i] = PointerGetDatum(
-          cstring_to_text_with_len(store_id.data(), static_cast<int>(store_id.size())));
-      for (int w = 0; w < 3; ++w) {
-        values[w][i] = Float8GetDatum(to_report_unit(Window(w), durations.uptime[w]));
-        values[3 + w][i] = Float8GetDatum(to_report_unit(Window(w), durations.downtime[w]));
-      }
-    }
-    arrays[0] = PointerGetDatum(construct_array(ids, count, TEXTOID, -1, false, TYPALIGN_INT));
-    for (int c = 0; c < 6; ++c)
-      arrays[1 + c] = PointerGetDatum(construct_array(values[c], count, FLOAT8OID, sizeof(float8),
-                                                      FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-  });
-  Datum id = text_datum(report_id);
-  spi_execute(
-      "INSERT INTO _store_monitoring_internal.report_result "
-      "SELECT $1, u.* FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[], "
-      "$6::float8[], $7::float8[], $8::float8[]) AS u",
-      {{TEXTOID, id},
-       {TEXTARRAYOID, arrays[0]},
-       {FLOAT8ARRAYOID, arrays[1]},
-       {FLOAT8ARRAYOID, arrays[2]},
-       {FLOAT8ARRAYOID, arrays[3]},
-       {FLOAT8ARRAYOID, arrays[4]},
-       {FLOAT8ARRAYOID, arrays[5]},
-       {FLOAT8ARRAYOID, arrays[6]}},
-      false);
-}
-
 void check_owner_exists(Oid owner) {
   bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
   if (!exists)
@@ -271,35 +232,6 @@ class PeakMemory {
   int64 largest_ = -1;
 };
 
-// A memory context for one chunk of result rows, emptied after each: the
-// arrays of every chunk would otherwise stay until the transaction ends.
-class ChunkMemory {
- public:
-  ChunkMemory() {
-    context_ = pg_call([] {
-      return AllocSetContextCreate(CurrentMemoryContext, "store_monitoring result chunk",
-                                   ALLOCSET_DEFAULT_SIZES);
-    });
-  }
-  void enter() { previous_ = MemoryContextSwitchTo(context_); }
-  // Switching contexts and resetting one raise no error: no pg_call needed.
-  void leave() {
-    MemoryContextSwitchTo(previous_);
-    previous_ = nullptr;
-    MemoryContextReset(context_);
-  }
-  ~ChunkMemory() {
-    if (previous_ != nullptr) MemoryContextSwitchTo(previous_);
-    MemoryContextDelete(context_);
-  }
-  ChunkMemory(const ChunkMemory&) = delete;
-  ChunkMemory& operator=(const ChunkMemory&) = delete;
-
- private:
-  MemoryContext context_ = nullptr;
-  MemoryContext previous_ = nullptr;
-};
-
 // Gives memory freed by C++ (many small blocks: the inputs per store) back to
 // the system, so that the writing, which copies the CSV twice, starts from
 // what the result needs rather than from the reading's high-water mark.
@@ -346,46 +278,27 @@ std::optional<TimestampTz> newest_poll_for(Oid role) {
 
 namespace {
 
-// Writes the result rows and the CSV, marks the report Complete and records
-// the worker's peak memory (`memory` has sampled since the report began).
+// Stores the results (report_store.cpp), marks the report Complete and
+// records the worker's peak memory (`memory` has sampled since the report
+// began).
 void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory) {
-  Datum id = text_datum(job.report_id);
   TimestampTz writing = GetCurrentTimestamp();
   size_t stores = report.store_ids.size();
-  {
-    ChunkMemory chunk;
-    for (size_t first = 0; first < stores; first += kResultChunkRows) {
-      chunk.enter();
-      insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
-      chunk.leave();
-      memory.sample();
-    }
-  }
-  // Only the CSV is still needed, once, as a text datum: free the rest
-  // before the update forms a row holding another copy of it.
-  std::vector<std::string>().swap(report.store_ids);
-  std::vector<StoreDurations>().swap(report.durations);
-  Datum csv = text_datum(report.csv);
+  // The CSV is rendered on read from the stored results: free the one the
+  // pipeline built before the stored form is encoded.
   std::string().swap(report.csv);
   release_freed_memory();
-
-  uint64 updated = spi_execute(
-      "UPDATE _store_monitoring_internal.report SET status = 'Complete', phase = 'done', "
-      "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL "
-      "WHERE report_id = $1 AND status = 'Running'",
-      {{TEXTOID, id}, {TEXTOID, csv}, {INT4OID, Int32GetDatum(static_cast<int32>(stores))}}, false);
-  if (updated != 1)
-    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
-  pg_call([&] { pfree(DatumGetPointer(csv)); });
+  complete_report(job.report_id, report, memory.largest_kb());
   elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
        stores, (GetCurrentTimestamp() - writing) / 1000.0);
   pause_for_testing(PausePoint::committing);
-  // The peak includes the update above; a second, small update records it
-  // (the new row version points to the same stored CSV).
+  // The peak includes the encoding and the write above; a second, small
+  // update records it.
   int64 memory_kb = memory.largest_kb();
   spi_execute(
       "UPDATE _store_monitoring_internal.report SET worker_memory_kb = $2 WHERE report_id = $1",
-      {{TEXTOID, id}, {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}}, false);
+      {{TEXTOID, text_datum(job.report_id)}, {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}},
+      false);
 }
 
 }  // namespace

@@ -33,6 +33,8 @@ int debug_worker_delay = 0;
 int debug_pause_point = static_cast<int>(PausePoint::claimed);
 int recovery_interval = 30;
 int report_timeout = 60 * 60 * 1000;  // ms; 0: none
+char* report_retention = nullptr;
+int64 report_retention_us = 0;
 
 const struct config_enum_entry kPausePointOptions[] = {
     {"claimed", static_cast<int>(PausePoint::claimed), false},
@@ -74,7 +76,8 @@ constexpr const char* kSettingNames[] = {
     "store_monitoring.interpolation",      "store_monitoring.max_workers",
     "store_monitoring.max_attempts",       "store_monitoring.recovery_interval",
     "store_monitoring.debug_worker_delay", "store_monitoring.debug_pause_point",
-    "store_monitoring.report_timeout",     "store_monitoring.shard_timeout"};
+    "store_monitoring.report_timeout",     "store_monitoring.shard_timeout",
+    "store_monitoring.report_retention"};
 
 bool is_setting_name(const char* name) {
   for (const char* known : kSettingNames)
@@ -160,6 +163,16 @@ bool parse_interval_us(const char* text, int64* out) {
   return true;
 }
 
+// Hands a parsed interval to the assign hook (the GUC machinery releases
+// extra with free()).
+bool pass_interval(int64 value, void** extra) {
+  auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
+  if (parsed == nullptr) return false;
+  *parsed = value;
+  *extra = parsed;
+  return true;
+}
+
 bool check_max_extrapolation(char** newval, void** extra, GucSource) {
   int64 value = 0;
   if (!parse_interval_us(*newval, &value)) {
@@ -171,17 +184,43 @@ bool check_max_extrapolation(char** newval, void** extra, GucSource) {
     GUC_check_errdetail("The maximum extrapolation must be between 0 and 7 days.");
     return false;
   }
-  // The GUC machinery releases extra with free().
-  auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
-  if (parsed == nullptr) return false;
-  *parsed = value;
-  *extra = parsed;
-  return true;
+  return pass_interval(value, extra);
 }
 
 void assign_max_extrapolation(const char*, void* extra) {
   if (extra != nullptr) max_extrapolation_us = *static_cast<int64*>(extra);
   forget_refused("store_monitoring.max_extrapolation");
+}
+
+// DecodeDateTime gained an error-detail argument in PostgreSQL 16.
+int decode_date_time(char** fields, int* field_types, int field_count, int* dtype, pg_tm* tm,
+                     fsec_t* fsec, int* tz) {
+#if PG_VERSION_NUM >= 160000
+  DateTimeErrorExtra extra{};
+  return DecodeDateTime(fields, field_types, field_count, dtype, tm, fsec, tz, &extra);
+#else
+  return DecodeDateTime(fields, field_types, field_count, dtype, tm, fsec, tz);
+#endif
+}
+
+// Empty: keep every report. Otherwise a positive interval of fixed length.
+bool check_report_retention(char** newval, void** extra, GucSource) {
+  int64 value = 0;
+  if (**newval != '\0') {
+    if (!parse_interval_us(*newval, &value) || value <= 0) {
+      GUC_check_errdetail(
+          "\"%s\" is not a positive interval of fixed length such as \"30 days\"; use an empty "
+          "string to keep every report.",
+          *newval);
+      return false;
+    }
+  }
+  return pass_interval(value, extra);
+}
+
+void assign_report_retention(const char*, void* extra) {
+  if (extra != nullptr) report_retention_us = *static_cast<int64*>(extra);
+  forget_refused("store_monitoring.report_retention");
 }
 
 bool check_report_time(char** newval, void**, GucSource) {
@@ -198,7 +237,7 @@ bool check_report_time(char** newval, void**, GucSource) {
   bool ok = std::strlen(value) < sizeof(workbuf) &&
             ParseDateTime(value, workbuf, sizeof(workbuf), fields, field_types, MAXDATEFIELDS,
                           &field_count) == 0 &&
-            DecodeDateTime(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
+            decode_date_time(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
             dtype == DTK_DATE;
   if (!ok) {
     GUC_check_errdetail(
@@ -272,6 +311,15 @@ void define_settings() {
                            kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
                            forget_debug_pause_point, nullptr);
   define_shard_settings();
+  // Superusers only: workers apply it to every role's reports. Read by the
+  // workers from the server configuration or ALTER DATABASE ... SET.
+  DefineCustomStringVariable(
+      "store_monitoring.report_retention",
+      "Finished reports older than this are deleted by the workers after each report.",
+      "An interval of fixed length such as \"30 days\", counted from a report's finished_at; "
+      "empty (the default) keeps every report.",
+      &report_retention, "", PGC_SUSET, 0, check_report_retention, assign_report_retention,
+      nullptr);
   MarkGUCPrefixReserved("store_monitoring");
   // PostgreSQL has applied the early values, warning about and skipping
   // those it refused. Remember those, checked again the same way.
@@ -307,7 +355,8 @@ Settings current_settings() {
                   debug_worker_delay,
                   recovery_interval,
                   static_cast<PausePoint>(debug_pause_point),
-                  report_timeout};
+                  report_timeout,
+                  report_retention_us};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

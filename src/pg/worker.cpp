@@ -18,6 +18,7 @@
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/report_compute.hpp"
+#include "pg/report_store.hpp"
 #include "pg/settings.hpp"
 #include "pg/shards.hpp"
 #include "pg/spi.hpp"
@@ -224,13 +225,8 @@ bool note_trouble(const std::string& report_id, const std::string& note) {
 
 // False when the report could not be marked (it stays Running).
 bool mark_failed(const std::string& report_id, const std::string& message) {
-  TransactionResult result = in_transaction([&] {
-    spi_execute(
-        "UPDATE _store_monitoring_internal.report SET status = 'Failed', phase = 'done', "
-        "finished_at = pg_catalog.clock_timestamp(), error = $2 "
-        "WHERE report_id = $1 AND status = 'Running'",
-        {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(message)}}, false);
-  });
+  // fail_report (report_store.cpp) also announces the end (NOTIFY).
+  TransactionResult result = in_transaction([&] { (void)fail_report(report_id, message); });
   if (result.ok) return true;
   bool is_new = note_trouble(
       report_id, "could not be marked Failed (" + result.message + ") after: " + message);
@@ -426,6 +422,11 @@ void serve_database() {
       if (claimed.claim) {
         looks = 0;
         wrote = process(*claimed.claim) && wrote;
+        wake_report_waiters(claimed.claim->lock_key);
+        TransactionResult retention = in_transaction([] { apply_report_retention(); });
+        if (!retention.ok)
+          ereport(WARNING, (errmsg("store_monitoring could not apply report_retention: %s",
+                                   retention.error.c_str())));
         unlock(kReportLockClass, claimed.claim->lock_key);
       }
       if (wrote) {

@@ -179,7 +179,7 @@ sub report_csv
 {
 	my ($node, $id, $db) = @_;
 	return $node->safe_psql($db // 'postgres',
-		"SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$id'");
+		"SELECT _store_monitoring_internal._report_csv('$id')");
 }
 
 # Runs $sql in a new session until it prints something without an error,
@@ -314,18 +314,18 @@ push @EXPORT, qw(wait_for_pause_point start_psql psql_running finish_psql);
 #   committing  result rows written and the report updated, not committed
 my $holds = sub {
 	my ($relation, $mode) = @_;
-	my $qualified = ($relation =~ /^report/ ? '_store_monitoring_internal' : 'store_monitoring')
-	  . ".$relation";
 	return "EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.granted"
-	  . " AND l.relation = '$qualified'::pg_catalog.regclass AND l.mode = '$mode')";
+	  . " AND l.relation = '$relation'::pg_catalog.regclass AND l.mode = '$mode')";
 };
+my $inputs = 'store_monitoring.store_status';
+my $results = '_store_monitoring_internal.report_output';
 my %pause_state = (
-	claimed => 'a.backend_xmin IS NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),
-	reading => 'a.backend_xmin IS NOT NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),
-	writing => $holds->('store_status', 'AccessShareLock') . ' AND NOT '
-	  . $holds->('report_result', 'RowExclusiveLock'),
-	committing => $holds->('report_result', 'RowExclusiveLock') . ' AND '
-	  . $holds->('report', 'RowExclusiveLock'),
+	claimed => 'a.backend_xmin IS NULL AND NOT ' . $holds->($inputs, 'AccessShareLock'),
+	reading => 'a.backend_xmin IS NOT NULL AND NOT ' . $holds->($inputs, 'AccessShareLock'),
+	writing => $holds->($inputs, 'AccessShareLock') . ' AND NOT '
+	  . $holds->($results, 'RowExclusiveLock'),
+	committing => $holds->($results, 'RowExclusiveLock') . ' AND '
+	  . $holds->('_store_monitoring_internal.report', 'RowExclusiveLock'),
 );
 
 # Waits until the worker of report $id (attempt $opt{attempt}, default 1)

@@ -126,22 +126,22 @@ cmp_ok($max_workers, '>=', 1, 'workers were seen computing');
 
 my $list = join(',', map { "'$_'" } @ids);
 is( $node->safe_psql('postgres', qq{
-SELECT count(*) FILTER (WHERE status = 'Complete'), count(DISTINCT csv),
+SELECT count(*) FILTER (WHERE status = 'Complete'), count(DISTINCT _store_monitoring_internal._report_csv(report_id)),
        count(*) FILTER (WHERE attempts = 1), count(*) FILTER (WHERE error IS NOT NULL)
 FROM _store_monitoring_internal.report WHERE report_id IN ($list)}),
 	'100|1|100|0',
 	'all 100 reports Complete on their own, one attempt each, one distinct CSV');
 is( $node->safe_psql('postgres', qq{
 SELECT count(*) FROM _store_monitoring_internal.report
-WHERE report_id IN ($list) AND csv IS DISTINCT FROM (
-  SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$ref')}),
+WHERE report_id IN ($list) AND _store_monitoring_internal._report_csv(report_id) IS DISTINCT FROM
+  _store_monitoring_internal._report_csv('$ref')}),
 	'0',
 	'their CSV equals the reference report');
 is( $node->safe_psql('postgres', qq{
-SELECT count(*), count(DISTINCT report_id) FROM _store_monitoring_internal.report_result
-WHERE report_id IN ($list)}),
+SELECT sum((SELECT count(*) FROM store_monitoring.report_rows(report_id))), count(*)
+FROM _store_monitoring_internal.report_output WHERE report_id IN ($list)}),
 	($stores * 100) . '|100',
-	'each report has one result row per store');
+	'each report has its results stored once, one row per store');
 # wait_report agrees (and finds nothing to wait for).
 my $not_complete = 0;
 for my $id (@ids)
@@ -165,8 +165,8 @@ cmp_ok($max_reports, '<=', 1, 'max_workers = 1: never more than 1 report computi
 cmp_ok($max_workers, '<=', 1, 'max_workers = 1: never more than 1 worker computing');
 $list = join(',', map { "'$_'" } @ids);
 is( $node->safe_psql('postgres', qq{
-SELECT count(*) FILTER (WHERE status = 'Complete'), count(DISTINCT csv),
-       bool_and(csv = (SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$ref'))
+SELECT count(*) FILTER (WHERE status = 'Complete'), count(DISTINCT _store_monitoring_internal._report_csv(report_id)),
+       bool_and(_store_monitoring_internal._report_csv(report_id) = _store_monitoring_internal._report_csv('$ref'))
 FROM _store_monitoring_internal.report WHERE report_id IN ($list)}),
 	'20|1|t',
 	'max_workers = 1: all 20 Complete with the reference CSV');

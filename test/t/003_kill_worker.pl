@@ -114,7 +114,8 @@ is(wait_report($node, $orphans[2]), 'Complete', 'wait_report on one of them comp
 ok( poll_until($node, qq{
 SELECT count(*) FROM _store_monitoring_internal.report
 WHERE report_id IN ('$orphans[0]', '$orphans[1]', '$orphans[2]')
-  AND status = 'Complete' AND csv = (SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$ref')},
+  AND status = 'Complete'
+  AND _store_monitoring_internal._report_csv(report_id) = _store_monitoring_internal._report_csv('$ref')},
 		'3'),
 	'the workers started by that resume complete all three, with the reference CSV');
 
@@ -201,8 +202,8 @@ is($no_csv, 't', 'a failed report has no CSV');
 $row = report_row($node, $id);
 is($row->{attempts}, '3', 'the report records 3 attempts');
 isnt($row->{finished_at}, '', 'finished_at is set');
-is($node->safe_psql('postgres', "SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = '$id'"),
-	'0', 'a failed report has no result rows');
+is($node->safe_psql('postgres', "SELECT count(*) FROM _store_monitoring_internal.report_output WHERE report_id = '$id'"),
+	'0', 'a failed report has no stored results');
 # The reference report and the others are untouched by all this.
 is( $node->safe_psql('postgres',
 		"SELECT count(*) FROM _store_monitoring_internal.report WHERE status = 'Running'"),

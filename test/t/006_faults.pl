@@ -34,7 +34,9 @@ sub result_rows
 {
 	my ($id, $db) = @_;
 	return $node->safe_psql($db // 'postgres',
-		"SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = '$id'");
+		"SELECT CASE WHEN EXISTS (SELECT FROM _store_monitoring_internal.report_output"
+		  . " WHERE report_id = '$id') THEN (SELECT count(*)"
+		  . " FROM store_monitoring.report_rows('$id')) ELSE 0 END");
 }
 
 # --- 20 kills, 5 at each pause point ---------------------------------------
@@ -305,7 +307,7 @@ unlike(slurp_file($node->logfile, $offset), $crash_re, 'DROP + CREATE: no crash'
 # The woken worker must not write the rows of its dropped report into the
 # new extension's tables (they would belong to no report).
 is( $node->safe_psql('postgres', q{
-SELECT count(*) FROM _store_monitoring_internal.report_result rr
+SELECT count(*) FROM _store_monitoring_internal.report_output rr
 WHERE NOT EXISTS (SELECT 1 FROM _store_monitoring_internal.report r WHERE r.report_id = rr.report_id)}),
 	'0',
 	'DROP + CREATE: no result rows without a report')

@@ -52,13 +52,14 @@ SELECT format('INSERT INTO store_monitoring.report (report_id, owner, status, ph
   report_time, max_extrapolation, interpolation, requested_at, started_at, finished_at,
   attempts, store_count, csv) VALUES (%L, 10, %L, %L, %L, %L, %L, %L, %L, %L, %L, %s, %s, %L)',
   report_id, status, phase, as_of, report_time, max_extrapolation, interpolation,
-  requested_at, started_at, finished_at, attempts, store_count, csv)
+  requested_at, started_at, finished_at, attempts, store_count,
+  _store_monitoring_internal._report_csv(report_id))
 FROM _store_monitoring_internal.report WHERE report_id = '$old_id'});
 my $result_rows = $node->safe_psql('fresh_db', qq{
-SELECT string_agg(format('(%L, %L, %s, %s, %s, %s, %s, %s)', report_id, store_id,
+SELECT string_agg(format('(%L, %L, %s, %s, %s, %s, %s, %s)', '$old_id', store_id,
   uptime_last_hour, uptime_last_day, uptime_last_week,
   downtime_last_hour, downtime_last_day, downtime_last_week), ', ')
-FROM _store_monitoring_internal.report_result WHERE report_id = '$old_id'});
+FROM store_monitoring.report_rows('$old_id')});
 $node->safe_psql('old_db', "$report_row;\n"
 	  . "INSERT INTO store_monitoring.report_result VALUES $result_rows;");
 $node->safe_psql('old_db', 'ALTER EXTENSION store_monitoring UPDATE');
@@ -80,6 +81,26 @@ is($node->safe_psql('old_db', "SELECT csv FROM store_monitoring.get_report('$new
 is($node->safe_psql('old_db',
 		"SELECT count(*) FROM store_monitoring.list_reports()"),
 	'2', 'list_reports shows the old and the new report');
+
+# The old report's rows read as 1.0 stored them (unknown time was not
+# recorded then), with the same values as the new report's.
+my $rows_sql = "SELECT string_agg(concat_ws(',', store_id, uptime_last_hour, uptime_last_day,"
+  . " uptime_last_week, downtime_last_hour, downtime_last_day, downtime_last_week), E'\\n'"
+  . " ORDER BY store_id) FROM store_monitoring.report_rows('%s')";
+is($node->safe_psql('old_db', sprintf($rows_sql, $old_id)),
+	$node->safe_psql('old_db', sprintf($rows_sql, $new_id)),
+	'old report_rows equal the new report\'s');
+is($node->safe_psql('old_db', "SELECT count(*) FILTER (WHERE unknown_last_week IS NULL) || '/'"
+	  . " || count(*) FROM store_monitoring.report_rows('$old_id')"),
+	store_count($node, 'old_db') . '/' . store_count($node, 'old_db'),
+	'old report: unknown time NULL (not recorded by 1.0)');
+is($node->safe_psql('old_db', "SELECT count(*) FILTER (WHERE unknown_last_week IS NULL)"
+	  . " FROM store_monitoring.report_rows('$new_id')"),
+	'0', 'new report: unknown time recorded');
+# Deleting the old report deletes its 1.0 rows with it.
+$node->safe_psql('old_db', "SELECT store_monitoring.delete_report('$old_id')");
+is($node->safe_psql('old_db', "SELECT count(*) FROM _store_monitoring_internal.report_result"),
+	'0', 'delete_report removes a 1.0 report\'s rows');
 
 # The updated schema equals a fresh install's (objects, grants, comments;
 # data aside).

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "report_codec.hpp"
 #include "report_pipeline.hpp"
 #include "test_util.hpp"
 
@@ -49,6 +50,18 @@ TEST(ReportPipeline, ThreadedEqualsInlineInOrder) {
     EXPECT_EQ(threaded.durations[n],
               engine.compute_store(store.time_zone, store.hours, store.polls));
   }
+}
+
+// What is stored is the whole report: the CSV rendered from the stored
+// bytes is byte for byte the CSV the pipeline writes while computing (1.0
+// stored the latter), and the microseconds come back unchanged.
+TEST(ReportPipeline, StoredFormRendersThePipelinesCsv) {
+  ReportOutput output = run(true, 1000);
+  std::string stored = encode_report(output.store_ids, output.durations);
+  EXPECT_EQ(render_csv(std::string_view(stored)), output.csv);
+  StoredReport back = decode_report(stored);
+  EXPECT_EQ(back.store_ids, output.store_ids);
+  EXPECT_EQ(back.durations, output.durations);
 }
 
 TEST(ReportPipeline, EmptyReportHasOnlyTheHeader) {
