@@ -81,3 +81,118 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- ==== insight (issue 11) ====
+
+-- Internal: a store's timeline (src/core: ReportEngine::explain_store) from
+-- its inputs passed as arrays; reads nothing. hours_row indexes the hours
+-- arrays (1-based).
+CREATE FUNCTION _store_monitoring_internal._store_timeline(
+    as_of timestamptz, max_extrapolation interval, interpolation text, time_zone text,
+    day_of_week smallint[], start_time_local time[], end_time_local time[],
+    poll_at timestamptz[], poll_active boolean[])
+RETURNS TABLE (kind text, from_utc timestamptz, to_utc timestamptz, from_local timestamp,
+               to_local timestamp, hours_row integer, poll_at timestamptz, poll_status text)
+AS 'MODULE_PATHNAME', 'store_monitoring_store_timeline'
+LANGUAGE C VOLATILE;
+-- Pure computation on its arguments: explain_store() (invoker's rights) calls it.
+COMMENT ON FUNCTION _store_monitoring_internal._store_timeline(timestamptz, interval, text, text,
+    smallint[], time[], time[], timestamptz[], boolean[]) IS
+    'Internal: the timeline of one store from its inputs; used by store_monitoring.explain_store';
+
+-- Reads the report through report_rows() and list_reports() (so the caller
+-- sees only what those show it), the store's inputs as the caller, now.
+CREATE FUNCTION store_monitoring.explain_store(report_id text, store_id text)
+RETURNS TABLE (kind text, from_utc timestamptz, to_utc timestamptz,
+               from_local timestamp, to_local timestamp,
+               day_of_week smallint, start_time_local time, end_time_local time,
+               poll_at timestamptz, poll_status text, changed_since boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    wanted_report CONSTANT text := explain_store.report_id;
+    wanted_store CONSTANT text := explain_store.store_id;
+    stored record;
+    in_report boolean;
+    settings record;
+    zone text;
+    dows smallint[];
+    starts time[];
+    ends time[];
+    poll_times timestamptz[];
+    poll_active boolean[];
+    sums record;
+    changed boolean;
+BEGIN
+    IF wanted_store IS NULL THEN
+        RAISE EXCEPTION 'store_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- Raises "does not exist" or "not Complete" as report_rows() does.
+    SELECT rr.* INTO stored FROM store_monitoring.report_rows(wanted_report) rr
+    WHERE rr.store_id = wanted_store;
+    in_report := FOUND;
+    SELECT l.as_of, l.max_extrapolation, l.interpolation INTO settings
+    FROM store_monitoring.list_reports() l WHERE l.report_id = wanted_report;
+
+    SELECT z.timezone_str INTO zone FROM store_monitoring.store_timezone z
+    WHERE z.store_id = wanted_store;
+    SELECT array_agg(b.day_of_week ORDER BY b.day_of_week, b.start_time_local, b.end_time_local),
+           array_agg(b.start_time_local ORDER BY b.day_of_week, b.start_time_local, b.end_time_local),
+           array_agg(b.end_time_local ORDER BY b.day_of_week, b.start_time_local, b.end_time_local)
+    INTO dows, starts, ends
+    FROM store_monitoring.business_hours b WHERE b.store_id = wanted_store;
+    SELECT array_agg(s.timestamp_utc), array_agg(s.status = 'active')
+    INTO poll_times, poll_active
+    FROM store_monitoring.store_status s
+    WHERE s.store_id = wanted_store
+      AND s.timestamp_utc BETWEEN settings.as_of - interval '168 hours' - settings.max_extrapolation
+                              AND settings.as_of;
+    IF NOT in_report AND zone IS NULL AND dows IS NULL
+       AND NOT EXISTS (SELECT FROM store_monitoring.store_status s WHERE s.store_id = wanted_store) THEN
+        RAISE EXCEPTION 'store "%" is not in the report', wanted_store
+            USING ERRCODE = 'undefined_object';
+    END IF;
+
+    -- The intervals summed per window, in the report's units, computed as
+    -- the report computes them (microseconds, then one division).
+    SELECT
+        sum(w.us) FILTER (WHERE t.kind = 'up' AND w.len = 1)::float8 / 60e6 AS up_h,
+        sum(w.us) FILTER (WHERE t.kind = 'up' AND w.len = 24)::float8 / 3600e6 AS up_d,
+        sum(w.us) FILTER (WHERE t.kind = 'up' AND w.len = 168)::float8 / 3600e6 AS up_w,
+        sum(w.us) FILTER (WHERE t.kind IN ('down', 'unknown') AND w.len = 1)::float8 / 60e6 AS down_h,
+        sum(w.us) FILTER (WHERE t.kind IN ('down', 'unknown') AND w.len = 24)::float8 / 3600e6 AS down_d,
+        sum(w.us) FILTER (WHERE t.kind IN ('down', 'unknown') AND w.len = 168)::float8 / 3600e6 AS down_w
+    INTO sums
+    FROM _store_monitoring_internal._store_timeline(settings.as_of, settings.max_extrapolation,
+        settings.interpolation, coalesce(zone, ''), dows, starts, ends,
+        poll_times, poll_active) t
+    CROSS JOIN LATERAL (
+        SELECT len, (extract(epoch FROM
+                   greatest(interval '0', t.to_utc - greatest(t.from_utc,
+                            settings.as_of - len * interval '1 hour'))) * 1000000)::bigint AS us
+        FROM (VALUES (1), (24), (168)) v(len)) w
+    WHERE t.kind <> 'ignored_poll';
+    changed := NOT in_report
+        OR (coalesce(sums.up_h, 0), coalesce(sums.up_d, 0), coalesce(sums.up_w, 0),
+            coalesce(sums.down_h, 0), coalesce(sums.down_d, 0), coalesce(sums.down_w, 0))
+           IS DISTINCT FROM
+           (stored.uptime_last_hour, stored.uptime_last_day, stored.uptime_last_week,
+            stored.downtime_last_hour, stored.downtime_last_day, stored.downtime_last_week);
+    IF changed THEN
+        RAISE NOTICE 'the inputs of store "%" changed since the report: this timeline does not give its numbers',
+            wanted_store;
+    END IF;
+    RETURN QUERY
+    SELECT t.kind, t.from_utc, t.to_utc, t.from_local, t.to_local,
+           dows[t.hours_row], starts[t.hours_row], ends[t.hours_row],
+           t.poll_at, t.poll_status, changed
+    FROM _store_monitoring_internal._store_timeline(settings.as_of, settings.max_extrapolation,
+        settings.interpolation, coalesce(zone, ''), dows, starts, ends,
+        poll_times, poll_active) WITH ORDINALITY t
+    ORDER BY t.ordinality;
+END
+$$;
+COMMENT ON FUNCTION store_monitoring.explain_store(text, text) IS
+    'The timeline behind a store''s numbers in a complete report: closed/up/down/unknown intervals of the report''s week and the polls ignored because the store was closed, from the store''s current inputs; changed_since is true when they no longer give the report''s numbers';
