@@ -196,3 +196,39 @@ END
 $$;
 COMMENT ON FUNCTION store_monitoring.explain_store(text, text) IS
     'The timeline behind a store''s numbers in a complete report: closed/up/down/unknown intervals of the report''s week and the polls ignored because the store was closed, from the store''s current inputs; changed_since is true when they no longer give the report''s numbers';
+
+-- Internal: the records of a report's CSV text, the header line left out.
+CREATE FUNCTION _store_monitoring_internal._csv_rows(csv text)
+RETURNS TABLE (store_id text, uptime_last_hour text, uptime_last_day text,
+               uptime_last_week text, downtime_last_hour text, downtime_last_day text,
+               downtime_last_week text)
+AS 'MODULE_PATHNAME', 'store_monitoring_csv_rows'
+LANGUAGE C IMMUTABLE;
+-- A pure function of its argument: report_csv() (invoker's rights) calls it.
+COMMENT ON FUNCTION _store_monitoring_internal._csv_rows(text) IS
+    'Internal: splits a report''s CSV text into fields; used by store_monitoring.report_csv';
+
+-- Split from get_report()'s own CSV text (not from the stored numbers), so
+-- that COPY (SELECT * FROM report_csv(id)) TO ... CSV HEADER rewrites it byte
+-- for byte: COPY quotes a field exactly when it holds a comma, a quote, CR or
+-- LF, as the report's CSV does (and a lone \. only in a one-column COPY).
+CREATE FUNCTION store_monitoring.report_csv(report_id text)
+RETURNS TABLE (store_id text, uptime_last_hour text, uptime_last_day text,
+               uptime_last_week text, downtime_last_hour text, downtime_last_day text,
+               downtime_last_week text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    SELECT g.status, g.csv INTO r FROM store_monitoring.get_report(report_csv.report_id) g;
+    IF r.status <> 'Complete' THEN
+        RAISE EXCEPTION 'report "%" is %, not Complete', report_csv.report_id, r.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RETURN QUERY SELECT * FROM _store_monitoring_internal._csv_rows(r.csv);
+END
+$$;
+COMMENT ON FUNCTION store_monitoring.report_csv(text) IS
+    'A complete report''s CSV as rows (store_id and the six values as text, exactly as in the CSV): \copy (SELECT * FROM store_monitoring.report_csv(id)) TO ''report.csv'' CSV HEADER writes get_report()''s CSV byte for byte';

@@ -152,4 +152,10 @@ std::string_view csv_header() noexcept;
 // store id quoted per RFC 4180 only when it contains a comma, quote, CR or LF.
 void append_csv_row(std::string& out, std::string_view store_id, const StoreDurations& d);
 
+// Splits CSV text as append_csv_row writes it (RFC 4180: a field in double
+// quotes may hold commas, line breaks and doubled quotes; every line ends
+// with "\n") into records of fields. Throws std::invalid_argument for text
+// that is not such CSV.
+std::vector<std::vector<std::string>> split_csv(std::string_view text);
+
 }  // namespace store_monitoring
