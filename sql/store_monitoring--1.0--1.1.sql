@@ -232,3 +232,29 @@ END
 $$;
 COMMENT ON FUNCTION store_monitoring.report_csv(text) IS
     'A complete report''s CSV as rows (store_id and the six values as text, exactly as in the CSV): \copy (SELECT * FROM store_monitoring.report_csv(id)) TO ''report.csv'' CSV HEADER writes get_report()''s CSV byte for byte';
+
+-- Progress and cancellation. The worker keeps its report's progress and any
+-- cancel request in a dynamic shared memory segment (the computing
+-- transaction's writes stay invisible until it commits); the claim records
+-- the segment's handle here.
+ALTER TABLE _store_monitoring_internal.report ADD COLUMN progress_handle bigint;
+
+DROP FUNCTION store_monitoring.list_reports();
+-- The caller's reports (all of them for a superuser), oldest first.
+CREATE FUNCTION store_monitoring.list_reports()
+RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
+               max_extrapolation interval, interpolation text, requested_at timestamptz,
+               started_at timestamptz, finished_at timestamptz, attempts integer,
+               store_count integer, worker_memory_kb bigint, error text, owner regrole,
+               stores_done bigint, stores_total bigint)
+AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.list_reports() IS
+    'The caller''s reports (all for a superuser), oldest first; while a report computes, stores_done and stores_total count the stores computed and the stores read so far';
+
+CREATE FUNCTION store_monitoring.cancel_report(report_id text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'store_monitoring_cancel_report'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.cancel_report(text) IS
+    'Ends a Running report (queued or computing) Failed with the error "canceled by <role>"; for its owner or a superuser, others get "does not exist"';

@@ -2,6 +2,7 @@
 
 #include "core/report_engine.hpp"
 #include "core/report_pipeline.hpp"
+#include "pg/progress.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -182,6 +183,7 @@ ReportOutput compute(const ReportJob& job) {
                               ? Interpolation::previous
                               : Interpolation::nearest};
   ReportPipeline pipeline(settings);
+  pipeline.report_progress_to(progress_counters(), progress_token());
   RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
 
@@ -294,12 +296,14 @@ void compute_and_store_report(const ReportJob& job) {
   Datum id = text_datum(job.report_id);
   check_report_still_running(id);
   pause_for_testing(PausePoint::reading);
+  throw_if_canceled();
   ReportOutput report;
   {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
     report = compute(job);
   }
   pause_for_testing(PausePoint::writing);
+  throw_if_canceled();
   // Largest now: every store's result and the whole CSV are held.
   int64 memory_kb = anonymous_rss_kb();
   TimestampTz writing = GetCurrentTimestamp();
@@ -322,6 +326,7 @@ void compute_and_store_report(const ReportJob& job) {
   elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
        stores, (GetCurrentTimestamp() - writing) / 1000.0);
   pause_for_testing(PausePoint::committing);
+  throw_if_canceled();  // the last chance: the caller commits next
 }
 
 }  // namespace store_monitoring::pg

@@ -7,6 +7,7 @@
 // same "does not exist".
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/progress.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -19,6 +20,7 @@ extern "C" {
 #include "utils/tuplestore.h"
 }
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -102,23 +104,47 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   uint64 rows = spi_execute(
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
-      "worker_memory_kb, error, owner::regrole, owner "
+      "worker_memory_kb, error, owner::regrole, owner, progress_handle "
       "FROM _store_monitoring_internal.report ORDER BY requested_at, lock_key",
       {}, true);
-  pg_call([&] {
-    TupleDesc desc = result->setDesc;
-    Datum values[15];
-    bool nulls[15];
-    for (uint64 i = 0; i < rows; ++i) {
-      HeapTuple tuple = SPI_tuptable->vals[i];
+  for (uint64 i = 0; i < rows; ++i) {
+    HeapTuple tuple = SPI_tuptable->vals[i];
+    TupleDesc source = SPI_tuptable->tupdesc;
+    Datum values[17];
+    bool nulls[17];
+    bool visible = pg_call([&] {
       bool owner_null = false;
-      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 16, &owner_null));
-      if (!has_privs_of_role(caller, owner)) continue;
+      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, source, 16, &owner_null));
+      if (!has_privs_of_role(caller, owner)) return false;
       for (int column = 0; column < 15; ++column)
-        values[column] = SPI_getbinval(tuple, SPI_tuptable->tupdesc, column + 1, &nulls[column]);
-      tuplestore_putvalues(result->setResult, desc, values, nulls);
+        values[column] = SPI_getbinval(tuple, source, column + 1, &nulls[column]);
+      return true;
+    });
+    if (!visible) continue;
+    // stores_done, stores_total: the store count once Complete, the
+    // worker's shared counters while it computes.
+    std::string status(text_bytes(values[1]));
+    nulls[15] = nulls[16] = true;
+    if (status == "Complete" && !nulls[11]) {
+      values[15] = values[16] = Int64GetDatum(DatumGetInt32(values[11]));
+      nulls[15] = nulls[16] = false;
+    } else if (status == "Running" && std::string_view(text_bytes(values[2])) == "queued") {
+      values[15] = Int64GetDatum(0);
+      nulls[15] = false;
+    } else if (status == "Running") {
+      bool handle_null = false;
+      Datum handle = pg_call([&] { return SPI_getbinval(tuple, source, 17, &handle_null); });
+      std::optional<ProgressCount> count;
+      if (!handle_null)
+        count = read_progress(DatumGetInt64(handle), std::string(text_bytes(values[0])));
+      if (count) {
+        values[15] = Int64GetDatum(static_cast<int64>(count->stores_done));
+        values[16] = Int64GetDatum(static_cast<int64>(count->stores_total));
+        nulls[15] = nulls[16] = false;
+      }
     }
-  });
+    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+  }
   return static_cast<Datum>(0);
 }
 

@@ -12,6 +12,7 @@
 
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/progress.hpp"
 #include "pg/report_compute.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
@@ -46,6 +47,8 @@ namespace store_monitoring::pg {
 namespace {
 
 MemoryContext worker_context = nullptr;
+// The worker's query text in pg_stat_activity: names the report it computes.
+char activity[128] = "store_monitoring report worker";
 
 // ---------------------------------------------------------------------------
 // Advisory locks held for the life of the worker's claim (session level: they
@@ -99,7 +102,7 @@ bool run_transaction_raw(TransactionBody body, void* state, char** error) {
     StartTransactionCommand();
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
     PushActiveSnapshot(GetTransactionSnapshot());
-    pgstat_report_activity(STATE_RUNNING, "store_monitoring report worker");
+    pgstat_report_activity(STATE_RUNNING, activity);
     run_body(body, state);
     PopActiveSnapshot();
     SPI_finish();
@@ -219,6 +222,7 @@ std::optional<Claim> claim_next_report() {
           "started_at = pg_catalog.clock_timestamp(), worker_pid = pg_catalog.pg_backend_pid() "
           "WHERE report_id = $1",
           {{TEXTOID, text_datum(report_id)}}, false);
+      progress_begin(report_id);
       claimed = std::move(claim);
       break;
     }
@@ -236,7 +240,29 @@ std::optional<Claim> claim_next_report() {
   return claimed;
 }
 
+void process_report(Claim& claim);
+
+// Names the report in application_name and the query text while computing
+// it (empty: none).
+void show_report(const std::string& report_id) {
+  std::string name = report_id.empty() ? "store_monitoring worker"
+                                       : "store_monitoring report " + report_id;
+  snprintf(activity, sizeof(activity), "%s",
+           report_id.empty() ? "store_monitoring report worker"
+                             : ("store_monitoring report worker: report " + report_id).c_str());
+  pg_call([&] {
+    SetConfigOption("application_name", name.c_str(), PGC_USERSET, PGC_S_SESSION);
+  });
+}
+
 void process(Claim& claim) {
+  show_report(claim.job.report_id);
+  process_report(claim);
+  progress_end();
+  show_report({});
+}
+
+void process_report(Claim& claim) {
   if (!claim.as_of_known) {
     TransactionResult resolved = in_transaction([&] {
       claim.job.as_of = resolve_latest_as_of(claim.job.owner, claim.requested_at);
@@ -252,7 +278,9 @@ void process(Claim& claim) {
   }
   pause_for_testing(PausePoint::claimed);
   TransactionResult computed = in_transaction([&] { compute_and_store_report(claim.job); });
-  if (!computed.ok) mark_failed(claim.job.report_id, computed.error);
+  // A canceled report fails with who canceled it, whatever step noticed it.
+  if (!computed.ok)
+    mark_failed(claim.job.report_id, progress_cancel_message().value_or(computed.error));
 }
 
 // The extension is installed here at the version this library serves (a
