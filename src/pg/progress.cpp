@@ -116,9 +116,12 @@ ReportProgress* progress_counters() noexcept {
 
 std::uint64_t progress_token() noexcept { return current_generation; }
 
+bool progress_cancel_requested() noexcept {
+  return current_generation != 0 && worker_state->progress.cancel.load() == current_generation;
+}
+
 std::optional<std::string> progress_cancel_message() {
-  if (current_generation == 0 || worker_state->progress.cancel.load() != current_generation)
-    return std::nullopt;
+  if (!progress_cancel_requested()) return std::nullopt;
   Oid role = worker_state->canceled_by.load();
   const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
   return std::string("canceled by ") + (name != nullptr ? name : "a role that no longer exists");
@@ -197,11 +200,11 @@ void cancel_report(FunctionCallInfo fcinfo) {
             {{TEXTOID, text_datum(id)}, {TEXTOID, text_datum(message)}}, false);
         return;
       }
-      bool asked = with_report_state(segment, id, [&](SharedReportState& state,
-                                                      std::uint64_t generation) {
-        state.canceled_by.store(caller);
-        state.progress.cancel.store(generation);
-      });
+      bool asked =
+          with_report_state(segment, id, [&](SharedReportState& state, std::uint64_t generation) {
+            state.canceled_by.store(caller);
+            state.progress.cancel.store(generation);
+          });
       if (asked) {
         // Wake it if it sleeps (a testing pause); it checks between steps.
         pg_call([&] {
@@ -212,10 +215,13 @@ void cancel_report(FunctionCallInfo fcinfo) {
       }
     }
     // A worker holds the lock but has not committed its claim yet.
-    pg_call([] { pg_usleep(10000L); CHECK_FOR_INTERRUPTS(); });
+    pg_call([] {
+      pg_usleep(10000L);
+      CHECK_FOR_INTERRUPTS();
+    });
   }
-  throw UserError(ERRCODE_LOCK_NOT_AVAILABLE,
-                  "could not reach the worker of report \"" + id + "\"", "Try again.");
+  throw UserError(ERRCODE_LOCK_NOT_AVAILABLE, "could not reach the worker of report \"" + id + "\"",
+                  "Try again.");
 }
 
 }  // namespace

@@ -27,7 +27,10 @@ void progress_end() noexcept;
 // when there is none).
 ReportProgress* progress_counters() noexcept;
 std::uint64_t progress_token() noexcept;
-// "canceled by <role>" once someone canceled the current report.
+// True once someone canceled the current report (any context).
+bool progress_cancel_requested() noexcept;
+// "canceled by <role>" once someone canceled the current report. Needs a
+// transaction (it looks the role up).
 std::optional<std::string> progress_cancel_message();
 // Throws that message as an error once someone canceled the current report.
 void throw_if_canceled();

@@ -245,13 +245,14 @@ void process_report(Claim& claim);
 // Names the report in application_name and the query text while computing
 // it (empty: none).
 void show_report(const std::string& report_id) {
-  std::string name = report_id.empty() ? "store_monitoring worker"
-                                       : "store_monitoring report " + report_id;
+  std::string name =
+      report_id.empty() ? "store_monitoring worker" : "store_monitoring report " + report_id;
   snprintf(activity, sizeof(activity), "%s",
            report_id.empty() ? "store_monitoring report worker"
                              : ("store_monitoring report worker: report " + report_id).c_str());
   pg_call([&] {
     SetConfigOption("application_name", name.c_str(), PGC_USERSET, PGC_S_SESSION);
+    pgstat_report_activity(STATE_IDLE, activity);
   });
 }
 
@@ -278,9 +279,13 @@ void process_report(Claim& claim) {
   }
   pause_for_testing(PausePoint::claimed);
   TransactionResult computed = in_transaction([&] { compute_and_store_report(claim.job); });
-  // A canceled report fails with who canceled it, whatever step noticed it.
-  if (!computed.ok)
-    mark_failed(claim.job.report_id, progress_cancel_message().value_or(computed.error));
+  if (!computed.ok) {
+    // A canceled report fails with who canceled it, whatever step noticed
+    // it (the role is looked up in a transaction).
+    std::string message = computed.error;
+    in_transaction([&] { message = progress_cancel_message().value_or(message); });
+    mark_failed(claim.job.report_id, message);
+  }
 }
 
 // The extension is installed here at the version this library serves (a
