@@ -84,21 +84,21 @@ $$;
 
 -- ==== insight (issue 11) ====
 
--- Internal: a store's timeline (src/core: ReportEngine::explain_store) from
--- its inputs passed as arrays; reads nothing. hours_row indexes the hours
--- arrays (1-based).
-CREATE FUNCTION _store_monitoring_internal._store_timeline(
+-- A store's timeline (src/core: ReportEngine::explain_store) from inputs
+-- passed as arrays: reads no table, so anyone may call it (explain_store()
+-- passes a store's recorded inputs; a user may try other inputs). hours_row
+-- indexes the hours arrays (1-based).
+CREATE FUNCTION store_monitoring.store_timeline(
     as_of timestamptz, max_extrapolation interval, interpolation text, time_zone text,
     day_of_week smallint[], start_time_local time[], end_time_local time[],
     poll_at timestamptz[], poll_active boolean[])
 RETURNS TABLE (kind text, from_utc timestamptz, to_utc timestamptz, from_local timestamp,
                to_local timestamp, hours_row integer, poll_at timestamptz, poll_status text)
 AS 'MODULE_PATHNAME', 'store_monitoring_store_timeline'
-LANGUAGE C VOLATILE;
--- Pure computation on its arguments: explain_store() (invoker's rights) calls it.
-COMMENT ON FUNCTION _store_monitoring_internal._store_timeline(timestamptz, interval, text, text,
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION store_monitoring.store_timeline(timestamptz, interval, text, text,
     smallint[], time[], time[], timestamptz[], boolean[]) IS
-    'Internal: the timeline of one store from its inputs; used by store_monitoring.explain_store';
+    'The timeline of one store for the given T, settings and inputs (business hours and polls as arrays; time_zone '''' for America/Chicago); reads no table';
 
 -- Reads the report through report_rows() and list_reports() (so the caller
 -- sees only what those show it), the store's inputs as the caller, now.
@@ -165,7 +165,7 @@ BEGIN
         sum(w.us) FILTER (WHERE t.kind IN ('down', 'unknown') AND w.len = 24)::float8 / 3600e6 AS down_d,
         sum(w.us) FILTER (WHERE t.kind IN ('down', 'unknown') AND w.len = 168)::float8 / 3600e6 AS down_w
     INTO sums
-    FROM _store_monitoring_internal._store_timeline(settings.as_of, settings.max_extrapolation,
+    FROM store_monitoring.store_timeline(settings.as_of, settings.max_extrapolation,
         settings.interpolation, coalesce(zone, ''), dows, starts, ends,
         poll_times, poll_active) t
     CROSS JOIN LATERAL (
@@ -188,7 +188,7 @@ BEGIN
     SELECT t.kind, t.from_utc, t.to_utc, t.from_local, t.to_local,
            dows[t.hours_row], starts[t.hours_row], ends[t.hours_row],
            t.poll_at, t.poll_status, changed
-    FROM _store_monitoring_internal._store_timeline(settings.as_of, settings.max_extrapolation,
+    FROM store_monitoring.store_timeline(settings.as_of, settings.max_extrapolation,
         settings.interpolation, coalesce(zone, ''), dows, starts, ends,
         poll_times, poll_active) WITH ORDINALITY t
     ORDER BY t.ordinality;
@@ -197,39 +197,17 @@ $$;
 COMMENT ON FUNCTION store_monitoring.explain_store(text, text) IS
     'The timeline behind a store''s numbers in a complete report: closed/up/down/unknown intervals of the report''s week and the polls ignored because the store was closed, from the store''s current inputs; changed_since is true when they no longer give the report''s numbers';
 
--- Internal: the records of a report's CSV text, the header line left out.
-CREATE FUNCTION _store_monitoring_internal._csv_rows(csv text)
-RETURNS TABLE (store_id text, uptime_last_hour text, uptime_last_day text,
-               uptime_last_week text, downtime_last_hour text, downtime_last_day text,
-               downtime_last_week text)
-AS 'MODULE_PATHNAME', 'store_monitoring_csv_rows'
-LANGUAGE C IMMUTABLE;
--- A pure function of its argument: report_csv() (invoker's rights) calls it.
-COMMENT ON FUNCTION _store_monitoring_internal._csv_rows(text) IS
-    'Internal: splits a report''s CSV text into fields; used by store_monitoring.report_csv';
-
--- Split from get_report()'s own CSV text (not from the stored numbers), so
--- that COPY (SELECT * FROM report_csv(id)) TO ... CSV HEADER rewrites it byte
--- for byte: COPY quotes a field exactly when it holds a comma, a quote, CR or
--- LF, as the report's CSV does (and a lone \. only in a one-column COPY).
+-- Split from get_report()'s own CSV text (read as the caller, so with its
+-- visibility rules), not from the stored numbers, so that
+-- COPY (SELECT * FROM report_csv(id)) TO ... CSV HEADER rewrites it byte for
+-- byte: COPY quotes a field exactly when it holds a comma, a quote, CR or LF,
+-- as the report's CSV does (and a lone \. only in a one-column COPY).
 CREATE FUNCTION store_monitoring.report_csv(report_id text)
 RETURNS TABLE (store_id text, uptime_last_hour text, uptime_last_day text,
                uptime_last_week text, downtime_last_hour text, downtime_last_day text,
                downtime_last_week text)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r record;
-BEGIN
-    SELECT g.status, g.csv INTO r FROM store_monitoring.get_report(report_csv.report_id) g;
-    IF r.status <> 'Complete' THEN
-        RAISE EXCEPTION 'report "%" is %, not Complete', report_csv.report_id, r.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    RETURN QUERY SELECT * FROM _store_monitoring_internal._csv_rows(r.csv);
-END
-$$;
+AS 'MODULE_PATHNAME', 'store_monitoring_report_csv'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.report_csv(text) IS
     'A complete report''s CSV as rows (store_id and the six values as text, exactly as in the CSV): \copy (SELECT * FROM store_monitoring.report_csv(id)) TO ''report.csv'' CSV HEADER writes get_report()''s CSV byte for byte';
 

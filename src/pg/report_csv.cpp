@@ -6,6 +6,7 @@
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
@@ -19,22 +20,45 @@ namespace {
 
 constexpr size_t kColumns = 7;
 
-Datum csv_rows(FunctionCallInfo fcinfo) {
-  if (PG_ARGISNULL(0)) throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "csv must not be NULL");
+// The CSV text of a complete report, read through get_report() as the caller
+// (its visibility rules, whatever the storage behind it).
+std::string complete_report_csv(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0))
+    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "report_id must not be NULL");
+  Datum id = PointerGetDatum(PG_GETARG_TEXT_PP(0));
+  SpiScope spi(GetUserId());
+  spi_execute("SELECT status, csv FROM store_monitoring.get_report($1)", {{TEXTOID, id}}, false,
+              1);
+  bool is_null = false;
+  // Detoasted: a large CSV arrives as a pointer to its out-of-line value.
+  auto bytes = [](Datum value) {
+    return text_bytes(PointerGetDatum(pg_call([&] { return DatumGetTextPP(value); })));
+  };
+  std::string status(bytes(spi_value(0, 1, &is_null)));
+  if (status != "Complete")
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "report \"" + std::string(text_bytes(id)).substr(0, 64) + "\" is " + status +
+                        ", not Complete");
+  Datum csv = spi_value(0, 2, &is_null);
+  if (is_null) throw UserError(ERRCODE_DATA_CORRUPTED, "the complete report has no CSV");
+  return std::string(bytes(csv));
+}
+
+Datum report_csv(FunctionCallInfo fcinfo) {
   std::vector<std::vector<std::string>> records;
   try {
-    records = split_csv(text_bytes(PointerGetDatum(PG_GETARG_TEXT_PP(0))));
+    records = split_csv(complete_report_csv(fcinfo));
   } catch (const std::invalid_argument& e) {
-    throw UserError(ERRCODE_INVALID_TEXT_REPRESENTATION, e.what());
+    throw UserError(ERRCODE_DATA_CORRUPTED, e.what());
   }
   if (records.empty() || records[0].size() != kColumns)
-    throw UserError(ERRCODE_INVALID_TEXT_REPRESENTATION, "CSV: not a report's header line");
+    throw UserError(ERRCODE_DATA_CORRUPTED, "CSV: not a report's header line");
   pg_call([&] {
     InitMaterializedSRF(fcinfo, 0);
     auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (size_t r = 1; r < records.size(); ++r) {
       if (records[r].size() != kColumns)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                         errmsg("CSV: line %zu has %zu fields, not 7", r + 1, records[r].size())));
       Datum values[kColumns];
       bool nulls[kColumns] = {};
@@ -50,4 +74,4 @@ Datum csv_rows(FunctionCallInfo fcinfo) {
 }  // namespace
 }  // namespace store_monitoring::pg
 
-SM_PG_FUNCTION(store_monitoring_csv_rows, store_monitoring::pg::csv_rows)
+SM_PG_FUNCTION(store_monitoring_report_csv, store_monitoring::pg::report_csv)
