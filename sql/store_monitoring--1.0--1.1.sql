@@ -236,3 +236,49 @@ AS 'MODULE_PATHNAME', 'store_monitoring_cancel_report'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.cancel_report(text) IS
     'Ends a Running report (queued or computing) Failed with the error "canceled by <role>"; for its owner or a superuser, others get "does not exist"';
+
+-- The fleet per window, from report_rows() (so with its visibility rules and
+-- whatever the storage). All durations in hours. A store counts in
+-- stores_open when it has open time in the window; "whole window" means its
+-- whole open time there: up (no downtime) or down (no uptime; unknown time
+-- counts as down, as in the CSV); stores_no_evidence are the stores down
+-- the whole window with all of it unknown (no poll within max_extrapolation
+-- of any open instant), a subset of stores_down_whole_window. PL/pgSQL: its
+-- body is checked when first called.
+CREATE FUNCTION store_monitoring.fleet_summary(report_id text)
+RETURNS TABLE (window_name text, stores bigint, stores_open bigint, open_hours double precision,
+               uptime_hours double precision, downtime_hours double precision,
+               unknown_hours double precision, uptime_share double precision,
+               stores_up_whole_window bigint, stores_down_whole_window bigint,
+               stores_no_evidence bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    WITH r AS MATERIALIZED (
+        SELECT * FROM store_monitoring.report_rows(fleet_summary.report_id)),
+    w AS (
+        SELECT 1 AS n, r.uptime_last_hour / 60 AS up, r.downtime_last_hour / 60 AS down,
+               r.unknown_last_hour / 60 AS unknown FROM r
+        UNION ALL
+        SELECT 2, r.uptime_last_day, r.downtime_last_day, r.unknown_last_day FROM r
+        UNION ALL
+        SELECT 3, r.uptime_last_week, r.downtime_last_week, r.unknown_last_week FROM r)
+    SELECT v.name, count(w.n), count(*) FILTER (WHERE w.up + w.down > 0),
+           coalesce(sum(w.up + w.down), 0), coalesce(sum(w.up), 0), coalesce(sum(w.down), 0),
+           CASE WHEN bool_or(w.unknown IS NULL) THEN NULL ELSE coalesce(sum(w.unknown), 0) END,
+           sum(w.up) / nullif(sum(w.up + w.down), 0),
+           count(*) FILTER (WHERE w.up + w.down > 0 AND w.down = 0),
+           count(*) FILTER (WHERE w.up + w.down > 0 AND w.up = 0),
+           CASE WHEN bool_or(w.unknown IS NULL) THEN NULL
+                ELSE count(*) FILTER (WHERE w.up + w.down > 0 AND w.up = 0 AND w.unknown = w.down)
+           END
+    FROM (VALUES (1, 'last_hour'), (2, 'last_day'), (3, 'last_week')) v(n, name)
+    LEFT JOIN w ON w.n = v.n
+    GROUP BY v.n, v.name
+    ORDER BY v.n;
+END
+$$;
+COMMENT ON FUNCTION store_monitoring.fleet_summary(text) IS
+    'One row per window of a complete report: stores, stores open, open/up/down/unknown hours, uptime share, stores up or down their whole open time in the window, stores with no evidence at all (all open time unknown)';
