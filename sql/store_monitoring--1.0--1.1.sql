@@ -267,11 +267,11 @@ BEGIN
         SELECT 3, r.uptime_last_week, r.downtime_last_week, r.unknown_last_week FROM r)
     SELECT v.name, count(w.n), count(*) FILTER (WHERE w.up + w.down > 0),
            coalesce(sum(w.up + w.down), 0), coalesce(sum(w.up), 0), coalesce(sum(w.down), 0),
-           CASE WHEN bool_or(w.unknown IS NULL) THEN NULL ELSE coalesce(sum(w.unknown), 0) END,
+           CASE WHEN bool_or(w.n IS NOT NULL AND w.unknown IS NULL) THEN NULL ELSE coalesce(sum(w.unknown), 0) END,
            sum(w.up) / nullif(sum(w.up + w.down), 0),
            count(*) FILTER (WHERE w.up + w.down > 0 AND w.down = 0),
            count(*) FILTER (WHERE w.up + w.down > 0 AND w.up = 0),
-           CASE WHEN bool_or(w.unknown IS NULL) THEN NULL
+           CASE WHEN bool_or(w.n IS NOT NULL AND w.unknown IS NULL) THEN NULL
                 ELSE count(*) FILTER (WHERE w.up + w.down > 0 AND w.up = 0 AND w.unknown = w.down)
            END
     FROM (VALUES (1, 'last_hour'), (2, 'last_day'), (3, 'last_week')) v(n, name)
