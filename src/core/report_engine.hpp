@@ -1,6 +1,6 @@
 // The computing core of store_monitoring: plain C++20, no PostgreSQL headers.
 //
-// Everything here follows ../shared/spec/semantics.md (summarised in README.md).
+// Everything here follows the rules in README.md ("What the numbers mean").
 // All instants are integer microseconds since the Unix epoch (UTC), so the
 // arithmetic is exact; only the final presentation converts to minutes/hours.
 #pragma once
