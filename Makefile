@@ -19,6 +19,9 @@ REGRESS_OPTS = --load-extension=plpgsql
 PROVE_TESTS = test/t/*.pl
 
 SHLIB_LINK += -ldate-tz -lstdc++
+# libpq: a coordinator reaches its shards (src/pg/shards.cpp).
+SHLIB_LINK += -lpq
+PG_CPPFLAGS += -I$(shell $(PG_CONFIG) --includedir)
 
 # No LLVM bitcode for JIT inlining: it would need clang and adds nothing here.
 override with_llvm = no

@@ -3,6 +3,8 @@
 #include "core/report_engine.hpp"
 #include "core/report_pipeline.hpp"
 #include "pg/progress.hpp"
+#include "pg/source_read.hpp"
+#include "pg/sources.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -35,60 +37,35 @@ constexpr size_t kResultChunkRows = 10000;
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
 TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
 
-// Business hours grouped by store, in store_id byte order: one string per
-// store rather than per row keeps this small at any data size.
-struct StoreHours {
-  std::string store_id;
-  std::vector<BusinessHours> rows;
-};
-struct ZoneRow {
-  std::string store_id;
-  std::string zone;
-};
-
-std::vector<StoreHours> read_business_hours() {
-  std::vector<StoreHours> stores;
-  spi_stream(
-      "SELECT store_id, day_of_week, start_time_local, end_time_local "
-      "FROM store_monitoring.business_hours ORDER BY store_id",
-      {}, [&](const Datum* values, const bool*) {
-        std::string_view store_id = text_bytes(values[0]);
-        if (stores.empty() || stores.back().store_id != store_id)
-          stores.push_back({std::string(store_id), {}});
-        stores.back().rows.push_back(
-            {DatumGetInt16(values[1]), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
-      });
-  return stores;
-}
-
-std::vector<ZoneRow> read_time_zones() {
-  std::vector<ZoneRow> rows;
-  spi_stream(
-      "SELECT store_id, timezone_str FROM store_monitoring.store_timezone ORDER BY store_id", {},
-      [&](const Datum* values, const bool*) {
-        rows.push_back({std::string(text_bytes(values[0])), std::string(text_bytes(values[1]))});
-      });
-  return rows;
-}
-
 // Stores in byte order, merged from the three inputs: the polls arrive sorted
 // from the executor; business hours and zones were read and sorted before.
 // Each finished store goes to the pipeline.
-class StoreAssembler {
+class StoreAssembler final : public PollSink {
  public:
   StoreAssembler(const std::vector<StoreHours>& hours, const std::vector<ZoneRow>& zones,
                  ReportPipeline& pipeline)
       : hours_(hours), zones_(zones), pipeline_(pipeline) {}
 
-  // A poll of `store_id`; only `is_evidence_candidate` ones are kept, the
-  // others just make the store known (it gets a row all the same).
-  void add_poll(std::string_view store_id, Poll poll, bool is_evidence_candidate) {
+  // Only polls in [from, to] are kept as evidence candidates; the others
+  // just make the store known (it gets a row all the same). Every poll is
+  // read because every store in the relation gets a row, also one whose
+  // polls all lie outside the range.
+  void keep_polls_between(TimestampTz from, TimestampTz to) {
+    from_ = from;
+    to_ = to;
+  }
+
+  void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
     if (current_.store_id.empty() || store_id != current_.store_id) {
+      // The merge below needs byte order; the query asks for it, and a
+      // relation that broke it would give wrong numbers, never a crash.
+      if (!current_.store_id.empty() && store_id < current_.store_id)
+        throw std::runtime_error("the polls did not arrive in store_id byte order");
       finish_current();
       emit_stores_without_polls_before(store_id);
       start_store(store_id);
     }
-    if (is_evidence_candidate) current_.polls.push_back(poll);
+    if (at >= from_ && at <= to_) current_.polls.push_back(Poll{to_unix_micros(at), status});
   }
 
   void finish() {
@@ -133,25 +110,9 @@ class StoreAssembler {
   size_t next_hours_ = 0;
   size_t next_zone_ = 0;
   StoreInput current_;
+  TimestampTz from_ = 0;
+  TimestampTz to_ = -1;
 };
-
-// Streams every poll, in store and time order, into `assembler`, keeping
-// those in [from, to]. Every poll is read because every store in the table
-// gets a row, also one whose polls all lie outside the range; the covering
-// index's scan visits every entry for the range condition anyway (it is on
-// its second column). The planner picks the index-only scan.
-void read_polls(TimestampTz from, TimestampTz to, StoreAssembler& assembler) {
-  spi_stream(
-      "SELECT store_id, timestamp_utc, status = 'active' "
-      "FROM store_monitoring.store_status ORDER BY store_id, timestamp_utc",
-      {}, [&](const Datum* values, const bool*) {
-        TimestampTz at = DatumGetTimestampTz(values[1]);
-        assembler.add_poll(text_bytes(values[0]),
-                           Poll{to_unix_micros(at), DatumGetBool(values[2]) ? PollStatus::active
-                                                                            : PollStatus::inactive},
-                           at >= from && at <= to);
-      });
-}
 
 // The pipeline whose thread is running, if any. A FATAL error (the worker is
 // terminated) exits the process without unwinding C++ frames; the thread
@@ -177,7 +138,8 @@ class RunningPipeline {
   RunningPipeline& operator=(const RunningPipeline&) = delete;
 };
 
-ReportOutput compute(const ReportJob& job) {
+// Reads the sources (checked again here: relations change) and computes.
+ReportOutput compute(const ReportJob& job, const Sources& sources) {
   ReportSettings settings{to_unix_micros(job.as_of), job.max_extrapolation_us,
                           job.interpolation == InterpolationSetting::previous
                               ? Interpolation::previous
@@ -188,11 +150,14 @@ ReportOutput compute(const ReportJob& job) {
   Span range = ReportEngine(settings).evidence_range();
 
   TimestampTz started = GetCurrentTimestamp();
-  std::vector<StoreHours> hours = read_business_hours();
-  std::vector<ZoneRow> zones = read_time_zones();
+  std::array<SourceShape, 3> shapes = check_sources(sources, job.owner);
+  BadRows bad(false);  // the first bad row ends the report
+  std::vector<StoreHours> hours = read_business_hours(shapes[1], bad);
+  std::vector<ZoneRow> zones = read_time_zones(shapes[2], bad);
   TimestampTz hours_read = GetCurrentTimestamp();
   StoreAssembler assembler(hours, zones, pipeline);
-  read_polls(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), assembler);
+  assembler.keep_polls_between(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1));
+  read_polls(shapes[0], assembler, bad);
   assembler.finish();
   TimestampTz polls_read = GetCurrentTimestamp();
   ReportOutput output = pipeline.finish();
@@ -269,41 +234,63 @@ int64 anonymous_rss_kb() {
 
 }  // namespace
 
-TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
-  check_owner_exists(owner);
-  ActAsRole reader(owner);
-  spi_execute("SELECT max(timestamp_utc) FROM store_monitoring.store_status", {}, true);
-  bool is_null = true;
-  Datum latest = spi_value(0, 1, &is_null);
-  return is_null ? fallback : DatumGetTimestampTz(latest);
-}
-
 // The report must still be ours to finish: the extension may have been
 // dropped (and created again) while the worker waited between transactions.
 // Locking the row also makes a concurrent DROP EXTENSION wait for this report.
-void check_report_still_running(Datum id) {
+// Returns the sources recorded when the report was triggered.
+Sources lock_running_report(Datum id) {
   uint64 found = spi_execute(
-      "SELECT 1 FROM _store_monitoring_internal.report WHERE report_id = $1 AND status = 'Running' "
+      "SELECT source_relations[1], source_relations[2], source_relations[3] "
+      "FROM _store_monitoring_internal.report WHERE report_id = $1 AND status = 'Running' "
       "FOR UPDATE",
       {{TEXTOID, id}}, false);
   if (found != 1)
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "the report is no longer waiting to be computed");
+  Sources sources{};
+  for (int i = 0; i < 3; ++i) {
+    bool is_null = true;
+    Datum value = spi_value(0, i + 1, &is_null);
+    sources[i] = is_null ? InvalidOid : DatumGetObjectId(value);
+  }
+  return sources;
+}
+
+TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
+  check_owner_exists(job.owner);
+  Sources sources = lock_running_report(text_datum(job.report_id));
+  ActAsRole reader(job.owner);
+  std::optional<TimestampTz> newest =
+      newest_poll(check_source(Input::polls, sources[0], job.owner));
+  return newest ? *newest : fallback;
+}
+
+std::optional<TimestampTz> newest_poll_for(Oid role) {
+  Sources sources = configured_sources(role);
+  ActAsRole reader(role);
+  return newest_poll(check_source(Input::polls, sources[0], role));
 }
 
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
   Datum id = text_datum(job.report_id);
-  check_report_still_running(id);
+  Sources sources = lock_running_report(id);
   pause_for_testing(PausePoint::reading);
   throw_if_canceled();
   ReportOutput report;
   {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
-    report = compute(job);
+    report = compute(job, sources);
   }
   pause_for_testing(PausePoint::writing);
   throw_if_canceled();
+  store_complete_report(job, report);
+  pause_for_testing(PausePoint::committing);
+  throw_if_canceled();  // the last chance: the caller commits next
+}
+
+void store_complete_report(const ReportJob& job, const ReportOutput& report) {
+  Datum id = text_datum(job.report_id);
   // Largest now: every store's result and the whole CSV are held.
   int64 memory_kb = anonymous_rss_kb();
   TimestampTz writing = GetCurrentTimestamp();
@@ -325,8 +312,6 @@ void compute_and_store_report(const ReportJob& job) {
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
   elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
        stores, (GetCurrentTimestamp() - writing) / 1000.0);
-  pause_for_testing(PausePoint::committing);
-  throw_if_canceled();  // the last chance: the caller commits next
 }
 
 }  // namespace store_monitoring::pg

@@ -9,9 +9,12 @@ extern "C" {
 #include "datatype/timestamp.h"
 }
 
+#include <optional>
 #include <string>
 
+#include "core/report_pipeline.hpp"
 #include "pg/settings.hpp"
+#include "pg/sources.hpp"
 
 namespace store_monitoring::pg {
 
@@ -27,8 +30,22 @@ struct ReportJob {
 // PgError or std::exception on failure (the caller rolls back).
 void compute_and_store_report(const ReportJob& job);
 
-// T for report_time = 'latest': the newest poll the owner can see, or
-// `fallback` when there is none. Same preconditions.
-TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback);
+// Writes a computed report's rows and marks it Complete, in the caller's
+// transaction (the one step local and sharded reports share).
+void store_complete_report(const ReportJob& job, const ReportOutput& report);
+
+// Locks the report's row; throws unless it is still Running. Returns the
+// sources recorded when the report was triggered.
+Sources lock_running_report(Datum report_id);
+
+// T for report_time = 'latest': the newest poll the owner can see in the
+// report's polls relation, or `fallback` when there is none. Same
+// preconditions.
+TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback);
+
+// The newest poll `role` can see in the polls relation it has configured
+// (what 'latest' means for its next report); none when there are no polls.
+// Needs a SpiScope that may read the internal tables.
+std::optional<TimestampTz> newest_poll_for(Oid role);
 
 }  // namespace store_monitoring::pg

@@ -5,19 +5,27 @@
 // functions read as the table owner and show a report only to roles with the
 // privileges of its owner (superusers included); every other id gets the
 // same "does not exist".
+#include "pg/report_read.hpp"
+
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/progress.hpp"
+#include "pg/report_api.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/wait_event.h"
 }
 
 #include <optional>
@@ -49,11 +57,14 @@ text* report_id_argument(FunctionCallInfo fcinfo) {
   return PG_GETARG_TEXT_PP(0);
 }
 
+std::string_view id_bytes(text* id) { return {VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)}; }
+
 // Runs `sql` (its $1 is the report id, its first column the report's owner)
 // and raises the common error unless it found a report `caller` may see. The
-// row stays in SPI_tuptable for the caller.
-void find_visible_report(const char* sql, text* id, Oid caller) {
-  uint64 found = spi_execute(sql, {{TEXTOID, PointerGetDatum(id)}}, true, 1);
+// row stays in SPI_tuptable for the caller. `fresh_snapshot`: read in a new
+// snapshot rather than the calling statement's.
+void find_visible_report(const char* sql, text* id, Oid caller, bool fresh_snapshot = false) {
+  uint64 found = spi_execute(sql, {{TEXTOID, PointerGetDatum(id)}}, !fresh_snapshot, 1);
   if (found == 0) report_does_not_exist(id);
   bool is_null = false;
   Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
@@ -69,6 +80,97 @@ Datum visible_report(text* id, Oid caller) {
   bool is_null = false;
   Datum row = spi_value(0, 2, &is_null);
   return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
+}
+
+// A text column of the SPI row, detoasted: the value must not point into a
+// toast table once it leaves this function.
+Datum detoasted_text(int column, bool* is_null) {
+  Datum value = spi_value(0, column, is_null);
+  if (*is_null) return value;
+  return pg_call([&] { return PointerGetDatum(PG_DETOAST_DATUM_PACKED(value)); });
+}
+
+// get_report(report_id): status, csv, as_of and error of a report the caller
+// may see. Reading a Running report also starts a worker when it has none
+// (queued, or its worker died), unless the report was triggered by this very
+// transaction (its worker starts at commit).
+Datum get_report(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  Oid caller = GetUserId();
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  std::string status;
+  {
+    SpiScope spi;
+    find_visible_report(
+        "SELECT r.owner, r.status, r.csv, r.as_of, r.error "
+        "FROM _store_monitoring_internal.report r WHERE r.report_id = $1",
+        id, caller);
+    Datum values[4];
+    bool nulls[4];
+    values[0] = detoasted_text(2, &nulls[0]);
+    values[1] = detoasted_text(3, &nulls[1]);
+    values[2] = spi_value(0, 4, &nulls[2]);
+    values[3] = detoasted_text(5, &nulls[3]);
+    status = text_bytes(values[0]);
+    // Copied into the tuplestore before SPI frees the row.
+    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+  }
+  if (status == "Running" && !triggered_in_this_transaction(id_bytes(id)))
+    resume_orphaned_reports();
+  return static_cast<Datum>(0);
+}
+
+Datum interval_zero() {
+  return pg_call(
+      [] { return IntervalPGetDatum(static_cast<Interval*>(palloc0(sizeof(Interval)))); });
+}
+
+// wait_report(report_id, timeout): the status once the report is no longer
+// Running or the timeout has passed. Polls the status every 20 ms and
+// resumes an orphaned report at most once a second.
+Datum wait_report(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  ReportStatus report = report_status_for_caller(id);
+  if (PG_ARGISNULL(1))
+    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                    "timeout must be a non-negative interval, not NULL");
+  Datum timeout = PG_GETARG_DATUM(1);
+  if (pg_call(
+          [&] { return DatumGetBool(DirectFunctionCall2(interval_lt, timeout, interval_zero())); }))
+    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                    std::string("timeout must be a non-negative interval, not ") + pg_call([&] {
+                      return DatumGetCString(DirectFunctionCall1(interval_out, timeout));
+                    }));
+  if (report.status == "Running" && report.triggered_in_this_transaction)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "report \"" + shown_id(id) +
+                        "\" was triggered in this transaction and cannot start before it commits",
+                    "Commit the transaction that called trigger_report(), then wait.");
+  if (report.status == "Running" && XactIsoLevel != XACT_READ_COMMITTED)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "wait_report() needs a READ COMMITTED transaction to see the report finish");
+  TimestampTz deadline = DatumGetTimestampTz(pg_call([&] {
+    return DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(GetCurrentTimestamp()),
+                               timeout);
+  }));
+  TimestampTz next_resume = GetCurrentTimestamp();
+  for (;;) {
+    TimestampTz now = GetCurrentTimestamp();
+    if (report.status != "Running" || now >= deadline) break;
+    if (now >= next_resume) {
+      resume_orphaned_reports();
+      next_resume = GetCurrentTimestamp() + USECS_PER_SEC;
+    }
+    pg_call([] {
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 20,
+                      PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    });
+    report = report_status_for_caller(id);
+  }
+  return text_datum(report.status);
 }
 
 Datum report_rows(FunctionCallInfo fcinfo) {
@@ -104,19 +206,20 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   uint64 rows = spi_execute(
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
-      "worker_memory_kb, error, owner::regrole, owner, progress_handle "
+      "worker_memory_kb, error, owner::regrole, sources, owner, progress_handle "
       "FROM _store_monitoring_internal.report ORDER BY requested_at, lock_key",
       {}, true);
+  constexpr int kColumns = 16;  // read from the table; then stores_done, stores_total
   for (uint64 i = 0; i < rows; ++i) {
     HeapTuple tuple = SPI_tuptable->vals[i];
     TupleDesc source = SPI_tuptable->tupdesc;
-    Datum values[17];
-    bool nulls[17];
+    Datum values[kColumns + 2];
+    bool nulls[kColumns + 2];
     bool visible = pg_call([&] {
       bool owner_null = false;
-      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, source, 16, &owner_null));
+      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, source, kColumns + 1, &owner_null));
       if (!has_privs_of_role(caller, owner)) return false;
-      for (int column = 0; column < 15; ++column)
+      for (int column = 0; column < kColumns; ++column)
         values[column] = SPI_getbinval(tuple, source, column + 1, &nulls[column]);
       return true;
     });
@@ -124,23 +227,26 @@ Datum list_reports(FunctionCallInfo fcinfo) {
     // stores_done, stores_total: the store count once Complete, the
     // worker's shared counters while it computes.
     std::string status(text_bytes(values[1]));
-    nulls[15] = nulls[16] = true;
+    Datum* progress = values + kColumns;
+    bool* progress_null = nulls + kColumns;
+    progress_null[0] = progress_null[1] = true;
     if (status == "Complete" && !nulls[11]) {
-      values[15] = values[16] = Int64GetDatum(DatumGetInt32(values[11]));
-      nulls[15] = nulls[16] = false;
+      progress[0] = progress[1] = Int64GetDatum(DatumGetInt32(values[11]));
+      progress_null[0] = progress_null[1] = false;
     } else if (status == "Running" && std::string_view(text_bytes(values[2])) == "queued") {
-      values[15] = Int64GetDatum(0);
-      nulls[15] = false;
+      progress[0] = Int64GetDatum(0);
+      progress_null[0] = false;
     } else if (status == "Running") {
       bool handle_null = false;
-      Datum handle = pg_call([&] { return SPI_getbinval(tuple, source, 17, &handle_null); });
+      Datum handle =
+          pg_call([&] { return SPI_getbinval(tuple, source, kColumns + 2, &handle_null); });
       std::optional<ProgressCount> count;
       if (!handle_null)
         count = read_progress(DatumGetInt64(handle), std::string(text_bytes(values[0])));
       if (count) {
-        values[15] = Int64GetDatum(static_cast<int64>(count->stores_done));
-        values[16] = Int64GetDatum(static_cast<int64>(count->stores_total));
-        nulls[15] = nulls[16] = false;
+        progress[0] = Int64GetDatum(static_cast<int64>(count->stores_done));
+        progress[1] = Int64GetDatum(static_cast<int64>(count->stores_total));
+        progress_null[0] = progress_null[1] = false;
       }
     }
     pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
@@ -149,8 +255,26 @@ Datum list_reports(FunctionCallInfo fcinfo) {
 }
 
 }  // namespace
+
+ReportStatus report_status_for_caller(text* id) {
+  Oid caller = GetUserId();
+  ReportStatus report{};
+  {
+    SpiScope spi;
+    find_visible_report(
+        "SELECT r.owner, r.status FROM _store_monitoring_internal.report r WHERE r.report_id = $1",
+        id, caller, true);
+    bool is_null = false;
+    report.status = text_bytes(detoasted_text(2, &is_null));
+  }
+  report.triggered_in_this_transaction = triggered_in_this_transaction(id_bytes(id));
+  return report;
+}
+
 }  // namespace store_monitoring::pg
 
+SM_PG_FUNCTION(store_monitoring_get_report, store_monitoring::pg::get_report)
+SM_PG_FUNCTION(store_monitoring_wait_report, store_monitoring::pg::wait_report)
 SM_PG_FUNCTION(store_monitoring_visible_report, [](FunctionCallInfo fcinfo) {
   return store_monitoring::pg::visible_report(store_monitoring::pg::report_id_argument(fcinfo),
                                               GetUserId());

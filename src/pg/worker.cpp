@@ -15,6 +15,7 @@
 #include "pg/progress.hpp"
 #include "pg/report_compute.hpp"
 #include "pg/settings.hpp"
+#include "pg/shards.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -264,9 +265,22 @@ void process(Claim& claim) {
 }
 
 void process_report(Claim& claim) {
+  bool sharded = false;
+  if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
+    pause_for_testing(PausePoint::claimed);
+    std::optional<std::string> error = compute_report_on_shards(
+        claim.job, claim.as_of_known, claim.requested_at,
+        [](const std::function<void()>& body) -> std::optional<std::string> {
+          TransactionResult result = in_transaction([&] { body(); });
+          if (result.ok) return std::nullopt;
+          return result.error;
+        });
+    if (error) mark_failed(claim.job.report_id, *error);
+    return;
+  }
   if (!claim.as_of_known) {
     TransactionResult resolved = in_transaction([&] {
-      claim.job.as_of = resolve_latest_as_of(claim.job.owner, claim.requested_at);
+      claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
       spi_execute("UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
                   {{TEXTOID, text_datum(claim.job.report_id)},
                    {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},

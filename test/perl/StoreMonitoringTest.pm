@@ -73,15 +73,18 @@ sub new_node
 # known only from business hours or only from a time-zone row.
 #   hours => poll hours per store (default 200)
 #   db    => database (default 'postgres')
+#   schema => schema of the three input tables (default 'store_monitoring';
+#            012_shards.pl loads through partitioned tables in 'public')
 sub load_data
 {
 	my ($node, $n, %opt) = @_;
 	my $hours = $opt{hours} // 200;
 	my $db = $opt{db} // 'postgres';
+	my $s = $opt{schema} // 'store_monitoring';
 	$node->safe_psql(
 		$db, qq{
 SET synchronous_commit = off;
-INSERT INTO store_monitoring.store_timezone (store_id, timezone_str)
+INSERT INTO $s.store_timezone (store_id, timezone_str)
 SELECT lpad(s::text, 5, '0'),
        (ARRAY['America/New_York', 'America/Chicago', 'America/Denver',
               'America/Los_Angeles', 'Europe/Berlin', 'Asia/Kolkata', 'UTC',
@@ -89,7 +92,7 @@ SELECT lpad(s::text, 5, '0'),
 FROM generate_series(1, $n) s
 WHERE s % 10 <> 0;
 
-INSERT INTO store_monitoring.business_hours
+INSERT INTO $s.business_hours
        (store_id, day_of_week, start_time_local, end_time_local)
 SELECT lpad(s::text, 5, '0'), d,
        (ARRAY['09:00', '22:00', '10:00', '00:00', '06:30'])[1 + s % 5]::time,
@@ -98,13 +101,13 @@ FROM generate_series(1, $n) s, generate_series(0, 6) d
 WHERE s % 7 <> 0 AND NOT (s % 3 = 0 AND d = 6);
 
 -- split shifts: a second row in the evening
-INSERT INTO store_monitoring.business_hours
+INSERT INTO $s.business_hours
        (store_id, day_of_week, start_time_local, end_time_local)
 SELECT lpad(s::text, 5, '0'), d, '18:00', '21:30'
 FROM generate_series(1, $n) s, generate_series(0, 6) d
 WHERE s % 7 <> 0 AND s % 5 IN (0, 4);
 
-INSERT INTO store_monitoring.store_status (store_id, status, timestamp_utc)
+INSERT INTO $s.store_status (store_id, status, timestamp_utc)
 SELECT lpad(s::text, 5, '0'),
        CASE WHEN (s * 7919 + h * 104729 + (s / 17) * h) % 10 < 2
             THEN 'inactive' ELSE 'active' END::store_monitoring.poll_status,
@@ -115,13 +118,12 @@ FROM generate_series(1, $n) s, generate_series(0, $hours - 1) h
 WHERE (s * 13 + h * 7) % 23 <> 0;
 
 -- stores known only from business hours (no polls: all downtime) ...
-INSERT INTO store_monitoring.business_hours
+INSERT INTO $s.business_hours
 SELECT 'bh-only-' || i, i % 7, '08:00', '20:00' FROM generate_series(1, 3) i;
 -- ... or only from a time-zone row (24x7, no polls)
-INSERT INTO store_monitoring.store_timezone
+INSERT INTO $s.store_timezone
 SELECT 'tz-only-' || i, 'Asia/Tokyo' FROM generate_series(1, 2) i;
-ANALYZE store_monitoring.store_status, store_monitoring.business_hours,
-        store_monitoring.store_timezone;
+ANALYZE $s.store_status, $s.business_hours, $s.store_timezone;
 });
 	return;
 }
@@ -312,8 +314,10 @@ push @EXPORT, qw(wait_for_pause_point start_psql psql_running finish_psql);
 #   committing  result rows written and the report updated, not committed
 my $holds = sub {
 	my ($relation, $mode) = @_;
+	my $qualified = ($relation =~ /^report/ ? '_store_monitoring_internal' : 'store_monitoring')
+	  . ".$relation";
 	return "EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = a.pid AND l.granted"
-	  . " AND l.relation = 'store_monitoring.$relation'::pg_catalog.regclass AND l.mode = '$mode')";
+	  . " AND l.relation = '$qualified'::pg_catalog.regclass AND l.mode = '$mode')";
 };
 my %pause_state = (
 	claimed => 'a.backend_xmin IS NULL AND NOT ' . $holds->('store_status', 'AccessShareLock'),

@@ -1,0 +1,300 @@
+# One report across shards (issue 12): a coordinator and two shards
+# (postgres_fdw foreign servers on loopback). The data set is loaded through
+# the coordinator's partitioned tables (the layout the README recommends);
+# the coordinator's report must equal, byte for byte, the report of one node
+# holding all the rows. Then the failures: a shard stopped mid-report, a
+# shard slower than shard_timeout, a store on two shards, a shard whose
+# report fails; the user-mapping and privilege rules; and a coordinator
+# worker killed mid-report that resumes with the shards' reports.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use StoreMonitoringTest;
+
+my $stores = 300;
+
+my $single = new_node('single');
+load_data($single, $stores);
+
+my $coordinator = new_node('coordinator');
+my %shard = (shard1 => new_node('shard1'), shard2 => new_node('shard2'));
+
+# --- the recommended layout ---------------------------------------------------
+my $layout = "CREATE EXTENSION postgres_fdw;\n";
+for my $name (sort keys %shard)
+{
+	my ($host, $port) = ($shard{$name}->host, $shard{$name}->port);
+	$layout .= qq{
+CREATE SERVER $name FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '$host', port '$port', dbname 'postgres', batch_size '1000');
+CREATE USER MAPPING FOR CURRENT_USER SERVER $name;
+SELECT store_monitoring.add_shard('$name');
+};
+}
+$layout .= q{
+CREATE TABLE public.store_status (
+    store_id text COLLATE "C" NOT NULL,
+    status store_monitoring.poll_status NOT NULL,
+    timestamp_utc timestamptz NOT NULL) PARTITION BY HASH (store_id);
+CREATE TABLE public.business_hours (
+    store_id text COLLATE "C" NOT NULL,
+    day_of_week smallint NOT NULL,
+    start_time_local time NOT NULL,
+    end_time_local time NOT NULL) PARTITION BY HASH (store_id);
+CREATE TABLE public.store_timezone (
+    store_id text COLLATE "C" NOT NULL,
+    timezone_str text NOT NULL) PARTITION BY HASH (store_id);
+};
+for my $table (qw(store_status business_hours store_timezone))
+{
+	my $remainder = 0;
+	for my $name (sort keys %shard)
+	{
+		$layout .= qq{
+CREATE FOREIGN TABLE public.${table}_$name PARTITION OF public.$table
+    FOR VALUES WITH (MODULUS 2, REMAINDER $remainder) SERVER $name
+    OPTIONS (schema_name 'store_monitoring', table_name '$table');
+};
+		$remainder++;
+	}
+}
+$coordinator->safe_psql('postgres', $layout);
+is($coordinator->safe_psql('postgres', 'SELECT string_agg(server, \',\') FROM store_monitoring.shards()'),
+	'shard1,shard2', 'shards() lists both servers');
+
+load_data($coordinator, $stores, schema => 'public');
+my $total = store_count($single);
+for my $name (sort keys %shard)
+{
+	my $count = store_count($shard{$name});
+	ok($count > 0 && $count < $total, "$name holds part of the stores ($count of $total)");
+}
+is(store_count($shard{shard1}) + store_count($shard{shard2}), $total,
+	'the partitioned tables put every store on exactly one shard');
+is($coordinator->safe_psql('postgres', 'SELECT count(*) FROM store_monitoring.store_status'),
+	'0', "the coordinator's own input tables stay empty");
+
+# --- byte-identical to one node ----------------------------------------------
+sub rows_of
+{
+	my ($node, $id) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT r::text FROM store_monitoring.report_rows('$id') r");
+}
+
+for my $case (['as_of' => $AS_OF], ['latest' => undef])
+{
+	my ($label, $as_of) = @$case;
+	my $one = trigger($single, as_of => $as_of);
+	my $sharded = trigger($coordinator, as_of => $as_of);
+	is(wait_report($single, $one), 'Complete', "$label: the single node's report completes");
+	is(wait_report($coordinator, $sharded), 'Complete', "$label: the coordinator's report completes")
+	  or diag explain report_row($coordinator, $sharded);
+	my $csv = report_csv($coordinator, $sharded);
+	ok($csv eq report_csv($single, $one),
+		"$label: the coordinator's CSV is byte-identical to the single node's");
+	like($csv, qr/^00001,/m, "$label: ... and has store rows");
+	is(rows_of($coordinator, $sharded), rows_of($single, $one),
+		"$label: report_rows are identical too");
+	is(report_row($coordinator, $sharded)->{as_of}, report_row($single, $one)->{as_of},
+		"$label: same T (latest = the newest poll on any shard)");
+	is(report_row($coordinator, $sharded)->{store_count}, $total, "$label: one row per store");
+}
+# The report's own settings reach the shards: H and interpolation other
+# than the defaults give another CSV, the same on both setups.
+my $settings = "SET store_monitoring.max_extrapolation = '47 min 30.5 s'; "
+  . "SET store_monitoring.interpolation = 'previous'; ";
+my %with_settings;
+for my $node ($single, $coordinator)
+{
+	my $id = $node->safe_psql('postgres',
+		$settings . "SELECT store_monitoring.trigger_report('$AS_OF')");
+	is(wait_report($node, $id), 'Complete', $node->name . ': report with other settings completes');
+	$with_settings{ $node->name } = report_csv($node, $id);
+}
+ok($with_settings{coordinator} eq $with_settings{single},
+	'with other H and interpolation, the CSVs are byte-identical');
+my $default_id = trigger($single);
+wait_report($single, $default_id);
+ok($with_settings{single} ne report_csv($single, $default_id),
+	'... and differ from the default settings\' CSV (the settings mattered)');
+
+my $last = trigger($coordinator);
+wait_report($coordinator, $last);
+my @shard_reports = split /\n/, $coordinator->safe_psql('postgres', qq{
+SELECT server || ' ' || shard_report_id FROM _store_monitoring_internal.shard_report
+WHERE report_id = '$last' ORDER BY server});
+is(scalar(@shard_reports), 2, 'the coordinator recorded one report per shard');
+for (@shard_reports)
+{
+	my ($name, $id) = split / /;
+	is(report_row($shard{$name}, $id)->{status}, 'Complete', "$name computed its own report");
+}
+
+# --- failures name the shard -------------------------------------------------
+sub failed_with
+{
+	my ($id, $pattern, $label) = @_;
+	is(wait_report($coordinator, $id), 'Failed', "$label: the report fails");
+	my $error = report_row($coordinator, $id)->{error} // "";
+	note "$label: $error";
+	like($error, $pattern, "$label: the error says why");
+	is($coordinator->safe_psql('postgres',
+		"SELECT count(*) FROM _store_monitoring_internal.report_result WHERE report_id = '$id'"),
+		'0', "$label: no partial rows");
+}
+
+# A store on both shards.
+$shard{shard2}->safe_psql('postgres',
+	"INSERT INTO store_monitoring.store_timezone SELECT store_id, timezone_str "
+	  . "FROM (VALUES ('00001', 'UTC'), ('00002', 'UTC')) v(store_id, timezone_str) "
+	  . "WHERE NOT EXISTS (SELECT FROM store_monitoring.store_timezone z WHERE z.store_id = v.store_id)");
+my $dup = $shard{shard1}->safe_psql('postgres',
+	"SELECT min(store_id) FROM store_monitoring.store_timezone WHERE store_id IN ('00001', '00002')");
+failed_with(trigger($coordinator), qr/store "$dup" is on shard "shard1" and on shard "shard2"/,
+	'a store on two shards');
+$shard{shard2}->safe_psql('postgres',
+	"DELETE FROM store_monitoring.store_timezone WHERE store_id = '$dup'");
+
+# A shard stopped while its report runs.
+set_conf($shard{shard2}, 'store_monitoring.debug_worker_delay' => 600_000);
+my $id = trigger($coordinator);
+ok( defined poll_value($shard{shard2},
+		"SELECT 1 FROM _store_monitoring_internal.report WHERE status = 'Running' "
+		  . "AND phase = 'computing'"),
+	'the coordinator started a report on shard2');
+$shard{shard2}->stop('immediate');
+failed_with($id, qr/^shard "shard2": /, 'a shard stopped mid-report');
+
+# A shard down from the start.
+failed_with(trigger($coordinator), qr/^shard "shard2": could not connect/, 'a shard that is down');
+$shard{shard2}->start;
+
+# A shard slower than shard_timeout (shard2 still pauses every report).
+# Long enough for shard1's report on a busy machine, far below shard2's pause.
+set_conf($coordinator, 'store_monitoring.shard_timeout' => 5000);
+failed_with(trigger($coordinator), qr/^shard "shard2": .*shard_timeout/, 'a shard slower than shard_timeout');
+set_conf($coordinator, 'store_monitoring.shard_timeout' => 600_000);
+
+# A coordinator worker killed while it waits resumes with the shards'
+# reports instead of starting new ones.
+$id = trigger($coordinator);
+ok( defined poll_value($coordinator,
+		"SELECT 1 FROM _store_monitoring_internal.shard_report WHERE report_id = '$id' HAVING count(*) = 2"),
+	'the coordinator recorded its shard reports');
+my $pid = $coordinator->safe_psql('postgres',
+	"SELECT worker_pid FROM _store_monitoring_internal.report WHERE report_id = '$id'");
+my $before = $shard{shard1}->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report');
+kill_worker_and_wait_restart($coordinator, $pid);
+# shard2's workers sleep in the debug pause: stop them; their reports are
+# resumed (by the coordinator's wait_report) without the pause.
+set_conf($shard{shard2}, 'store_monitoring.debug_worker_delay' => 0);
+$shard{shard2}->safe_psql('postgres', q{
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE backend_type = 'store_monitoring worker'});
+is(wait_report($coordinator, $id), 'Complete', 'the resumed coordinator report completes');
+is(report_row($coordinator, $id)->{attempts}, '2', '... on its second attempt');
+is($shard{shard1}->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.report'),
+	$before, '... reusing the shard reports it had started');
+my $one = trigger($single);
+wait_report($single, $one);
+ok(report_csv($coordinator, $id) eq report_csv($single, $one), '... with the same CSV');
+
+# --- user mappings and the shards' privileges --------------------------------
+for my $node ($coordinator, values %shard)
+{
+	$node->safe_psql('postgres', q{
+CREATE ROLE alice LOGIN;
+CREATE ROLE bob LOGIN;
+GRANT SELECT ON ALL TABLES IN SCHEMA store_monitoring TO alice, bob;
+});
+}
+$coordinator->safe_psql('postgres', q{
+GRANT USAGE ON FOREIGN SERVER shard1, shard2 TO alice, bob;
+CREATE USER MAPPING FOR alice SERVER shard1 OPTIONS (user 'alice', password 'unused');
+CREATE USER MAPPING FOR alice SERVER shard2 OPTIONS (user 'alice', password 'unused');
+CREATE USER MAPPING FOR bob SERVER shard1 OPTIONS (user 'bob');
+});
+my ($ret, $out, $err) = $coordinator->psql('postgres',
+	'SET ROLE bob; SELECT store_monitoring.trigger_report()');
+like($err, qr/role "bob" has no user mapping for shard server "shard2"/,
+	'a role without a user mapping for a shard cannot trigger a report');
+
+sub trigger_as
+{
+	my ($role) = @_;
+	return $coordinator->safe_psql('postgres',
+		"SET ROLE $role; SELECT store_monitoring.trigger_report('$AS_OF')");
+}
+
+# As with postgres_fdw, a role that is not a superuser connects only with a
+# password the shard asks for. Trust authentication does not ask ... (both
+# shards fail; the error names whichever connected first)
+failed_with(trigger_as('alice'), qr/^shard "shard[12]": password is required: the shard did not ask/,
+	"a mapping's password the shard does not ask for");
+# ... and a mapping without a password is refused before connecting.
+$coordinator->safe_psql('postgres', q{
+ALTER USER MAPPING FOR alice SERVER shard1 OPTIONS (DROP password);
+ALTER USER MAPPING FOR alice SERVER shard2 OPTIONS (DROP password);
+});
+failed_with(trigger_as('alice'), qr/password is required to connect to shard "shard1"/,
+	'a mapping without a password');
+
+$coordinator->safe_psql('postgres', q{
+ALTER USER MAPPING FOR alice SERVER shard1 OPTIONS (ADD password_required 'false');
+ALTER USER MAPPING FOR alice SERVER shard2 OPTIONS (ADD password_required 'false');
+});
+$id = trigger_as('alice');
+is(wait_report($coordinator, $id), 'Complete',
+	"with password_required 'false' (set by a superuser) alice's report completes");
+ok(report_csv($coordinator, $id) eq report_csv($single, $one), '... with every store');
+
+# Each shard applies its own row-level security to the mapped role.
+for my $node (values %shard)
+{
+	$node->safe_psql('postgres', q{
+CREATE POLICY hide_00003 ON store_monitoring.store_status TO alice USING (store_id <> '00003');
+CREATE POLICY hide_00003 ON store_monitoring.business_hours TO alice USING (store_id <> '00003');
+CREATE POLICY hide_00003 ON store_monitoring.store_timezone TO alice USING (store_id <> '00003');
+CREATE POLICY everything ON store_monitoring.store_status TO PUBLIC USING (current_user <> 'alice');
+CREATE POLICY everything ON store_monitoring.business_hours TO PUBLIC USING (current_user <> 'alice');
+CREATE POLICY everything ON store_monitoring.store_timezone TO PUBLIC USING (current_user <> 'alice');
+ALTER TABLE store_monitoring.store_status ENABLE ROW LEVEL SECURITY;
+ALTER TABLE store_monitoring.business_hours ENABLE ROW LEVEL SECURITY;
+ALTER TABLE store_monitoring.store_timezone ENABLE ROW LEVEL SECURITY;
+});
+}
+$id = trigger_as('alice');
+is(wait_report($coordinator, $id), 'Complete', "alice's report under the shards' RLS completes");
+my $csv = report_csv($coordinator, $id);
+unlike($csv, qr/^00003,/m, "... without the store the shards' policies hide from alice");
+like($csv, qr/^00004,/m, '... with the others');
+
+# And its privileges: without SELECT on a shard's polls the shard's report
+# fails, and so does the coordinator's, naming the shard.
+$shard{shard1}->safe_psql('postgres', 'REVOKE SELECT ON store_monitoring.store_status FROM alice');
+failed_with(trigger_as('alice'), qr/^shard "shard1": .*permission denied for table store_status/,
+	"a shard's privileges apply to the mapped role");
+
+# Only a superuser or the extension's owner changes shards.
+($ret, $out, $err) = $coordinator->psql('postgres',
+	"SET ROLE alice; SELECT store_monitoring.remove_shard('shard1')");
+like($err, qr/only a superuser or the owner of extension store_monitoring/,
+	'other roles cannot change shards');
+($ret, $out, $err) = $coordinator->psql('postgres', q{
+CREATE FOREIGN DATA WRAPPER other_fdw;
+CREATE SERVER other FOREIGN DATA WRAPPER other_fdw;
+SELECT store_monitoring.add_shard('other')});
+like($err, qr/server "other" uses foreign-data wrapper "other_fdw", not postgres_fdw/,
+	'a shard must be a postgres_fdw server');
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.remove_shard('shard2')");
+is($coordinator->safe_psql('postgres', 'SELECT string_agg(server, \',\') FROM store_monitoring.shards()'),
+	'shard1', 'remove_shard removes the shard');
+
+done_testing();
