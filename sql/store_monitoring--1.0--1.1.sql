@@ -369,6 +369,32 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.latest_poll() IS
     'The newest poll the caller can see in its polls source (NULL without polls): T for report_time = latest; a coordinator asks its shards';
 
+-- ==== security (issue 7) ====
+
+-- list_reports() says why a queued report waits (waiting_for). A new output
+-- column changes the function's type, so it is dropped and created again.
+DROP FUNCTION store_monitoring.list_reports();
+CREATE FUNCTION store_monitoring.list_reports()
+RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
+               max_extrapolation interval, interpolation text, requested_at timestamptz,
+               started_at timestamptz, finished_at timestamptz, attempts integer,
+               store_count integer, worker_memory_kb bigint, error text, owner regrole,
+               sources text[], waiting_for text)
+AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.list_reports() IS
+    'The reports the caller may see (all for a superuser), oldest first; sources are the relations each read; waiting_for says what a queued report waits for';
+
+-- The import views insert as the role that loads, never as their owner.
+COMMENT ON VIEW store_monitoring.store_status_import IS
+    'Strict loading into store_status: every column as text, checked, then inserted with the privileges of the inserting role (needs INSERT on this view and on store_status)';
+COMMENT ON VIEW store_monitoring.business_hours_import IS
+    'Strict loading into business_hours: every column as text, checked, then inserted with the privileges of the inserting role (needs INSERT on this view and on business_hours)';
+COMMENT ON VIEW store_monitoring.store_timezone_import IS
+    'Strict loading into store_timezone: every column as text, checked, then inserted with the privileges of the inserting role (needs INSERT on this view and on store_timezone)';
+COMMENT ON COLUMN _store_monitoring_internal.report.worker_memory_kb IS
+    'Private memory of the worker (kB) at its peak during the report, the writing of the result included';
+
 -- ==== insight (issue 11) ====
 
 -- A store's timeline (src/core: ReportEngine::explain_store) from inputs
@@ -522,11 +548,11 @@ RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, repor
                max_extrapolation interval, interpolation text, requested_at timestamptz,
                started_at timestamptz, finished_at timestamptz, attempts integer,
                store_count integer, worker_memory_kb bigint, error text, owner regrole,
-               sources text[], stores_done bigint, stores_total bigint)
+               sources text[], waiting_for text, stores_done bigint, stores_total bigint)
 AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.list_reports() IS
-    'The caller''s reports (all of them for a superuser), oldest first; sources are the polls, business-hours and time-zone relations each read; while a report computes, stores_done and stores_total count the stores computed and the stores read so far';
+    'The reports the caller may see (all for a superuser), oldest first; sources are the relations each read; waiting_for says what a queued report waits for; while a report computes, stores_done and stores_total count the stores computed and the stores read so far';
 
 CREATE FUNCTION store_monitoring.cancel_report(report_id text)
 RETURNS void

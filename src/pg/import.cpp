@@ -10,8 +10,12 @@
 // the offset, and a timestamptz without a zone is read in the session's
 // TimeZone. The views refuse both, naming the column and the value.
 //
-// The insert runs as the owner of the view (as for an automatically updatable
-// view), so INSERT on the view is the only privilege a loader needs.
+// The insert runs as the role that inserts into the view, with its own
+// privileges: it needs INSERT on the view and on the base table. It never
+// runs as the view's owner (a superuser): triggers, rules, CHECK constraints
+// and index expressions on the base table are code that other roles can
+// attach (a role with TRIGGER on it, or a delegated owner), and lending them
+// a superuser identity would make those roles superusers.
 #include "core/input_syntax.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
@@ -207,8 +211,7 @@ Datum import_row(FunctionCallInfo fcinfo) {
 
   {
     SpiConnection spi;
-    ActAsRole owner(trigger->tg_relation->rd_rel->relowner);
-    PinnedSearchPath safe_names;
+    PinnedSearchPath safe_names;  // the caller's identity, but our names
     if (saved_plans[index] == nullptr) {
       saved_plans[index] = pg_call([&] {
         SPIPlanPtr plan = SPI_prepare(target.insert_sql, target.columns,

@@ -19,6 +19,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "storage/dsm.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
 #include "utils/acl.h"
@@ -188,11 +189,14 @@ void cancel_report(FunctionCallInfo fcinfo) {
       // No worker holds the report while we hold its lock (until our
       // transaction ends): fail it here. A worker that claims it afterwards
       // re-reads it under the lock and finds it Failed.
-      spi_execute("SELECT pg_catalog.pg_try_advisory_xact_lock($1, $2)",
-                  {{INT4OID, Int32GetDatum(static_cast<int32>(kReportLockClass))},
-                   {INT4OID, Int32GetDatum(static_cast<int32>(static_cast<uint32>(lock_key)))}},
-                  false);
-      if (DatumGetBool(spi_value(0, 1, &is_null))) {
+      // The worker's own lock tag (no SQL function reaches it); released
+      // when this transaction ends.
+      LOCKTAG tag;
+      SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kReportLockClass, static_cast<uint32>(lock_key),
+                           kLockTagSpace);
+      bool locked = pg_call(
+          [&] { return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL; });
+      if (locked) {
         spi_execute(
             "UPDATE _store_monitoring_internal.report SET status = 'Failed', phase = 'done', "
             "finished_at = pg_catalog.clock_timestamp(), error = $2 "

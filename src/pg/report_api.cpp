@@ -14,6 +14,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -153,6 +154,13 @@ Datum interval_datum(int64 microseconds) {
 }
 
 Datum trigger_report(FunctionCallInfo fcinfo) {
+  // A standby can read reports but never compute them: its workers would not
+  // start, and it could not write the result. (RecoveryInProgress() raises no
+  // error: called bare here and below.)
+  if (RecoveryInProgress())
+    throw UserError(ERRCODE_READ_ONLY_SQL_TRANSACTION, "reports are computed on the primary",
+                    "Call trigger_report() on the primary server; get_report(), wait_report(), "
+                    "report_rows() and list_reports() work on a standby too.");
   refuse_settings_refused_at_load();
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
@@ -211,6 +219,8 @@ bool triggered_in_this_transaction(std::string_view report_id) {
 }
 
 void resume_orphaned_reports() {
+  // On a standby the primary's workers hold the reports, invisibly from here.
+  if (RecoveryInProgress()) return;
   bool orphaned = false;
   {
     SpiScope spi;

@@ -20,6 +20,8 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -215,22 +217,95 @@ void check_owner_exists(Oid owner) {
                     "the role that triggered the report no longer exists");
 }
 
-// Private (anonymous) resident memory of this process in kB, or -1. Shared
-// buffers are not included, unlike the peak RSS the kernel keeps.
-int64 anonymous_rss_kb() {
+// Fields of /proc/self/status, in kB (-1 when unknown).
+struct ProcessMemory {
+  int64 anonymous = -1;  // RssAnon: private resident memory now
+  int64 peak = -1;       // VmHWM: peak resident memory, shared pages included
+  int64 file = -1;       // RssFile
+  int64 shared = -1;     // RssShmem: shared buffers and other shared memory touched
+};
+
+ProcessMemory process_memory() {
+  ProcessMemory memory;
   FILE* status = std::fopen("/proc/self/status", "r");
-  if (status == nullptr) return -1;
+  if (status == nullptr) return memory;
   char line[256];
-  int64 kb = -1;
-  while (std::fgets(line, sizeof(line), status) != nullptr) {
-    if (std::strncmp(line, "RssAnon:", 8) == 0) {
-      kb = std::strtoll(line + 8, nullptr, 10);
-      break;
-    }
-  }
+  const std::pair<const char*, int64*> fields[] = {{"RssAnon:", &memory.anonymous},
+                                                   {"VmHWM:", &memory.peak},
+                                                   {"RssFile:", &memory.file},
+                                                   {"RssShmem:", &memory.shared}};
+  while (std::fgets(line, sizeof(line), status) != nullptr)
+    for (const auto& [name, value] : fields)
+      if (std::strncmp(line, name, std::strlen(name)) == 0)
+        *value = std::strtoll(line + std::strlen(name), nullptr, 10);
   std::fclose(status);
-  return kb;
+  return memory;
 }
+
+// The worker's private memory at its largest during one report, in kB (-1
+// when the system does not say). Samples of the private resident size at
+// the points where the most is held catch what stays; the kernel's peak
+// resident size, reset at the start, catches short peaks between samples
+// (the row holding the CSV, formed while it is written). That peak includes
+// shared memory; less the shared and file pages resident at the end (never
+// fewer than at the peak, as they stay mapped), it never overstates.
+class PeakMemory {
+ public:
+  PeakMemory() {
+    FILE* clear = std::fopen("/proc/self/clear_refs", "w");
+    if (clear != nullptr) {
+      peak_resettable_ = std::fputs("5", clear) >= 0;
+      peak_resettable_ = std::fclose(clear) == 0 && peak_resettable_;
+    }
+    sample();
+  }
+  void sample() { largest_ = std::max(largest_, process_memory().anonymous); }
+  int64 largest_kb() {
+    sample();
+    ProcessMemory now = process_memory();
+    if (peak_resettable_ && now.peak >= 0 && now.file >= 0 && now.shared >= 0)
+      largest_ = std::max(largest_, now.peak - now.file - now.shared);
+    return largest_;
+  }
+
+ private:
+  bool peak_resettable_ = false;
+  int64 largest_ = -1;
+};
+
+// A memory context for one chunk of result rows, emptied after each: the
+// arrays of every chunk would otherwise stay until the transaction ends.
+class ChunkMemory {
+ public:
+  ChunkMemory() {
+    context_ = pg_call([] {
+      return AllocSetContextCreate(CurrentMemoryContext, "store_monitoring result chunk",
+                                   ALLOCSET_DEFAULT_SIZES);
+    });
+  }
+  void enter() { previous_ = MemoryContextSwitchTo(context_); }
+  // Switching contexts and resetting one raise no error: no pg_call needed.
+  void leave() {
+    MemoryContextSwitchTo(previous_);
+    previous_ = nullptr;
+    MemoryContextReset(context_);
+  }
+  ~ChunkMemory() {
+    if (previous_ != nullptr) MemoryContextSwitchTo(previous_);
+    MemoryContextDelete(context_);
+  }
+  ChunkMemory(const ChunkMemory&) = delete;
+  ChunkMemory& operator=(const ChunkMemory&) = delete;
+
+ private:
+  MemoryContext context_ = nullptr;
+  MemoryContext previous_ = nullptr;
+};
+
+// Gives memory freed by C++ (many small blocks: the inputs per store) back to
+// the system, so that the writing, which copies the CSV twice, starts from
+// what the result needs rather than from the reading's high-water mark.
+void release_freed_memory() { (void)malloc_trim(0); }
 
 }  // namespace
 
@@ -271,10 +346,56 @@ std::optional<TimestampTz> newest_poll_for(Oid role) {
   return newest_poll(check_source(Input::polls, sources[0], role));
 }
 
+namespace {
+
+// Writes the result rows and the CSV, marks the report Complete and records
+// the worker's peak memory (`memory` has sampled since the report began).
+void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory) {
+  Datum id = text_datum(job.report_id);
+  TimestampTz writing = GetCurrentTimestamp();
+  size_t stores = report.store_ids.size();
+  {
+    ChunkMemory chunk;
+    for (size_t first = 0; first < stores; first += kResultChunkRows) {
+      chunk.enter();
+      insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
+      chunk.leave();
+      memory.sample();
+    }
+  }
+  // Only the CSV is still needed, once, as a text datum: free the rest
+  // before the update forms a row holding another copy of it.
+  std::vector<std::string>().swap(report.store_ids);
+  std::vector<StoreDurations>().swap(report.durations);
+  Datum csv = text_datum(report.csv);
+  std::string().swap(report.csv);
+  release_freed_memory();
+
+  uint64 updated = spi_execute(
+      "UPDATE _store_monitoring_internal.report SET status = 'Complete', phase = 'done', "
+      "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL "
+      "WHERE report_id = $1 AND status = 'Running'",
+      {{TEXTOID, id}, {TEXTOID, csv}, {INT4OID, Int32GetDatum(static_cast<int32>(stores))}}, false);
+  if (updated != 1)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
+  pg_call([&] { pfree(DatumGetPointer(csv)); });
+  elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
+       stores, (GetCurrentTimestamp() - writing) / 1000.0);
+  pause_for_testing(PausePoint::committing);
+  // The peak includes the update above; a second, small update records it
+  // (the new row version points to the same stored CSV).
+  int64 memory_kb = memory.largest_kb();
+  spi_execute(
+      "UPDATE _store_monitoring_internal.report SET worker_memory_kb = $2 WHERE report_id = $1",
+      {{TEXTOID, id}, {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}}, false);
+}
+
+}  // namespace
+
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
-  Datum id = text_datum(job.report_id);
-  Sources sources = lock_running_report(id);
+  Sources sources = lock_running_report(text_datum(job.report_id));
+  PeakMemory memory;
   pause_for_testing(PausePoint::reading);
   throw_if_canceled();
   ReportOutput report;
@@ -282,36 +403,17 @@ void compute_and_store_report(const ReportJob& job) {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
     report = compute(job, sources);
   }
+  memory.sample();  // every store's result and the whole CSV are held
+  release_freed_memory();
   pause_for_testing(PausePoint::writing);
   throw_if_canceled();
-  store_complete_report(job, report);
-  pause_for_testing(PausePoint::committing);
+  store_result(job, report, memory);
   throw_if_canceled();  // the last chance: the caller commits next
 }
 
-void store_complete_report(const ReportJob& job, const ReportOutput& report) {
-  Datum id = text_datum(job.report_id);
-  // Largest now: every store's result and the whole CSV are held.
-  int64 memory_kb = anonymous_rss_kb();
-  TimestampTz writing = GetCurrentTimestamp();
-  size_t stores = report.store_ids.size();
-  for (size_t first = 0; first < stores; first += kResultChunkRows)
-    insert_result_rows(job.report_id, report, first, std::min(kResultChunkRows, stores - first));
-
-  Datum csv = text_datum(report.csv);
-  uint64 updated = spi_execute(
-      "UPDATE _store_monitoring_internal.report SET status = 'Complete', phase = 'done', "
-      "finished_at = pg_catalog.clock_timestamp(), csv = $2, store_count = $3, error = NULL, "
-      "worker_memory_kb = $4 WHERE report_id = $1 AND status = 'Running'",
-      {{TEXTOID, id},
-       {TEXTOID, csv},
-       {INT4OID, Int32GetDatum(static_cast<int32>(stores))},
-       {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}},
-      false);
-  if (updated != 1)
-    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
-  elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
-       stores, (GetCurrentTimestamp() - writing) / 1000.0);
+void store_complete_report(const ReportJob& job, ReportOutput& report) {
+  PeakMemory memory;
+  store_result(job, report, memory);
 }
 
 }  // namespace store_monitoring::pg

@@ -32,7 +32,8 @@ void compute_and_store_report(const ReportJob& job);
 
 // Writes a computed report's rows and marks it Complete, in the caller's
 // transaction (the one step local and sharded reports share).
-void store_complete_report(const ReportJob& job, const ReportOutput& report);
+// Consumes `report` (its memory is freed as it is written).
+void store_complete_report(const ReportJob& job, ReportOutput& report);
 
 // Locks the report's row; throws unless it is still Running. Returns the
 // sources recorded when the report was triggered.

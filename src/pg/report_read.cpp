@@ -12,6 +12,7 @@
 #include "pg/progress.hpp"
 #include "pg/report_api.hpp"
 #include "pg/spi.hpp"
+#include "pg/worker.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -71,14 +72,19 @@ void find_visible_report(const char* sql, text* id, Oid caller, bool fresh_snaps
   if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
 }
 
-// The report row (a composite datum, copied out of SPI).
+// The report row (a composite datum, copied out of SPI). Visibility is
+// checked first on the owner alone: building the row reads the whole CSV,
+// and that must not happen, nor take longer, for an id the caller may not see.
 Datum visible_report(text* id, Oid caller) {
   SpiScope spi;
   find_visible_report(
-      "SELECT r.owner, r FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id,
-      caller);
+      "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id, caller);
+  uint64 found =
+      spi_execute("SELECT r FROM _store_monitoring_internal.report r WHERE r.report_id = $1",
+                  {{TEXTOID, PointerGetDatum(id)}}, true, 1);
+  if (found == 0) report_does_not_exist(id);
   bool is_null = false;
-  Datum row = spi_value(0, 2, &is_null);
+  Datum row = spi_value(0, 1, &is_null);
   return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
 }
 
@@ -209,37 +215,53 @@ Datum list_reports(FunctionCallInfo fcinfo) {
       "worker_memory_kb, error, owner::regrole, sources, owner, progress_handle "
       "FROM _store_monitoring_internal.report ORDER BY requested_at, lock_key",
       {}, true);
-  constexpr int kColumns = 16;  // read from the table; then stores_done, stores_total
+  // Why queued reports wait: one answer for all of them (they wait in one
+  // queue), computed only when there is one.
+  SPITupleTable* reports = SPI_tuptable;
+  Datum waiting_for = 0;
+  for (uint64 i = 0; i < rows && waiting_for == 0; ++i) {
+    bool is_null = false;
+    Datum status =
+        pg_call([&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, 2, &is_null); });
+    if (text_bytes(status) == "Running") waiting_for = text_datum(queued_reason());
+  }
+  // The stored columns, then waiting_for, stores_done, stores_total
+  // (computed here).
+  constexpr int kStored = 16;
   for (uint64 i = 0; i < rows; ++i) {
-    HeapTuple tuple = SPI_tuptable->vals[i];
-    TupleDesc source = SPI_tuptable->tupdesc;
-    Datum values[kColumns + 2];
-    bool nulls[kColumns + 2];
+    HeapTuple tuple = reports->vals[i];
+    TupleDesc source = reports->tupdesc;
+    Datum values[kStored + 3];
+    bool nulls[kStored + 3];
     bool visible = pg_call([&] {
       bool owner_null = false;
-      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, source, kColumns + 1, &owner_null));
+      Oid owner = DatumGetObjectId(SPI_getbinval(tuple, source, kStored + 1, &owner_null));
       if (!has_privs_of_role(caller, owner)) return false;
-      for (int column = 0; column < kColumns; ++column)
+      for (int column = 0; column < kStored; ++column)
         values[column] = SPI_getbinval(tuple, source, column + 1, &nulls[column]);
       return true;
     });
     if (!visible) continue;
+    std::string status(text_bytes(values[1]));
+    bool queued = status == "Running" && text_bytes(values[2]) == "queued";
+    // Only a report still in the queue waits for a worker.
+    values[kStored] = waiting_for;
+    nulls[kStored] = waiting_for == 0 || !queued;
     // stores_done, stores_total: the store count once Complete, the
     // worker's shared counters while it computes.
-    std::string status(text_bytes(values[1]));
-    Datum* progress = values + kColumns;
-    bool* progress_null = nulls + kColumns;
+    Datum* progress = values + kStored + 1;
+    bool* progress_null = nulls + kStored + 1;
     progress_null[0] = progress_null[1] = true;
     if (status == "Complete" && !nulls[11]) {
       progress[0] = progress[1] = Int64GetDatum(DatumGetInt32(values[11]));
       progress_null[0] = progress_null[1] = false;
-    } else if (status == "Running" && std::string_view(text_bytes(values[2])) == "queued") {
+    } else if (queued) {
       progress[0] = Int64GetDatum(0);
       progress_null[0] = false;
     } else if (status == "Running") {
       bool handle_null = false;
       Datum handle =
-          pg_call([&] { return SPI_getbinval(tuple, source, kColumns + 2, &handle_null); });
+          pg_call([&] { return SPI_getbinval(tuple, source, kStored + 2, &handle_null); });
       std::optional<ProgressCount> count;
       if (!handle_null)
         count = read_progress(DatumGetInt64(handle), std::string(text_bytes(values[0])));

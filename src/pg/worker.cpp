@@ -1,13 +1,18 @@
 // Report workers and the recovery launcher.
 //
-// A report worker serves one database: it takes a worker slot (an advisory
-// lock below store_monitoring.max_workers), then claims Running reports one
-// by one (an advisory lock on the report's lock_key, held until the report is
-// written) and computes each in its own transaction. The report's rows and
-// its switch to Complete commit together. A worker that dies releases its
-// locks with its process, so a Running report nobody holds is orphaned and
-// the next worker claims it again; after max_attempts interrupted runs it is
-// marked Failed.
+// A report worker serves one database: it takes a worker slot (a lock below
+// store_monitoring.max_workers), then claims Running reports one by one (a
+// lock on the report's lock_key, held until the report is written) and
+// computes each in its own transaction. The report's rows and its switch to
+// Complete commit together. A worker that dies releases its locks with its
+// process, so a Running report nobody holds is orphaned and the next worker
+// claims it again; after max_attempts interrupted runs it is marked Failed.
+// The locks live in a tag space no SQL function can reach (worker.hpp).
+//
+// A worker never spins: a write that fails (claim, Failed mark) or a look
+// that finds work it cannot claim is retried after a growing pause, at most
+// kMaxTroubles times in a row; then the worker exits and the report waits
+// for the next get_report/wait_report call or launcher round.
 #include "pg/worker.hpp"
 
 #include "pg/extension.hpp"
@@ -23,6 +28,7 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xlog.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
@@ -34,12 +40,14 @@ extern "C" {
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,24 +59,32 @@ MemoryContext worker_context = nullptr;
 // The worker's query text in pg_stat_activity: names the report it computes.
 char activity[128] = "store_monitoring report worker";
 
-// ---------------------------------------------------------------------------
-// Advisory locks held for the life of the worker's claim (session level: they
-// survive transaction ends and vanish with the process).
+// Failed writes or fruitless looks in a row after which a worker exits.
+constexpr int kMaxTroubles = 5;
+constexpr long kFirstBackOffMs = 50;
+constexpr long kMaxBackOffMs = 2000;
+// Background-worker slots the launcher leaves free for everyone else
+// (parallel query, replication, other extensions).
+constexpr int kReservedWorkerSlots = 1;
 
-LOCKTAG advisory_tag(uint32 lock_class, uint32 key) {
+// ---------------------------------------------------------------------------
+// Locks held for the life of the worker's claim (session level: they survive
+// transaction ends and vanish with the process). See kLockTagSpace.
+
+LOCKTAG lock_tag(uint32 lock_class, uint32 key) {
   LOCKTAG tag;
-  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lock_class, key, 2);
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lock_class, key, kLockTagSpace);
   return tag;
 }
 
 bool try_lock(uint32 lock_class, uint32 key) {
-  LOCKTAG tag = advisory_tag(lock_class, key);
+  LOCKTAG tag = lock_tag(lock_class, key);
   return pg_call([&] { return LockAcquire(&tag, ExclusiveLock, true, true); }) !=
          LOCKACQUIRE_NOT_AVAIL;
 }
 
 void unlock(uint32 lock_class, uint32 key) {
-  LOCKTAG tag = advisory_tag(lock_class, key);
+  LOCKTAG tag = lock_tag(lock_class, key);
   pg_call([&] { LockRelease(&tag, ExclusiveLock, true); });
 }
 
@@ -80,12 +96,52 @@ std::optional<int> acquire_slot() {
 }
 
 // ---------------------------------------------------------------------------
+// Interrupts and pauses between transactions.
+
+bool is_cancel(const PgError& error) {
+  return error.data() != nullptr && error.data()->sqlerrcode == ERRCODE_QUERY_CANCELED;
+}
+
+// CHECK_FOR_INTERRUPTS while the worker holds no report: a cancel
+// (pg_cancel_backend) has nothing to stop there and is ignored; a
+// termination exits as usual.
+void check_interrupts_between_reports() {
+  try {
+    pg_call([] { CHECK_FOR_INTERRUPTS(); });
+  } catch (const PgError& error) {
+    if (!is_cancel(error)) throw;
+  }
+}
+
+// Sleeps before try number `troubles` + 1: 50 ms, doubling, at most 2 s.
+void back_off(int troubles) {
+  long ms = std::min(kMaxBackOffMs, kFirstBackOffMs << std::min(troubles - 1, 10));
+  pg_call([&] {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+  });
+  check_interrupts_between_reports();
+}
+
+// A write that keeps failing is logged once: at WARNING when it is new (the
+// report's row did not say so already) and this worker has not warned yet,
+// at DEBUG1 on every later try, by this worker or the next.
+void log_trouble(const std::string& message, bool is_new) {
+  static bool warned = false;
+  int level = is_new && !warned ? WARNING : DEBUG1;
+  warned = warned || level == WARNING;
+  pg_call([&] { ereport(level, (errmsg("%s", message.c_str()))); });
+}
+
+// ---------------------------------------------------------------------------
 // Transactions. Each body runs C++ inside pg_entry, so its frames are gone
 // before a PostgreSQL error longjmps to the handler here.
 
 struct TransactionResult {
   bool ok;
-  std::string error;  // message (and detail) of the error that rolled it back
+  std::string error;    // message (and detail) of the error that rolled it back
+  std::string message;  // the message alone (details name values that change)
 };
 
 using TransactionBody = void (*)(void* state);
@@ -96,7 +152,7 @@ void run_body(TransactionBody body, void* state) {
 
 // No C++ object with a destructor may live in this frame: it hosts the
 // sigsetjmp of PG_TRY.
-bool run_transaction_raw(TransactionBody body, void* state, char** error) {
+bool run_transaction_raw(TransactionBody body, void* state, char** error, char** message) {
   volatile bool ok = false;
   PG_TRY();
   {
@@ -118,8 +174,8 @@ bool run_transaction_raw(TransactionBody body, void* state, char** error) {
     FlushErrorState();
     AbortCurrentTransaction();
     pgstat_report_activity(STATE_IDLE, nullptr);
-    *error = data->detail ? psprintf("%s (%s)", data->message, data->detail)
-                          : pstrdup(data->message ? data->message : "unknown error");
+    *message = pstrdup(data->message ? data->message : "unknown error");
+    *error = data->detail ? psprintf("%s (%s)", *message, data->detail) : pstrdup(*message);
     FreeErrorData(data);
   }
   PG_END_TRY();
@@ -129,10 +185,13 @@ bool run_transaction_raw(TransactionBody body, void* state, char** error) {
 template <typename Fn>
 TransactionResult in_transaction(Fn&& fn) {
   char* error = nullptr;
+  char* message = nullptr;
   auto body = [](void* state) { (*static_cast<Fn*>(state))(); };
-  bool ok = run_transaction_raw(body, &fn, &error);
-  TransactionResult result{ok, error ? std::string(error) : std::string()};
+  bool ok = run_transaction_raw(body, &fn, &error, &message);
+  TransactionResult result{ok, error ? std::string(error) : std::string(),
+                           message ? std::string(message) : std::string()};
   if (error) pfree(error);
+  if (message) pfree(message);
   return result;
 }
 
@@ -150,7 +209,23 @@ struct Claim {
   TimestampTz requested_at;
 };
 
-void mark_failed(const std::string& report_id, const std::string& message) {
+// Where the report row can still be written, says why the worker could not
+// finish it (list_reports() and get_report() show the error; the report
+// stays Running and is retried). True when that is news: the row said
+// something else, or could not be written.
+bool note_trouble(const std::string& report_id, const std::string& note) {
+  bool changed = true;
+  (void)in_transaction([&] {
+    changed = spi_execute(
+                  "UPDATE _store_monitoring_internal.report SET error = $2 "
+                  "WHERE report_id = $1 AND status = 'Running' AND error IS DISTINCT FROM $2",
+                  {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(note)}}, false) > 0;
+  });
+  return changed;
+}
+
+// False when the report could not be marked (it stays Running).
+bool mark_failed(const std::string& report_id, const std::string& message) {
   TransactionResult result = in_transaction([&] {
     spi_execute(
         "UPDATE _store_monitoring_internal.report SET status = 'Failed', phase = 'done', "
@@ -158,23 +233,36 @@ void mark_failed(const std::string& report_id, const std::string& message) {
         "WHERE report_id = $1 AND status = 'Running'",
         {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(message)}}, false);
   });
-  if (!result.ok)
-    ereport(WARNING, (errmsg("store_monitoring could not mark report \"%s\" failed: %s",
-                             report_id.c_str(), result.error.c_str())));
+  if (result.ok) return true;
+  bool is_new = note_trouble(
+      report_id, "could not be marked Failed (" + result.message + ") after: " + message);
+  log_trouble(
+      "store_monitoring could not mark report \"" + report_id + "\" failed: " + result.error,
+      is_new);
+  return false;
 }
+
+struct ClaimResult {
+  std::optional<Claim> claim;
+  bool failed = false;  // a write failed; every lock taken is released
+};
 
 // Claims the oldest Running report nobody holds, in a committed transaction
 // (so attempts counts runs that were interrupted).
-std::optional<Claim> claim_next_report() {
-  std::optional<Claim> claimed;
+ClaimResult claim_next_report() {
+  ClaimResult outcome;
   struct Exhausted {
     std::string report_id;
     uint32 lock_key;
     std::string message;
   };
   std::vector<Exhausted> exhausted;
+  std::vector<uint32> locked;  // report locks taken in the transaction and kept
+  std::string claiming;        // the report being claimed when an error struck
   int max_attempts = current_settings().max_attempts;
   TransactionResult result = in_transaction([&] {
+    // Only workers hold report locks, at most one each (max_workers <= 64),
+    // so the 100 oldest Running reports include any that nobody holds.
     uint64 count = spi_execute(
         "SELECT report_id, lock_key FROM _store_monitoring_internal.report "
         "WHERE status = 'Running' ORDER BY requested_at, lock_key LIMIT 100",
@@ -186,6 +274,8 @@ std::optional<Claim> claim_next_report() {
                               static_cast<uint32>(DatumGetInt64(spi_value(i, 2, &is_null))));
     for (const auto& [report_id, lock_key] : candidates) {
       if (!try_lock(kReportLockClass, lock_key)) continue;
+      locked.push_back(lock_key);
+      claiming = report_id;
       // Re-read under the lock in a fresh snapshot: another worker may have
       // finished it since the list above was read.
       uint64 found = spi_execute(
@@ -194,6 +284,7 @@ std::optional<Claim> claim_next_report() {
           {{TEXTOID, text_datum(report_id)}}, false);
       if (found == 0 || text_value(spi_value(0, 1, &is_null)) != "Running") {
         unlock(kReportLockClass, lock_key);
+        locked.pop_back();
         continue;
       }
       int attempts = DatumGetInt32(spi_value(0, 6, &is_null));
@@ -219,29 +310,30 @@ std::optional<Claim> claim_next_report() {
       claim.requested_at = DatumGetTimestampTz(spi_value(0, 7, &is_null));
       spi_execute(
           "UPDATE _store_monitoring_internal.report SET phase = 'computing', attempts = attempts + "
-          "1, "
-          "started_at = pg_catalog.clock_timestamp(), worker_pid = pg_catalog.pg_backend_pid() "
-          "WHERE report_id = $1",
+          "1, started_at = pg_catalog.clock_timestamp(), "
+          "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id = $1",
           {{TEXTOID, text_datum(report_id)}}, false);
       progress_begin(report_id);
-      claimed = std::move(claim);
+      outcome.claim = std::move(claim);
       break;
     }
   });
+  if (!result.ok) {
+    // Whatever the transaction locked is no longer ours to finish.
+    for (uint32 lock_key : locked) unlock(kReportLockClass, lock_key);
+    bool is_new =
+        claiming.empty() || note_trouble(claiming, "could not be claimed: " + result.message);
+    log_trouble("store_monitoring could not claim a report: " + result.error, is_new);
+    return {std::nullopt, true};
+  }
   for (const Exhausted& report : exhausted) {
-    if (result.ok) mark_failed(report.report_id, report.message);
+    if (!mark_failed(report.report_id, report.message)) outcome.failed = true;
     unlock(kReportLockClass, report.lock_key);
   }
-  if (!result.ok) {
-    if (claimed) unlock(kReportLockClass, claimed->lock_key);
-    ereport(WARNING,
-            (errmsg("store_monitoring could not claim a report: %s", result.error.c_str())));
-    return std::nullopt;
-  }
-  return claimed;
+  return outcome;
 }
 
-void process_report(Claim& claim);
+bool process_report(Claim& claim);
 
 // Names the report in application_name and the query text while computing
 // it (empty: none).
@@ -257,17 +349,24 @@ void show_report(const std::string& report_id) {
   });
 }
 
-void process(Claim& claim) {
+// Computes a claimed report; false when neither its result nor its failure
+// could be written.
+bool process(Claim& claim) {
   show_report(claim.job.report_id);
-  process_report(claim);
+  bool written = process_report(claim);
   progress_end();
   show_report({});
+  return written;
 }
 
-void process_report(Claim& claim) {
+bool process_report(Claim& claim) {
   bool sharded = false;
   if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
-    pause_for_testing(PausePoint::claimed);
+    try {
+      pause_for_testing(PausePoint::claimed);
+    } catch (const PgError& error) {
+      return mark_failed(claim.job.report_id, error.what());
+    }
     std::optional<std::string> error = compute_report_on_shards(
         claim.job, claim.as_of_known, claim.requested_at,
         [](const std::function<void()>& body) -> std::optional<std::string> {
@@ -275,31 +374,32 @@ void process_report(Claim& claim) {
           if (result.ok) return std::nullopt;
           return result.error;
         });
-    if (error) mark_failed(claim.job.report_id, *error);
-    return;
+    return error ? mark_failed(claim.job.report_id, *error) : true;
   }
-  if (!claim.as_of_known) {
-    TransactionResult resolved = in_transaction([&] {
-      claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
-      spi_execute("UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
-                  {{TEXTOID, text_datum(claim.job.report_id)},
-                   {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
-                  false);
-    });
-    if (!resolved.ok) {
-      mark_failed(claim.job.report_id, resolved.error);
-      return;
+  try {
+    if (!claim.as_of_known) {
+      TransactionResult resolved = in_transaction([&] {
+        claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
+        spi_execute("UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
+                    {{TEXTOID, text_datum(claim.job.report_id)},
+                     {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
+                    false);
+      });
+      if (!resolved.ok) return mark_failed(claim.job.report_id, resolved.error);
     }
+    pause_for_testing(PausePoint::claimed);
+  } catch (const PgError& error) {
+    // An error between transactions, such as a cancel (pg_cancel_backend):
+    // the same outcome as inside the computing transaction, Failed.
+    return mark_failed(claim.job.report_id, error.what());
   }
-  pause_for_testing(PausePoint::claimed);
   TransactionResult computed = in_transaction([&] { compute_and_store_report(claim.job); });
-  if (!computed.ok) {
-    // A canceled report fails with who canceled it, whatever step noticed
-    // it (the role is looked up in a transaction).
-    std::string message = computed.error;
-    in_transaction([&] { message = progress_cancel_message().value_or(message); });
-    mark_failed(claim.job.report_id, message);
-  }
+  if (computed.ok) return true;
+  // A canceled report fails with who canceled it, whatever step noticed it
+  // (the role is looked up in a transaction).
+  std::string message = computed.error;
+  in_transaction([&] { message = progress_cancel_message().value_or(message); });
+  return mark_failed(claim.job.report_id, message);
 }
 
 // The extension is installed here at the version this library serves (a
@@ -324,22 +424,107 @@ void reload_config_if_requested() {
 
 void serve_database() {
   if (!extension_installed()) return;
+  int troubles = 0;  // failed writes in a row
+  int looks = 0;     // looks in a row that found work but claimed nothing
   std::optional<int> slot = acquire_slot();
   while (slot) {
     for (;;) {
       reload_config_if_requested();
-      pg_call([] { CHECK_FOR_INTERRUPTS(); });
-      std::optional<Claim> claim = claim_next_report();
-      if (!claim) break;
-      process(*claim);
-      unlock(kReportLockClass, claim->lock_key);
+      check_interrupts_between_reports();
+      ClaimResult claimed = claim_next_report();
+      bool wrote = !claimed.failed;
+      if (claimed.claim) {
+        looks = 0;
+        wrote = process(*claimed.claim) && wrote;
+        unlock(kReportLockClass, claimed.claim->lock_key);
+      }
+      if (wrote) {
+        troubles = 0;
+        if (!claimed.claim) break;
+        continue;
+      }
+      if (++troubles >= kMaxTroubles) break;
+      back_off(troubles);
     }
     // Release the slot before the last look, so that a worker launched for a
     // report committed meanwhile finds the slot free, or we find the report.
     unlock(kSlotLockClass, static_cast<uint32>(*slot));
     slot.reset();
-    if (has_unclaimed_reports()) slot = acquire_slot();
+    if (troubles >= kMaxTroubles) return;  // logged; resumed by a later worker
+    if (has_unclaimed_reports()) {
+      if (++looks > kMaxTroubles) return;
+      if (looks > 1) back_off(looks - 1);
+      slot = acquire_slot();
+    }
   }
+}
+
+// Connects a worker to `database` with the settings the extension's own SQL
+// needs, whatever the database's or roles' defaults say.
+void connect_worker(Oid database) {
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, die);
+  BackgroundWorkerUnblockSignals();
+  // No user: the worker runs as the bootstrap superuser and acts as the
+  // report's owner only while reading the inputs (see report_compute.cpp).
+  BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+  // Database or role settings must not redirect the names in our SQL.
+  SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_OVERRIDE);
+  // The worker writes the extension's own state for reports that were
+  // accepted (trigger_report() committed): a database made read-only by
+  // default (ALTER DATABASE ... SET default_transaction_read_only) must not
+  // leave them Running for ever. Its claim also relies on fresh snapshots.
+  SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+  SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+  // Compiling the read's expressions costs more than it saves (one pass).
+  SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+  worker_context =
+      AllocSetContextCreate(TopMemoryContext, "store_monitoring worker", ALLOCSET_DEFAULT_SIZES);
+  MemoryContextSwitchTo(worker_context);
+}
+
+// Background-worker slots not in use: max_worker_processes less the running
+// background workers (every one that attached to shared memory shows in the
+// backend status array). Workers registered but not started yet are not
+// seen, so this is an estimate, enough to leave slots to others.
+int free_worker_slots() {
+  pgstat_clear_backend_activity_snapshot();
+  int running = 0;
+  int backends = pgstat_fetch_stat_numbackends();
+  for (int i = 1; i <= backends; ++i) {
+    LocalPgBackendStatus* status = pgstat_fetch_stat_local_beentry(i);
+    if (status != nullptr && status->backendStatus.st_backendType == B_BG_WORKER) ++running;
+  }
+  pgstat_clear_backend_activity_snapshot();
+  return max_worker_processes - running;
+}
+
+BackgroundWorker worker_definition(Oid database, const char* function, const char* type) {
+  BackgroundWorker worker;
+  memset(&worker, 0, sizeof(worker));
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  // Never restarted by the postmaster: recovery is ours (see README, FAQ).
+  worker.bgw_restart_time = BGW_NEVER_RESTART;
+  strlcpy(worker.bgw_library_name, "store_monitoring", BGW_MAXLEN);
+  strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+  snprintf(worker.bgw_name, BGW_MAXLEN, "%s for database %u", type, database);
+  strlcpy(worker.bgw_type, type, BGW_MAXLEN);
+  worker.bgw_main_arg = ObjectIdGetDatum(database);
+  return worker;
+}
+
+// Launcher: runs the recovery check of one database and waits for it to end
+// (it lasts one short transaction). False when no slot could be had.
+bool check_database(Oid database) {
+  BackgroundWorker worker = worker_definition(database, "store_monitoring_recovery_check_main",
+                                              "store_monitoring recovery check");
+  worker.bgw_notify_pid = MyProcPid;
+  BackgroundWorkerHandle* handle = nullptr;
+  if (!RegisterDynamicBackgroundWorker(&worker, &handle)) return false;
+  (void)WaitForBackgroundWorkerShutdown(handle);
+  pfree(handle);
+  return true;
 }
 
 }  // namespace
@@ -350,23 +535,41 @@ bool any_orphaned_report() {
            "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status = 'Running' "
            "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
            "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
-           "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = 2) LIMIT 1",
-           MyDatabaseId, kReportLockClass);
+           "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = %d) LIMIT 1",
+           MyDatabaseId, kReportLockClass, static_cast<int>(kLockTagSpace));
   return spi_execute(sql, {}, false, 1) > 0;
 }
 
+std::string queued_reason() {
+  // RecoveryInProgress() reads shared memory and raises no error (bare).
+  if (RecoveryInProgress()) return "reports are computed on the primary (this is a standby)";
+  char sql[1024];
+  snprintf(sql, sizeof(sql),
+           "SELECT (SELECT count(*) FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' "
+           "AND l.database = %u AND l.classid = %u AND l.objsubid = %d AND l.granted), "
+           "(SELECT count(*) FROM pg_catalog.pg_stat_activity a "
+           "WHERE a.backend_type = 'store_monitoring worker' AND a.datid = %u)",
+           MyDatabaseId, kSlotLockClass, static_cast<int>(kLockTagSpace), MyDatabaseId);
+  spi_execute(sql, {}, true);
+  bool is_null = false;
+  int64 busy = DatumGetInt64(spi_value(0, 1, &is_null));
+  int64 running = DatumGetInt64(spi_value(0, 2, &is_null));
+  int max_workers = current_settings().max_workers;
+  if (busy >= max_workers)
+    return "a worker: all " + std::to_string(max_workers) +
+           " report workers of this database (store_monitoring.max_workers) are busy";
+  if (running == 0)
+    return "a worker: none runs in this database (no free background-worker slot, see "
+           "max_worker_processes, or one is starting); get_report(), wait_report() and the "
+           "launcher start one";
+  return "a worker of this database to claim it";
+}
+
 bool launch_report_worker(Oid database) noexcept {
-  BackgroundWorker worker;
-  memset(&worker, 0, sizeof(worker));
-  worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-  // Never restarted by the postmaster: recovery is ours (see README, FAQ).
-  worker.bgw_restart_time = BGW_NEVER_RESTART;
-  strlcpy(worker.bgw_library_name, "store_monitoring", BGW_MAXLEN);
-  strlcpy(worker.bgw_function_name, "store_monitoring_worker_main", BGW_MAXLEN);
-  snprintf(worker.bgw_name, BGW_MAXLEN, "store_monitoring worker for database %u", database);
-  strlcpy(worker.bgw_type, "store_monitoring worker", BGW_MAXLEN);
-  worker.bgw_main_arg = ObjectIdGetDatum(database);
+  // Raises no error (a shared-memory read), so it is safe in noexcept code.
+  if (RecoveryInProgress()) return false;
+  BackgroundWorker worker =
+      worker_definition(database, "store_monitoring_worker_main", "store_monitoring worker");
   return RegisterDynamicBackgroundWorker(&worker, nullptr);
 }
 
@@ -388,28 +591,38 @@ void register_launcher() {
 using namespace store_monitoring::pg;
 
 void store_monitoring_worker_main(Datum main_arg) {
-  Oid database = DatumGetObjectId(main_arg);
-  pqsignal(SIGHUP, SignalHandlerForConfigReload);
-  pqsignal(SIGTERM, die);
-  BackgroundWorkerUnblockSignals();
-  // No user: the worker runs as the bootstrap superuser and acts as the
-  // report's owner only while reading the inputs (see report_compute.cpp).
-  BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
-  // Database or role settings must not redirect the names in our SQL.
-  SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_OVERRIDE);
-  // Compiling the read's expressions costs more than it saves (one pass).
-  SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
-  worker_context =
-      AllocSetContextCreate(TopMemoryContext, "store_monitoring worker", ALLOCSET_DEFAULT_SIZES);
-  MemoryContextSwitchTo(worker_context);
+  connect_worker(DatumGetObjectId(main_arg));
   pg_entry([] { serve_database(); });
   proc_exit(0);
 }
 
+// Started by the launcher in one database at a time: starts a report worker
+// when a Running report has none, provided that leaves
+// kReservedWorkerSlots background-worker slots free (it exits right after,
+// giving its own slot back).
+void store_monitoring_recovery_check_main(Datum main_arg) {
+  connect_worker(DatumGetObjectId(main_arg));
+  pg_entry([] {
+    if (!extension_installed() || !has_unclaimed_reports()) return;
+    if (pg_call([] { return free_worker_slots(); }) <= kReservedWorkerSlots ||
+        !launch_report_worker(MyDatabaseId))
+      pg_call([] {
+        ereport(LOG, (errmsg("store_monitoring: reports of database %u wait for a worker; no "
+                             "free background-worker slot to spare, trying again at the next "
+                             "launcher round",
+                             MyDatabaseId)));
+      });
+  });
+  proc_exit(0);
+}
+
 // Preload mode only: at start-up, after a crash restart, and every
-// store_monitoring.recovery_interval, start a worker in every database that
-// accepts connections; a worker in a database without the extension (or
-// without orphaned reports) exits at once.
+// store_monitoring.recovery_interval, checks the databases that accept
+// connections one at a time, each with a short-lived recovery check that
+// starts a report worker only where a Running report has none. A round stops
+// when no more than kReservedWorkerSlots background-worker slots are free;
+// the next round starts after the last database checked, so every database
+// gets its turn however few slots there are.
 void store_monitoring_launcher_main(Datum) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, die);
@@ -417,6 +630,7 @@ void store_monitoring_launcher_main(Datum) {
   BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
   MemoryContext round_context =
       AllocSetContextCreate(TopMemoryContext, "store_monitoring launcher", ALLOCSET_DEFAULT_SIZES);
+  Oid last_checked = InvalidOid;
   for (;;) {
     CHECK_FOR_INTERRUPTS();
     if (ConfigReloadPending) {
@@ -441,8 +655,17 @@ void store_monitoring_launcher_main(Datum) {
     table_close(relation, AccessShareLock);
     CommitTransactionCommand();
     MemoryContextSwitchTo(round_context);
-    ListCell* cell;
-    foreach (cell, databases) (void)launch_report_worker(lfirst_oid(cell));
+    list_sort(databases, list_oid_cmp);
+    // In turn: first the databases after the last one checked, then the rest.
+    int count = list_length(databases);
+    int first = 0;
+    while (first < count && list_nth_oid(databases, first) <= last_checked) ++first;
+    for (int i = 0; i < count; ++i) {
+      Oid database = list_nth_oid(databases, (first + i) % count);
+      if (free_worker_slots() <= kReservedWorkerSlots + 1 || !check_database(database)) break;
+      last_checked = database;
+      CHECK_FOR_INTERRUPTS();
+    }
     MemoryContextSwitchTo(previous);
     MemoryContextReset(round_context);
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
