@@ -34,6 +34,7 @@ int max_attempts = 3;
 int debug_worker_delay = 0;
 int debug_pause_point = static_cast<int>(PausePoint::claimed);
 int recovery_interval = 30;
+int report_timeout = 60 * 60 * 1000;  // ms; 0: none
 
 const struct config_enum_entry kPausePointOptions[] = {
     {"claimed", static_cast<int>(PausePoint::claimed), false},
@@ -74,7 +75,8 @@ constexpr const char* kSettingNames[] = {
     "store_monitoring.report_time",        "store_monitoring.max_extrapolation",
     "store_monitoring.interpolation",      "store_monitoring.max_workers",
     "store_monitoring.max_attempts",       "store_monitoring.recovery_interval",
-    "store_monitoring.debug_worker_delay", "store_monitoring.debug_pause_point"};
+    "store_monitoring.debug_worker_delay", "store_monitoring.debug_pause_point",
+    "store_monitoring.report_timeout",     "store_monitoring.shard_timeout"};
 
 bool is_setting_name(const char* name) {
   for (const char* known : kSettingNames)
@@ -125,6 +127,7 @@ void forget_interpolation(int, void*) { forget_refused("store_monitoring.interpo
 void forget_max_workers(int, void*) { forget_refused("store_monitoring.max_workers"); }
 void forget_max_attempts(int, void*) { forget_refused("store_monitoring.max_attempts"); }
 void forget_recovery_interval(int, void*) { forget_refused("store_monitoring.recovery_interval"); }
+void forget_report_timeout(int, void*) { forget_refused("store_monitoring.report_timeout"); }
 void forget_debug_worker_delay(int, void*) {
   forget_refused("store_monitoring.debug_worker_delay");
 }
@@ -252,6 +255,13 @@ void define_settings() {
                           "Used only with shared_preload_libraries = 'store_monitoring'.",
                           &recovery_interval, 30, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
                           forget_recovery_interval, nullptr);
+  DefineCustomIntVariable(
+      "store_monitoring.report_timeout",
+      "Longest time a report's worker may spend reading and computing one report.",
+      "A report that takes longer ends Failed, freeing its worker: a source whose functions "
+      "sleep or wait on a lock cannot hold a worker for ever. 0 means no limit.",
+      &report_timeout, 60 * 60 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+      forget_report_timeout, nullptr);
   DefineCustomIntVariable("store_monitoring.debug_worker_delay",
                           "Testing aid: a worker sleeps this long after claiming a report.",
                           nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
@@ -298,7 +308,8 @@ Settings current_settings() {
                   max_attempts,
                   debug_worker_delay,
                   recovery_interval,
-                  static_cast<PausePoint>(debug_pause_point)};
+                  static_cast<PausePoint>(debug_pause_point),
+                  report_timeout};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

@@ -30,6 +30,7 @@ struct Settings {
   int debug_worker_delay;  // ms a worker sleeps at debug_pause_point (tests only)
   int recovery_interval;   // s between the launcher's recovery rounds
   PausePoint debug_pause_point;
+  int report_timeout_ms;  // longest a report may compute; 0: no limit
 };
 
 // Registers the settings; called from _PG_init. A value set before the

@@ -44,6 +44,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 }
 
@@ -349,6 +350,27 @@ void show_report(const std::string& report_id) {
   });
 }
 
+// store_monitoring.report_timeout for one report: PostgreSQL's statement
+// timeout, armed by hand (a background worker runs no client statements, so
+// nothing else arms it). Whatever the report runs then ends with "canceling
+// statement due to statement timeout" once the time is up, its own sources'
+// functions included (a sleep, a lock wait), and the report ends Failed.
+class ReportDeadline {
+ public:
+  explicit ReportDeadline(int timeout_ms) {
+    if (timeout_ms > 0) pg_call([&] { enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms); });
+  }
+  // Never raises: removes the timer and, if it fired after the report's
+  // last statement, the cancel it left pending for the next one.
+  ~ReportDeadline() {
+    bool fired = get_timeout_indicator(STATEMENT_TIMEOUT, false);
+    disable_timeout(STATEMENT_TIMEOUT, false);
+    if (fired) QueryCancelPending = false;
+  }
+  ReportDeadline(const ReportDeadline&) = delete;
+  ReportDeadline& operator=(const ReportDeadline&) = delete;
+};
+
 // Computes a claimed report; false when neither its result nor its failure
 // could be written.
 bool process(Claim& claim) {
@@ -360,6 +382,7 @@ bool process(Claim& claim) {
 }
 
 bool process_report(Claim& claim) {
+  ReportDeadline deadline(current_settings().report_timeout_ms);
   bool sharded = false;
   if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
     try {
