@@ -36,10 +36,12 @@ enum Shape : int {
   overnight = 3,  // every day 18:00-02:00 (7 rows, each running into the next day)
 };
 
-constexpr std::array<const char*, 6> kZones = {
-    "",  // no time-zone row: America/Chicago
-    "America/New_York", "America/Chicago", "America/Los_Angeles", "America/Denver",
-    "America/Phoenix"};
+constexpr std::array<const char*, 6> kZones = {"",  // no time-zone row: America/Chicago
+                                               "America/New_York",
+                                               "America/Chicago",
+                                               "America/Los_Angeles",
+                                               "America/Denver",
+                                               "America/Phoenix"};
 
 sm::Micros clock_time(int hours, int minutes = 0, int seconds = 0) {
   return hours * sm::kMicrosPerHour + minutes * sm::kMicrosPerMinute +
@@ -148,9 +150,12 @@ BENCHMARK(BM_ComputeStore)
 // A whole report's computation as the worker runs it: 14,212 stores (the
 // public data) through ReportPipeline, CSV included; threaded = a second
 // thread computes while the caller submits (the worker's mode). The inputs
-// are copied into the pipeline outside the timed region.
+// are copied into the pipeline outside the timed region. progress = the
+// worker's shared counters (stores read and computed, cancel checks) on.
 void BM_ReportPipeline(benchmark::State& state) {
   const bool threaded = state.range(0) != 0;
+  const bool with_progress = state.range(1) != 0;
+  sm::ReportProgress progress;
   const Corpus corpus = make_corpus(six_rows, 1, 14212);
   std::size_t stores = 0;
   std::size_t polls = 0;
@@ -159,6 +164,7 @@ void BM_ReportPipeline(benchmark::State& state) {
     std::vector<sm::StoreInput> inputs = corpus.stores;
     state.ResumeTiming();
     sm::ReportPipeline pipeline({kAsOf, kH, sm::Interpolation::nearest}, threaded);
+    if (with_progress) pipeline.report_progress_to(&progress, 1);
     for (sm::StoreInput& s : inputs) pipeline.submit(std::move(s));
     sm::ReportOutput output = pipeline.finish();
     benchmark::DoNotOptimize(output.csv.data());
@@ -167,7 +173,10 @@ void BM_ReportPipeline(benchmark::State& state) {
   }
   set_rates(state, stores, polls);
 }
-BENCHMARK(BM_ReportPipeline)->ArgName("threaded")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_ReportPipeline)
+    ->ArgNames({"threaded", "progress"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 }  // namespace

@@ -9,7 +9,7 @@
 -- Output: one row per store found in any of the three input tables, ordered by
 -- store_id bytes, with the columns and units of store_monitoring.report_rows():
 -- minutes for the last hour, hours for the last day and week, unrounded. It
--- follows ../shared/spec/semantics.md with interpolation = nearest (the
+-- follows the README's "What the numbers mean" with interpolation = nearest (the
 -- default); bench/run.sh checks that it gives the extension's numbers on the
 -- benchmark data (every value within 1e-6).
 --

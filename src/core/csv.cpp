@@ -1,6 +1,7 @@
 #include "report_engine.hpp"
 
 #include <charconv>
+#include <stdexcept>
 
 namespace store_monitoring {
 namespace {
@@ -63,6 +64,47 @@ void append_csv_row(std::string& out, std::string_view store_id, const StoreDura
     }
   }
   out.push_back('\n');
+}
+
+std::vector<std::vector<std::string>> split_csv(std::string_view text) {
+  std::vector<std::vector<std::string>> records;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::vector<std::string>& record = records.emplace_back();
+    for (;;) {  // one field per round
+      std::string& field = record.emplace_back();
+      if (i < text.size() && text[i] == '"') {
+        for (++i;; ++i) {
+          if (i >= text.size()) throw std::invalid_argument("CSV: unterminated quoted field");
+          if (text[i] == '"') {
+            if (i + 1 < text.size() && text[i + 1] == '"') {
+              field.push_back('"');
+              ++i;
+            } else {
+              ++i;
+              break;
+            }
+          } else {
+            field.push_back(text[i]);
+          }
+        }
+      } else {
+        const std::size_t end = text.find_first_of(",\"\n", i);
+        if (end == std::string_view::npos) throw std::invalid_argument("CSV: missing line break");
+        if (text[end] == '"') throw std::invalid_argument("CSV: quote inside an unquoted field");
+        field.assign(text.substr(i, end - i));
+        i = end;
+      }
+      if (i >= text.size()) throw std::invalid_argument("CSV: missing line break");
+      if (text[i] == '\n') {
+        ++i;
+        break;
+      }
+      if (text[i] != ',') throw std::invalid_argument("CSV: text after a quoted field");
+      ++i;
+    }
+  }
+  return records;
 }
 
 }  // namespace store_monitoring

@@ -63,7 +63,11 @@ struct ReportEngine::Impl {
   const ZoneCalendar* last = nullptr;
 
   // Buffers reused across stores so that the hot path does not allocate.
-  std::vector<Span> raw;
+  struct RawOpen {
+    Span span;
+    int row;  // index of the business-hours row that opens it
+  };
+  std::vector<RawOpen> raw;  // after build_open: sorted by begin, clipped
   std::vector<Span> open;
   std::vector<Span> active;
   std::vector<Span> known;  // instants whose status some evidence poll decides
@@ -97,18 +101,19 @@ const ZoneCalendar& ReportEngine::Impl::calendar(std::string_view name) {
 void ReportEngine::Impl::build_open(const ZoneCalendar& cal, std::span<const BusinessHours> hours,
                                     Span range, std::vector<Span>& out) {
   out.clear();
+  raw.clear();
   if (range.begin >= range.end) return;
   if (hours.empty()) {  // no rows at all: open 24x7
     out.push_back(range);
     return;
   }
-  raw.clear();
   const Micros first_day = floor_div(range.begin, kMicrosPerDay) - 2;
   const Micros last_day = floor_div(range.end, kMicrosPerDay) + 2;
   for (Micros day = first_day; day <= last_day; ++day) {
     const int weekday = weekday_of_day(day);
     const Micros midnight = day * kMicrosPerDay;
-    for (const BusinessHours& row : hours) {
+    for (std::size_t row_index = 0; row_index < hours.size(); ++row_index) {
+      const BusinessHours& row = hours[row_index];
       if (row.day_of_week != weekday) continue;
       // Rows are validated upstream; clamping only keeps bad input from overflowing.
       const Micros s = std::clamp<Micros>(row.start_local, 0, kMicrosPerDay);
@@ -124,12 +129,14 @@ void ReportEngine::Impl::build_open(const ZoneCalendar& cal, std::span<const Bus
       const Micros begin_utc = cal.to_utc(midnight + s);
       const Micros end_utc = cal.to_utc(close);
       if (begin_utc < end_utc && end_utc > range.begin && begin_utc < range.end) {
-        raw.push_back({std::max(begin_utc, range.begin), std::min(end_utc, range.end)});
+        raw.push_back({{std::max(begin_utc, range.begin), std::min(end_utc, range.end)},
+                       static_cast<int>(row_index)});
       }
     }
   }
-  std::sort(raw.begin(), raw.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
-  for (const Span& s : raw) {
+  std::sort(raw.begin(), raw.end(),
+            [](const RawOpen& a, const RawOpen& b) { return a.span.begin < b.span.begin; });
+  for (const auto& [s, row] : raw) {
     if (!out.empty() && s.begin <= out.back().end) {
       out.back().end = std::max(out.back().end, s.end);
     } else {
@@ -283,6 +290,132 @@ StoreDurations ReportEngine::compute_store(std::string_view time_zone,
     d.unknown[w] = open_time[w] - known_time[w];
   }
   return d;
+}
+
+namespace {
+// Appends an entry, merging it into the previous one when it continues it
+// with the same kind, row and poll.
+void append_entry(std::vector<TimelineEntry>& out, const TimelineEntry& e) {
+  if (e.utc.begin >= e.utc.end) return;
+  if (!out.empty()) {
+    TimelineEntry& last = out.back();
+    if (last.kind == e.kind && last.utc.end == e.utc.begin && last.hours_row == e.hours_row &&
+        last.has_poll == e.has_poll && (!e.has_poll || last.poll.at == e.poll.at)) {
+      last.utc.end = e.utc.end;
+      return;
+    }
+  }
+  out.push_back(e);
+}
+}  // namespace
+
+std::vector<TimelineEntry> ReportEngine::explain_store(std::string_view time_zone,
+                                                       std::span<const BusinessHours> hours,
+                                                       std::span<const Poll> polls) {
+  Impl& m = *impl_;
+  const ZoneCalendar& cal = m.calendar(time_zone);
+  m.build_open(cal, hours, m.evidence, m.open);
+  m.collect_evidence(polls);  // the same evidence as compute_store's
+
+  // Polls of the evidence range taken while closed.
+  std::vector<Poll> ignored;
+  for (const Poll& p : polls) {
+    if (p.at < m.evidence.begin || p.at >= m.evidence.end) continue;
+    auto after = std::upper_bound(m.open.begin(), m.open.end(), p.at,
+                                  [](Micros at, const Span& s) { return at < s.begin; });
+    if (after == m.open.begin() || p.at >= (after - 1)->end) ignored.push_back(p);
+  }
+  std::sort(ignored.begin(), ignored.end(), [](const Poll& a, const Poll& b) {
+    return a.at != b.at ? a.at < b.at : a.status < b.status;
+  });
+
+  // The instants each evidence poll decides (sorted, disjoint): what
+  // build_active and build_known compute, kept per poll.
+  struct Decided {
+    Span span;
+    Poll poll;
+  };
+  std::vector<Decided> decided;
+  const std::vector<Poll>& ev = m.evidence_polls;
+  const Micros h = m.settings.max_extrapolation;
+  const bool nearest = m.settings.interpolation == Interpolation::nearest;
+  for (std::size_t i = 0; i < ev.size(); ++i) {
+    const Micros a = ev[i].at;
+    Micros from = nearest ? a - h : a;
+    Micros to = a + h;
+    if (nearest && i > 0) from = std::max(from, ev[i - 1].at + (a - ev[i - 1].at) / 2);
+    if (i + 1 < ev.size()) to = std::min(to, nearest ? a + (ev[i + 1].at - a) / 2 : ev[i + 1].at);
+    if (from < to) decided.push_back({{from, to}, ev[i]});
+  }
+
+  // Open pieces of the week, each credited to the row that opens it: the
+  // earliest-starting row among those still open past the previous piece.
+  const Span week{m.settings.as_of - kMicrosPerWeek, m.settings.as_of};
+  std::vector<Span> week_open;
+  m.build_open(cal, hours, week, week_open);
+  struct Piece {
+    Span span;
+    int row;
+  };
+  std::vector<Piece> pieces;
+  if (hours.empty()) {
+    for (const Span& s : week_open) pieces.push_back({s, -1});
+  } else {
+    Micros covered = week.begin;
+    for (const auto& [s, row] : m.raw) {
+      const Micros from = std::max(s.begin, covered);
+      if (from < s.end) pieces.push_back({{from, s.end}, row});
+      covered = std::max(covered, s.end);
+    }
+  }
+
+  std::vector<TimelineEntry> out;
+  Micros cursor = week.begin;
+  std::size_t j = 0;
+  for (const Piece& piece : pieces) {
+    append_entry(out, {TimelineKind::closed, {cursor, piece.span.begin}, {}, -1, false, {}});
+    Micros t = piece.span.begin;
+    while (t < piece.span.end) {
+      while (j < decided.size() && decided[j].span.end <= t) ++j;
+      if (j < decided.size() && decided[j].span.begin <= t) {
+        const Micros to = std::min(decided[j].span.end, piece.span.end);
+        const Poll& p = decided[j].poll;
+        append_entry(out, {p.status == PollStatus::active ? TimelineKind::up : TimelineKind::down,
+                           {t, to},
+                           {},
+                           piece.row,
+                           true,
+                           p});
+        t = to;
+      } else {
+        const Micros to =
+            j < decided.size() ? std::min(decided[j].span.begin, piece.span.end) : piece.span.end;
+        append_entry(out, {TimelineKind::unknown, {t, to}, {}, piece.row, false, {}});
+        t = to;
+      }
+    }
+    cursor = piece.span.end;
+  }
+  append_entry(out, {TimelineKind::closed, {cursor, week.end}, {}, -1, false, {}});
+
+  // Interleave the ignored polls: after the interval that starts at or
+  // before them.
+  std::vector<TimelineEntry> merged;
+  merged.reserve(out.size() + ignored.size());
+  std::size_t k = 0;
+  for (const TimelineEntry& e : out) {
+    while (k < ignored.size() && ignored[k].at < e.utc.begin) {
+      merged.push_back(
+          {TimelineKind::ignored_poll, {ignored[k].at, ignored[k].at}, {}, -1, true, ignored[k]});
+      ++k;
+    }
+    merged.push_back(e);
+  }
+  for (; k < ignored.size(); ++k)
+    merged.push_back(
+        {TimelineKind::ignored_poll, {ignored[k].at, ignored[k].at}, {}, -1, true, ignored[k]});
+  for (TimelineEntry& e : merged) e.local = {cal.to_local(e.utc.begin), cal.to_local(e.utc.end)};
+  return merged;
 }
 
 std::vector<Span> ReportEngine::open_intervals(std::string_view time_zone,

@@ -1,6 +1,6 @@
 // The computing core of store_monitoring: plain C++20, no PostgreSQL headers.
 //
-// Everything here follows ../shared/spec/semantics.md (summarised in README.md).
+// Everything here follows the rules in README.md ("What the numbers mean").
 // All instants are integer microseconds since the Unix epoch (UTC), so the
 // arithmetic is exact; only the final presentation converts to minutes/hours.
 #pragma once
@@ -77,6 +77,23 @@ struct StoreDurations {
   friend bool operator==(const StoreDurations&, const StoreDurations&) = default;
 };
 
+// One entry of a store's explained timeline (ReportEngine::explain_store).
+// closed/up/down/unknown are the intervals of [T - 168 h, T); ignored_poll is
+// a poll of the evidence range taken while the store was closed.
+enum class TimelineKind : std::uint8_t { closed, up, down, unknown, ignored_poll };
+
+struct TimelineEntry {
+  TimelineKind kind;
+  Span utc;    // ignored_poll: {at, at}
+  Span local;  // the same instants as local times of the store's zone
+  // Index in `hours` of the business-hours row whose interval holds it
+  // (up/down/unknown), -1 for closed, ignored_poll and a store open 24x7.
+  int hours_row = -1;
+  // up/down: the evidence poll that decides it; ignored_poll: that poll.
+  bool has_poll = false;
+  Poll poll{};
+};
+
 // True when the time-zone database knows `name` as an IANA zone or link.
 // Never throws.
 bool is_known_time_zone(std::string_view name) noexcept;
@@ -105,6 +122,15 @@ class ReportEngine {
   StoreDurations compute_store(std::string_view time_zone, std::span<const BusinessHours> hours,
                                std::span<const Poll> polls);
 
+  // The store's timeline: the intervals of [T - 168 h, T) in time order, each
+  // as long as its kind, its business-hours row and its deciding poll stay the
+  // same (closed intervals are maximal), with the ignored polls interleaved by
+  // time. Summed per window, the intervals give compute_store's numbers
+  // exactly. Same arguments and errors as compute_store.
+  std::vector<TimelineEntry> explain_store(std::string_view time_zone,
+                                           std::span<const BusinessHours> hours,
+                                           std::span<const Poll> polls);
+
   // Building blocks, exposed for tests.
   // Merged, sorted open intervals in UTC that intersect `range`, clipped to it.
   std::vector<Span> open_intervals(std::string_view time_zone, std::span<const BusinessHours> hours,
@@ -125,5 +151,11 @@ std::string_view csv_header() noexcept;
 // decimals, rounded half away from zero from the exact microseconds; the
 // store id quoted per RFC 4180 only when it contains a comma, quote, CR or LF.
 void append_csv_row(std::string& out, std::string_view store_id, const StoreDurations& d);
+
+// Splits CSV text as append_csv_row writes it (RFC 4180: a field in double
+// quotes may hold commas, line breaks and doubled quotes; every line ends
+// with "\n") into records of fields. Throws std::invalid_argument for text
+// that is not such CSV.
+std::vector<std::vector<std::string>> split_csv(std::string_view text);
 
 }  // namespace store_monitoring

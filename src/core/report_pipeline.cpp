@@ -58,9 +58,18 @@ void ReportPipeline::compute_batch(Batch& batch) {
     output_.store_ids.push_back(std::move(store.store_id));
     output_.durations.push_back(durations);
   }
+  if (progress_ != nullptr) {
+    stores_done_ += batch.size();
+    progress_->stores_done.store(stores_done_, std::memory_order_relaxed);
+  }
 }
 
 void ReportPipeline::submit(StoreInput&& store) {
+  if (progress_ != nullptr) {
+    if (token_ != 0 && progress_->cancel.load(std::memory_order_relaxed) == token_)
+      throw ReportCanceled();
+    progress_->stores_read.store(++stores_read_, std::memory_order_relaxed);
+  }
   pending_.push_back(std::move(store));
   if (pending_.size() >= kBatchStores) flush_pending();
 }

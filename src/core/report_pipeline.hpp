@@ -3,10 +3,13 @@
 // (pure C++) overlap on two cores. Results come back in submission order.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +29,27 @@ struct ReportOutput {
   std::vector<std::string> store_ids;
   std::vector<StoreDurations> durations;
   std::string csv;  // header and one line per store
+};
+
+// How far a report got, and a request to stop it, shared with other threads
+// or processes while it computes: lock-free atomics only, so that it may live
+// in shared memory.
+// Each counter has one writer and a cache line of its own, so that the two
+// threads never slow each other down through it.
+struct ReportProgress {
+  alignas(64) std::atomic<std::uint64_t> stores_read{0};  // stores submitted so far
+  alignas(64) std::atomic<std::uint64_t> stores_done{0};  // stores computed so far
+  // The token of the run to stop (see report_progress_to); 0: none. A token
+  // rather than a flag, so that a late request for an earlier run sharing
+  // this memory cannot stop a later one.
+  alignas(64) std::atomic<std::uint64_t> cancel{0};
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+// Thrown by submit() once ReportProgress::cancel is set.
+class ReportCanceled : public std::runtime_error {
+ public:
+  ReportCanceled() : std::runtime_error("the report was canceled") {}
 };
 
 class ReportPipeline {
@@ -49,6 +73,14 @@ class ReportPipeline {
   // Stops the thread without waiting for queued work (for process exit).
   void abandon() noexcept;
 
+  // Counts stores into `progress` (which must outlive the pipeline) from now
+  // on, and makes submit() throw ReportCanceled once its `cancel` holds
+  // `token` (nonzero).
+  void report_progress_to(ReportProgress* progress, std::uint64_t token) noexcept {
+    progress_ = progress;
+    token_ = token;
+  }
+
  private:
   using Batch = std::vector<StoreInput>;
   void flush_pending();
@@ -57,6 +89,10 @@ class ReportPipeline {
 
   ReportEngine engine_;
   ReportOutput output_;
+  ReportProgress* progress_ = nullptr;
+  std::uint64_t token_ = 0;
+  std::uint64_t stores_read_ = 0;  // published to progress_ (plain stores: one writer each)
+  std::uint64_t stores_done_ = 0;
   Batch pending_;
   bool threaded_;
 

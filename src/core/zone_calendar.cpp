@@ -82,4 +82,10 @@ Micros ZoneCalendar::to_utc(Micros local) const noexcept {
   return periods_.empty() ? local : local - periods_.back().offset;
 }
 
+Micros ZoneCalendar::to_local(Micros utc) const noexcept {
+  for (const Period& p : periods_)
+    if (utc >= p.begin && utc < p.end) return utc + p.offset;
+  return utc;  // no periods: treated as UTC, as to_utc does
+}
+
 }  // namespace store_monitoring::detail

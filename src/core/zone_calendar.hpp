@@ -43,6 +43,9 @@ class ZoneCalendar {
   // time skipped by a change gives the instant of the change.
   Micros to_utc(Micros local) const noexcept;
 
+  // The local time (microseconds after the local epoch) of instant `utc`.
+  Micros to_local(Micros utc) const noexcept;
+
   const std::vector<Period>& periods() const noexcept { return periods_; }
   const date::time_zone* zone() const noexcept { return zone_; }
 

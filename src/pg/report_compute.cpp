@@ -2,6 +2,7 @@
 
 #include "core/report_engine.hpp"
 #include "core/report_pipeline.hpp"
+#include "pg/progress.hpp"
 #include "pg/report_store.hpp"
 #include "pg/source_read.hpp"
 #include "pg/sources.hpp"
@@ -146,6 +147,7 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
                               ? Interpolation::previous
                               : Interpolation::nearest};
   ReportPipeline pipeline(settings);
+  pipeline.report_progress_to(progress_counters(), progress_token());
   RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
 
@@ -308,6 +310,7 @@ void compute_and_store_report(const ReportJob& job) {
   Sources sources = lock_running_report(text_datum(job.report_id));
   PeakMemory memory;
   pause_for_testing(PausePoint::reading);
+  throw_if_canceled();
   ReportOutput report;
   {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
@@ -316,7 +319,9 @@ void compute_and_store_report(const ReportJob& job) {
   memory.sample();  // every store's result and the whole CSV are held
   release_freed_memory();
   pause_for_testing(PausePoint::writing);
+  throw_if_canceled();
   store_result(job, report, memory);
+  throw_if_canceled();  // the last chance: the caller commits next
 }
 
 void store_complete_report(const ReportJob& job, ReportOutput& report) {

@@ -3,6 +3,7 @@
 #include "core/report_codec.hpp"
 #include "pg/extension.hpp"
 #include "pg/settings.hpp"
+#include "pg/progress.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
 
@@ -301,10 +302,41 @@ Datum report_rows(FunctionCallInfo fcinfo) {
   return Datum(0);
 }
 
-// list_reports' columns: those read from the table (the owner's oid follows
-// them), then waiting_for, computed here, then the label.
+// stores_done and stores_total of a report row: 0 and NULL while queued;
+// the worker's shared counters while it computes (NULL when it has none);
+// the store count once Complete; NULL when Failed. Runs inside pg_call.
+void set_progress_columns(HeapTuple tuple, TupleDesc desc, int handle_column,
+                          const Datum* values, const bool* nulls, Datum* progress,
+                          bool* progress_null) {
+  std::string_view status = text_bytes(values[1]);
+  bool queued = status == "Running" && text_bytes(values[2]) == "queued";
+  progress_null[0] = progress_null[1] = true;
+  if (status == "Complete" && !nulls[11]) {
+    progress[0] = progress[1] = Int64GetDatum(DatumGetInt32(values[11]));
+    progress_null[0] = progress_null[1] = false;
+  } else if (queued) {
+    progress[0] = Int64GetDatum(0);
+    progress_null[0] = false;
+  } else if (status == "Running") {
+    bool handle_null = false;
+    Datum handle = SPI_getbinval(tuple, desc, handle_column, &handle_null);
+    std::optional<ProgressCount> count;
+    if (!handle_null)
+      count = read_progress(DatumGetInt64(handle), std::string(text_bytes(values[0])));
+    if (count) {
+      progress[0] = Int64GetDatum(static_cast<int64>(count->stores_done));
+      progress[1] = Int64GetDatum(static_cast<int64>(count->stores_total));
+      progress_null[0] = progress_null[1] = false;
+    }
+  }
+}
+
+// list_reports' columns: those read from the table (the owner's oid, the
+// label and the progress handle follow them), then waiting_for (computed
+// here), the label, and stores_done and stores_total (from the worker's
+// shared progress while it computes).
 constexpr int kListStored = 16;  // report_id .. sources
-constexpr int kListColumns = kListStored + 2;
+constexpr int kListColumns = kListStored + 4;
 
 // list_reports(status, since, label, limit): newest first.
 Datum list_reports(FunctionCallInfo fcinfo) {
@@ -325,7 +357,7 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   uint64 rows = spi_execute(
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
-      "worker_memory_kb, error, owner::regrole, sources, label, owner "
+      "worker_memory_kb, error, owner::regrole, sources, label, owner, progress_handle "
       "FROM _store_monitoring_internal.report "
       "WHERE ($1::text IS NULL OR status = $1) AND ($2::timestamptz IS NULL OR requested_at >= $2) "
       "AND ($3::text IS NULL OR label = $3) "
@@ -364,6 +396,8 @@ Datum list_reports(FunctionCallInfo fcinfo) {
                            text_bytes(values[2]) != "queued";
       values[kListStored + 1] =
           SPI_getbinval(tuple, reports->tupdesc, kListStored + 1, &nulls[kListStored + 1]);
+      set_progress_columns(tuple, reports->tupdesc, kListStored + 3, values, nulls,
+                           values + kListStored + 2, nulls + kListStored + 2);
       tuplestore_putvalues(result->setResult, desc, values, nulls);
       ++emitted;
     }

@@ -1,5 +1,7 @@
 #include "pg/settings.hpp"
 
+#include "pg/progress.hpp"
+
 #include "pg/pg_boundary.hpp"
 #include "pg/shards.hpp"
 
@@ -370,7 +372,7 @@ void pause_for_testing(PausePoint point) {
       GetCurrentTimestamp() + static_cast<int64>(settings.debug_worker_delay) * 1000;
   for (;;) {
     long remaining_ms = static_cast<long>((until - GetCurrentTimestamp()) / 1000);
-    if (remaining_ms <= 0) break;
+    if (remaining_ms <= 0 || progress_cancel_requested()) break;  // canceled: stop pausing
     pg_call([&] {
       (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, remaining_ms,
                       PG_WAIT_EXTENSION);

@@ -17,6 +17,7 @@
 
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/progress.hpp"
 #include "pg/report_compute.hpp"
 #include "pg/report_store.hpp"
 #include "pg/settings.hpp"
@@ -57,6 +58,8 @@ namespace store_monitoring::pg {
 namespace {
 
 MemoryContext worker_context = nullptr;
+// The worker's query text in pg_stat_activity: names the report it computes.
+char activity[128] = "store_monitoring report worker";
 
 // Failed writes or fruitless looks in a row after which a worker exits.
 constexpr int kMaxTroubles = 5;
@@ -158,7 +161,7 @@ bool run_transaction_raw(TransactionBody body, void* state, char** error, char**
     StartTransactionCommand();
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
     PushActiveSnapshot(GetTransactionSnapshot());
-    pgstat_report_activity(STATE_RUNNING, "store_monitoring report worker");
+    pgstat_report_activity(STATE_RUNNING, activity);
     run_body(body, state);
     PopActiveSnapshot();
     SPI_finish();
@@ -307,6 +310,7 @@ ClaimResult claim_next_report() {
           "1, started_at = pg_catalog.clock_timestamp(), "
           "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id = $1",
           {{TEXTOID, text_datum(report_id)}}, false);
+      progress_begin(report_id);
       outcome.claim = std::move(claim);
       break;
     }
@@ -324,6 +328,22 @@ ClaimResult claim_next_report() {
     unlock(kReportLockClass, report.lock_key);
   }
   return outcome;
+}
+
+bool process_report(Claim& claim);
+
+// Names the report in application_name and the query text while computing
+// it (empty: none).
+void show_report(const std::string& report_id) {
+  std::string name =
+      report_id.empty() ? "store_monitoring worker" : "store_monitoring report " + report_id;
+  snprintf(activity, sizeof(activity), "%s",
+           report_id.empty() ? "store_monitoring report worker"
+                             : ("store_monitoring report worker: report " + report_id).c_str());
+  pg_call([&] {
+    SetConfigOption("application_name", name.c_str(), PGC_USERSET, PGC_S_SESSION);
+    pgstat_report_activity(STATE_IDLE, activity);
+  });
 }
 
 // store_monitoring.report_timeout for one report: PostgreSQL's statement
@@ -350,6 +370,14 @@ class ReportDeadline {
 // Computes a claimed report; false when neither its result nor its failure
 // could be written.
 bool process(Claim& claim) {
+  show_report(claim.job.report_id);
+  bool written = process_report(claim);
+  progress_end();
+  show_report({});
+  return written;
+}
+
+bool process_report(Claim& claim) {
   ReportDeadline deadline(current_settings().report_timeout_ms);
   bool sharded = false;
   if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
@@ -385,7 +413,12 @@ bool process(Claim& claim) {
     return mark_failed(claim.job.report_id, error.what());
   }
   TransactionResult computed = in_transaction([&] { compute_and_store_report(claim.job); });
-  return computed.ok || mark_failed(claim.job.report_id, computed.error);
+  if (computed.ok) return true;
+  // A canceled report fails with who canceled it, whatever step noticed it
+  // (the role is looked up in a transaction).
+  std::string message = computed.error;
+  in_transaction([&] { message = progress_cancel_message().value_or(message); });
+  return mark_failed(claim.job.report_id, message);
 }
 
 // The extension is installed here at the version this library serves (a

@@ -102,3 +102,37 @@ TEST(ReportUnit, MinutesAndHours) {
 }
 
 }  // namespace
+
+namespace {
+using store_monitoring::split_csv;
+
+// What append_csv_row writes, split back: odd ids survive the round trip.
+TEST(SplitCsv, RoundTripsOddIds) {
+  const std::vector<std::string> ids = {"plain", "a,b", "say \"hi\"", "two\nlines", "cr\r",
+                                        "\\.",   "\"",  ",,",         " spaced "};
+  std::string csv(store_monitoring::csv_header());
+  csv += '\n';
+  store_monitoring::StoreDurations d;
+  d.uptime = {90 * store_monitoring::kMicrosPerSecond, 0, 0};
+  for (const std::string& id : ids) store_monitoring::append_csv_row(csv, id, d);
+  const auto records = split_csv(csv);
+  ASSERT_EQ(records.size(), ids.size() + 1);
+  EXPECT_EQ(records[0].size(), 7u);
+  EXPECT_EQ(records[0][0], "store_id");
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(records[i + 1].size(), 7u);
+    EXPECT_EQ(records[i + 1][0], ids[i]);
+    EXPECT_EQ(records[i + 1][1], "1.50");
+    EXPECT_EQ(records[i + 1][6], "0.00");
+  }
+}
+
+TEST(SplitCsv, RefusesMalformedText) {
+  EXPECT_EQ(split_csv("").size(), 0u);
+  EXPECT_EQ(split_csv("a,,b\n").at(0), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_THROW(split_csv("a,b"), std::invalid_argument);         // no final line break
+  EXPECT_THROW(split_csv("\"a,b\n"), std::invalid_argument);     // unterminated
+  EXPECT_THROW(split_csv("a\"b\n"), std::invalid_argument);      // stray quote
+  EXPECT_THROW(split_csv("\"a\"b,c\n"), std::invalid_argument);  // text after quotes
+}
+}  // namespace

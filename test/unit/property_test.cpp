@@ -240,6 +240,82 @@ class Generator {
   std::string preferred_zone_;
 };
 
+// The explained timeline of a store: it partitions [T - 168 h, T) in order,
+// each interval's kind agrees with the brute-force reading at every minute,
+// the intervals sum per window to compute_store's numbers exactly, a deciding
+// poll has the interval's status and lies within H, and ignored polls were
+// taken while closed.
+void check_timeline(ReportEngine& engine, const Store& store, const ReportSettings& settings,
+                    const StoreDurations& got, const BruteForce& brute) {
+  const std::vector<TimelineEntry> timeline =
+      engine.explain_store(store.zone, store.hours, store.polls);
+  const Micros t = settings.as_of;
+  const Span evidence = engine.evidence_range();
+  StoreDurations sums;
+  Micros cursor = t - kMicrosPerWeek;
+  Micros last_poll = evidence.begin;
+  const TimelineEntry* previous = nullptr;
+  for (const TimelineEntry& e : timeline) {
+    if (e.kind == TimelineKind::ignored_poll) {
+      ASSERT_TRUE(e.has_poll);
+      ASSERT_EQ(e.utc.begin, e.poll.at);
+      ASSERT_GE(e.poll.at, evidence.begin);
+      ASSERT_LT(e.poll.at, evidence.end);
+      ASSERT_GE(e.poll.at, last_poll);
+      ASSERT_FALSE(brute.open_at(e.poll.at)) << "ignored poll at " << e.poll.at;
+      last_poll = e.poll.at;
+      continue;
+    }
+    ASSERT_EQ(e.utc.begin, cursor);
+    ASSERT_LT(e.utc.begin, e.utc.end);
+    cursor = e.utc.end;
+    if (previous != nullptr) {
+      // Merged: a neighbour of the same kind differs in its row or poll.
+      ASSERT_FALSE(previous->kind == e.kind && previous->hours_row == e.hours_row &&
+                   (!e.has_poll || previous->poll.at == e.poll.at));
+    }
+    previous = &e;
+    ASSERT_EQ(e.kind == TimelineKind::up || e.kind == TimelineKind::down, e.has_poll);
+    if (e.has_poll) {
+      ASSERT_EQ(e.poll.status,
+                e.kind == TimelineKind::up ? PollStatus::active : PollStatus::inactive);
+      ASSERT_TRUE(brute.open_at(e.poll.at));
+      const Micros h = settings.max_extrapolation;
+      if (settings.interpolation == Interpolation::nearest) {
+        ASSERT_LE(e.poll.at - e.utc.begin, h);
+        ASSERT_LE(e.utc.end - e.poll.at, h);
+      } else {
+        ASSERT_LE(e.poll.at, e.utc.begin);
+        ASSERT_LE(e.utc.end - e.poll.at, h);
+      }
+    }
+    if (store.hours.empty() || e.kind == TimelineKind::closed) {
+      ASSERT_EQ(e.hours_row, -1);
+    } else {
+      ASSERT_GE(e.hours_row, 0);
+      ASSERT_LT(e.hours_row, static_cast<int>(store.hours.size()));
+    }
+    for (Micros m = e.utc.begin - e.utc.begin % kMin; m < e.utc.end; m += kMin) {
+      const Micros mid = m + 30 * kSec;
+      if (mid < e.utc.begin || mid >= e.utc.end) continue;
+      ASSERT_EQ(e.kind != TimelineKind::closed, brute.open_at(mid)) << "at " << mid;
+      if (e.kind != TimelineKind::closed) {
+        const int want = e.kind == TimelineKind::up ? 1 : e.kind == TimelineKind::down ? 0 : -1;
+        ASSERT_EQ(brute.status_at(mid), want) << "at " << mid;
+      }
+    }
+    for (int w = 0; w < 3; ++w) {
+      const Micros lo = std::max(e.utc.begin, t - kWindowLength[w]);
+      const Micros len = std::max<Micros>(0, e.utc.end - lo);
+      if (e.kind == TimelineKind::up) sums.uptime[w] += len;
+      if (e.kind == TimelineKind::down || e.kind == TimelineKind::unknown) sums.downtime[w] += len;
+      if (e.kind == TimelineKind::unknown) sums.unknown[w] += len;
+    }
+  }
+  ASSERT_EQ(cursor, t);
+  ASSERT_EQ(sums, got);
+}
+
 void run_seed(std::uint64_t seed, int reports, int stores_per_report) {
   Generator gen(seed);
   int compared = 0;
@@ -288,6 +364,12 @@ void run_seed(std::uint64_t seed, int reports, int stores_per_report) {
         if (mid >= range.begin) {
           ASSERT_EQ(engine_open, brute.open_at(mid)) << "at " << mid;
         }
+      }
+
+      check_timeline(engine, store, settings, got, brute);
+      if (::testing::Test::HasFatalFailure()) {
+        ADD_FAILURE() << "timeline: seed " << seed << " report " << r << " store " << i;
+        return;
       }
 
       std::string csv;

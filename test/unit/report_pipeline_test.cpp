@@ -92,3 +92,32 @@ TEST(ReportPipeline, AbandonedPipelineStopsCleanly) {
 }
 
 }  // namespace
+
+namespace {
+using namespace store_monitoring;
+
+// Progress counts every store read and computed; a cancel request with the
+// run's token stops the next submit(), another token does not.
+TEST(ReportPipeline, CountsProgressAndStopsWhenCanceled) {
+  for (bool threaded : {true, false}) {
+    ReportProgress progress;
+    ReportPipeline pipeline(kSettings, threaded);
+    pipeline.report_progress_to(&progress, 7);
+    for (int n = 0; n < 300; ++n) pipeline.submit(make_store(n));
+    EXPECT_EQ(progress.stores_read.load(), 300u);
+    ReportOutput out = pipeline.finish();
+    EXPECT_EQ(out.store_ids.size(), 300u);
+    EXPECT_EQ(progress.stores_done.load(), 300u);
+
+    ReportProgress canceled;
+    ReportPipeline stopped(kSettings, threaded);
+    stopped.report_progress_to(&canceled, 7);
+    stopped.submit(make_store(0));
+    canceled.cancel = 6;  // another run's token: no effect
+    stopped.submit(make_store(1));
+    canceled.cancel = 7;
+    EXPECT_THROW(stopped.submit(make_store(1)), ReportCanceled);
+    EXPECT_EQ(canceled.stores_read.load(), 2u);
+  }
+}
+}  // namespace

@@ -1,0 +1,126 @@
+// The timeline behind one store's numbers (explain_store): a pure function of
+// its arguments. The SQL wrapper store_monitoring.explain_store() reads the
+// report's settings and the store's inputs and passes them here.
+#include "core/report_engine.hpp"
+#include "pg/extension.hpp"
+#include "pg/pg_boundary.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+}
+
+#include <string>
+#include <vector>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr int64 kPgEpochInUnixMicros =
+    static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+
+// The elements of a one-dimensional array argument without NULLs (an empty
+// list for a NULL array, which array_agg gives for no rows).
+std::vector<Datum> array_elements(FunctionCallInfo fcinfo, int arg, Oid type, const char* name) {
+  std::vector<Datum> out;
+  if (PG_ARGISNULL(arg)) return out;
+  pg_call([&] {
+    ArrayType* array = PG_GETARG_ARRAYTYPE_P(arg);
+    int16 length;
+    bool by_value;
+    char align;
+    get_typlenbyvalalign(type, &length, &by_value, &align);
+    Datum* values;
+    bool* nulls;
+    int count;
+    deconstruct_array(array, type, length, by_value, align, &values, &nulls, &count);
+    for (int i = 0; i < count; ++i) {
+      if (nulls[i])
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("%s must not contain NULL", name)));
+      out.push_back(values[i]);
+    }
+  });
+  return out;
+}
+
+const char* kind_name(TimelineKind kind) {
+  switch (kind) {
+    case TimelineKind::closed:
+      return "closed";
+    case TimelineKind::up:
+      return "up";
+    case TimelineKind::down:
+      return "down";
+    case TimelineKind::unknown:
+      return "unknown";
+    case TimelineKind::ignored_poll:
+      break;
+  }
+  return "ignored_poll";
+}
+
+Datum store_timeline(FunctionCallInfo fcinfo) {
+  for (int arg = 0; arg < 4; ++arg)
+    if (PG_ARGISNULL(arg))
+      throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                      "as_of, max_extrapolation, interpolation and time_zone must not be NULL");
+  const TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
+  const Interval* h = PG_GETARG_INTERVAL_P(1);
+  const std::string interpolation(text_bytes(PointerGetDatum(PG_GETARG_TEXT_PP(2))));
+  const std::string zone(text_bytes(PointerGetDatum(PG_GETARG_TEXT_PP(3))));
+  std::vector<Datum> days = array_elements(fcinfo, 4, INT2OID, "day_of_week");
+  std::vector<Datum> starts = array_elements(fcinfo, 5, TIMEOID, "start_time_local");
+  std::vector<Datum> ends = array_elements(fcinfo, 6, TIMEOID, "end_time_local");
+  std::vector<Datum> poll_at = array_elements(fcinfo, 7, TIMESTAMPTZOID, "poll_at");
+  std::vector<Datum> poll_active = array_elements(fcinfo, 8, BOOLOID, "poll_active");
+  if (days.size() != starts.size() || days.size() != ends.size() ||
+      poll_at.size() != poll_active.size())
+    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "array arguments differ in length");
+
+  std::vector<BusinessHours> hours;
+  for (size_t i = 0; i < days.size(); ++i)
+    hours.push_back({DatumGetInt16(days[i]), DatumGetTimeADT(starts[i]), DatumGetTimeADT(ends[i])});
+  std::vector<Poll> polls;
+  for (size_t i = 0; i < poll_at.size(); ++i)
+    polls.push_back({DatumGetTimestampTz(poll_at[i]) + kPgEpochInUnixMicros,
+                     DatumGetBool(poll_active[i]) ? PollStatus::active : PollStatus::inactive});
+
+  ReportEngine engine(
+      {as_of + kPgEpochInUnixMicros, h->time + h->day * USECS_PER_DAY,
+       interpolation == "previous" ? Interpolation::previous : Interpolation::nearest});
+  const std::vector<TimelineEntry> timeline = engine.explain_store(zone, hours, polls);
+
+  pg_call([&] {
+    InitMaterializedSRF(fcinfo, 0);
+    auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    for (const TimelineEntry& e : timeline) {
+      Datum values[8];
+      bool nulls[8] = {};
+      values[0] = CStringGetTextDatum(kind_name(e.kind));
+      values[1] = TimestampTzGetDatum(e.utc.begin - kPgEpochInUnixMicros);
+      values[2] = TimestampTzGetDatum(e.utc.end - kPgEpochInUnixMicros);
+      values[3] = TimestampGetDatum(e.local.begin - kPgEpochInUnixMicros);
+      values[4] = TimestampGetDatum(e.local.end - kPgEpochInUnixMicros);
+      values[5] = Int32GetDatum(e.hours_row + 1);  // SQL arrays count from 1
+      nulls[5] = e.hours_row < 0;
+      values[6] = TimestampTzGetDatum(e.poll.at - kPgEpochInUnixMicros);
+      values[7] = CStringGetTextDatum(e.poll.status == PollStatus::active ? "active" : "inactive");
+      nulls[6] = nulls[7] = !e.has_poll;
+      tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+    }
+  });
+  return static_cast<Datum>(0);
+}
+
+}  // namespace
+}  // namespace store_monitoring::pg
+
+SM_PG_FUNCTION(store_monitoring_store_timeline, store_monitoring::pg::store_timeline)

@@ -1,0 +1,235 @@
+// Progress and cancellation through the worker's dynamic shared memory
+// segment, and cancel_report().
+//
+// A handle found in a report row may be stale (the report ended) or even
+// name a segment that now belongs to someone else (handles are reused), so a
+// reader trusts a segment only when its size, magic number and report id
+// match, read under a generation counter (odd while the worker rewrites it).
+// A cancel request carries the generation it saw: a late request for an
+// ended report can never stop the next one.
+#include "pg/progress.hpp"
+
+#include "core/report_pipeline.hpp"
+#include "pg/extension.hpp"
+#include "pg/pg_boundary.hpp"
+#include "pg/report_store.hpp"
+#include "pg/spi.hpp"
+#include "pg/worker.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "storage/dsm.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+}
+
+#include <atomic>
+#include <cstring>
+#include <new>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr std::uint64_t kMagic = 0x534D50524F475231;  // "SMPROGR1"
+constexpr size_t kIdBytes = 64;
+
+struct SharedReportState {
+  std::atomic<std::uint64_t> magic;
+  std::atomic<std::uint64_t> generation;  // odd while report_id is rewritten
+  char report_id[kIdBytes];               // NUL-terminated
+  std::atomic<Oid> canceled_by;           // role of the last cancel request
+  ReportProgress progress;                // progress.cancel: a generation
+};
+
+// The worker's segment, mapped for the life of the process.
+SharedReportState* worker_state = nullptr;
+dsm_handle worker_handle = 0;
+std::uint64_t current_generation = 0;  // even; 0: no report
+
+void write_id(SharedReportState* state, const std::string& report_id) {
+  state->generation.fetch_add(1);  // odd: readers ignore the segment
+  std::memset(state->report_id, 0, kIdBytes);
+  std::memcpy(state->report_id, report_id.data(), std::min(report_id.size(), kIdBytes - 1));
+}
+
+// Calls fn(state, generation) when `handle` is a segment describing
+// `report_id`; false when it is not.
+template <typename Fn>
+bool with_report_state(int64 handle, const std::string& report_id, Fn&& fn) {
+  if (handle <= 0 || handle > static_cast<int64>(PG_UINT32_MAX) || report_id.size() >= kIdBytes)
+    return false;
+  dsm_segment* segment = pg_call([&] { return dsm_attach(static_cast<dsm_handle>(handle)); });
+  if (segment == nullptr) return false;
+  bool found = false;
+  if (dsm_segment_map_length(segment) >= sizeof(SharedReportState)) {
+    auto* state = static_cast<SharedReportState*>(dsm_segment_address(segment));
+    const std::uint64_t generation = state->generation.load();
+    char id[kIdBytes];
+    std::memcpy(id, state->report_id, kIdBytes);
+    if (state->magic.load() == kMagic && generation % 2 == 0 && generation != 0 &&
+        state->generation.load() == generation &&
+        std::strncmp(id, report_id.c_str(), kIdBytes) == 0) {
+      found = true;
+      fn(*state, generation);
+    }
+  }
+  pg_call([&] { dsm_detach(segment); });
+  return found;
+}
+
+}  // namespace
+
+void progress_begin(const std::string& report_id) {
+  if (worker_state == nullptr) {
+    pg_call([&] {
+      dsm_segment* segment = dsm_create(sizeof(SharedReportState), 0);
+      dsm_pin_mapping(segment);  // for the life of the worker, not the transaction
+      worker_state = new (dsm_segment_address(segment)) SharedReportState();
+      worker_handle = dsm_segment_handle(segment);
+    });
+    worker_state->magic.store(kMagic);
+  }
+  SharedReportState* state = worker_state;
+  write_id(state, report_id);
+  state->canceled_by.store(InvalidOid);
+  state->progress.stores_read.store(0);
+  state->progress.stores_done.store(0);
+  state->progress.cancel.store(0);
+  current_generation = state->generation.fetch_add(1) + 1;  // even again
+  spi_execute(
+      "UPDATE _store_monitoring_internal.report SET progress_handle = $2 WHERE report_id = $1",
+      {{TEXTOID, text_datum(report_id)}, {INT8OID, Int64GetDatum(worker_handle)}}, false);
+}
+
+void progress_end() noexcept {
+  if (worker_state == nullptr) return;
+  write_id(worker_state, std::string());
+  worker_state->generation.fetch_add(1);
+  current_generation = 0;
+}
+
+ReportProgress* progress_counters() noexcept {
+  return current_generation != 0 ? &worker_state->progress : nullptr;
+}
+
+std::uint64_t progress_token() noexcept { return current_generation; }
+
+bool progress_cancel_requested() noexcept {
+  return current_generation != 0 && worker_state->progress.cancel.load() == current_generation;
+}
+
+std::optional<std::string> progress_cancel_message() {
+  if (!progress_cancel_requested()) return std::nullopt;
+  Oid role = worker_state->canceled_by.load();
+  const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
+  return std::string("canceled by ") + (name != nullptr ? name : "a role that no longer exists");
+}
+
+void throw_if_canceled() {
+  if (std::optional<std::string> message = progress_cancel_message())
+    throw UserError(ERRCODE_QUERY_CANCELED, *message);
+}
+
+std::optional<ProgressCount> read_progress(int64 handle, const std::string& report_id) {
+  std::optional<ProgressCount> count;
+  with_report_state(handle, report_id, [&](SharedReportState& state, std::uint64_t) {
+    // Done first: a store is read before it is computed, so done <= total.
+    std::uint64_t done = state.progress.stores_done.load();
+    count = ProgressCount{done, state.progress.stores_read.load()};
+  });
+  return count;
+}
+
+namespace {
+
+constexpr int kCancelAttempts = 500;  // 10 ms apart: a claim commits well within 5 s
+
+[[noreturn]] void report_does_not_exist(const std::string& id) {
+  throw UserError(ERRCODE_UNDEFINED_OBJECT, "report \"" + id.substr(0, 64) + "\" does not exist",
+                  "Use the id that trigger_report() returned, as the role that triggered it.");
+}
+
+std::string text_string(Datum value) { return std::string(text_bytes(value)); }
+
+// Ends a Running report Failed with "canceled by <current role>": directly
+// when no worker holds it (queued, or its worker died), else through the
+// worker's segment (the worker then fails it and does not retry).
+void cancel_report(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0))
+    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "report_id must not be NULL");
+  const std::string id(text_bytes(PointerGetDatum(PG_GETARG_TEXT_PP(0))));
+  const Oid caller = GetUserId();
+  const std::string message =
+      std::string("canceled by ") + pg_call([&] { return GetUserNameFromId(caller, false); });
+  for (int attempt = 0; attempt < kCancelAttempts; ++attempt) {
+    {
+      SpiScope spi;
+      // Each statement sees what committed before it (a new snapshot).
+      uint64 found = spi_execute(
+          "SELECT owner, status, lock_key, progress_handle, worker_pid "
+          "FROM _store_monitoring_internal.report WHERE report_id = $1",
+          {{TEXTOID, text_datum(id)}}, false, 1);
+      if (found == 0) report_does_not_exist(id);
+      bool is_null = false;
+      Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
+      if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
+      std::string status = text_string(spi_value(0, 2, &is_null));
+      if (status != "Running")
+        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        "report \"" + id + "\" is " + status + ", not Running");
+      int64 lock_key = DatumGetInt64(spi_value(0, 3, &is_null));
+      Datum handle = spi_value(0, 4, &is_null);
+      int64 segment = is_null ? 0 : DatumGetInt64(handle);
+      Datum pid_datum = spi_value(0, 5, &is_null);
+      int pid = is_null ? 0 : DatumGetInt32(pid_datum);
+
+      // No worker holds the report while we hold its lock (until our
+      // transaction ends): fail it here. A worker that claims it afterwards
+      // re-reads it under the lock and finds it Failed.
+      // The worker's own lock tag (no SQL function reaches it); released
+      // when this transaction ends.
+      LOCKTAG tag;
+      SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kReportLockClass, static_cast<uint32>(lock_key),
+                           kLockTagSpace);
+      bool locked = pg_call(
+          [&] { return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL; });
+      if (locked) {
+        // fail_report (report_store.cpp) also announces the end (NOTIFY).
+        (void)fail_report(id, message);
+        return;
+      }
+      bool asked =
+          with_report_state(segment, id, [&](SharedReportState& state, std::uint64_t generation) {
+            state.canceled_by.store(caller);
+            state.progress.cancel.store(generation);
+          });
+      if (asked) {
+        // Wake it if it sleeps (a testing pause); it checks between steps.
+        pg_call([&] {
+          PGPROC* proc = pid != 0 ? BackendPidGetProc(pid) : nullptr;
+          if (proc != nullptr) SetLatch(&proc->procLatch);
+        });
+        return;
+      }
+    }
+    // A worker holds the lock but has not committed its claim yet.
+    pg_call([] {
+      pg_usleep(10000L);
+      CHECK_FOR_INTERRUPTS();
+    });
+  }
+  throw UserError(ERRCODE_LOCK_NOT_AVAILABLE, "could not reach the worker of report \"" + id + "\"",
+                  "Try again.");
+}
+
+}  // namespace
+}  // namespace store_monitoring::pg
+
+SM_PG_FUNCTION(store_monitoring_cancel_report, [](FunctionCallInfo fcinfo) {
+  store_monitoring::pg::cancel_report(fcinfo);
+  return Datum(0);
+})
