@@ -23,64 +23,6 @@ ALTER FUNCTION store_monitoring._import_row() SET SCHEMA _store_monitoring_inter
 ALTER FUNCTION store_monitoring._triggered_in_this_transaction(text) SET SCHEMA _store_monitoring_internal;
 ALTER FUNCTION store_monitoring._resume_orphaned_reports() SET SCHEMA _store_monitoring_internal;
 ALTER FUNCTION store_monitoring._visible_report(text) SET SCHEMA _store_monitoring_internal;
-GRANT USAGE ON SCHEMA _store_monitoring_internal TO PUBLIC;
-
--- The plpgsql bodies name the moved objects.
-CREATE OR REPLACE FUNCTION store_monitoring.get_report(report_id text)
-RETURNS TABLE (status text, csv text, as_of timestamptz, error text)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r _store_monitoring_internal.report := _store_monitoring_internal._visible_report(report_id);
-BEGIN
-    IF r.status = 'Running' AND NOT _store_monitoring_internal._triggered_in_this_transaction(r.report_id) THEN
-        PERFORM _store_monitoring_internal._resume_orphaned_reports();
-    END IF;
-    RETURN QUERY SELECT r.status, r.csv, r.as_of, r.error;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION store_monitoring.wait_report(report_id text,
-                                                        timeout interval DEFAULT '5 minutes')
-RETURNS text
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r _store_monitoring_internal.report := _store_monitoring_internal._visible_report(report_id);
-    deadline timestamptz;
-    next_resume timestamptz := pg_catalog.clock_timestamp();
-BEGIN
-    IF timeout IS NULL OR timeout < interval '0' THEN
-        RAISE EXCEPTION 'timeout must be a non-negative interval, not %', coalesce(timeout::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF r.status = 'Running' AND _store_monitoring_internal._triggered_in_this_transaction(r.report_id) THEN
-        RAISE EXCEPTION 'report "%" was triggered in this transaction and cannot start before it commits',
-            r.report_id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Commit the transaction that called trigger_report(), then wait.';
-    END IF;
-    IF r.status = 'Running'
-       AND pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'wait_report() needs a READ COMMITTED transaction to see the report finish'
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    deadline := pg_catalog.clock_timestamp() + timeout;
-    LOOP
-        IF r.status <> 'Running' OR pg_catalog.clock_timestamp() >= deadline THEN
-            RETURN r.status;
-        END IF;
-        IF pg_catalog.clock_timestamp() >= next_resume THEN
-            PERFORM _store_monitoring_internal._resume_orphaned_reports();
-            next_resume := pg_catalog.clock_timestamp() + interval '1 second';
-        END IF;
-        PERFORM pg_catalog.pg_sleep(0.02);
-        r := _store_monitoring_internal._visible_report(report_id);
-    END LOOP;
-END
-$$;
 
 -- ==== schema hygiene (issue 8) ====
 
@@ -218,18 +160,10 @@ COMMENT ON COLUMN store_monitoring.store_timezone_import.timezone_str IS
 
 COMMENT ON FUNCTION store_monitoring.check_time_zone(text) IS
     'True for a time zone the engine knows; otherwise an error naming it (CHECK of store_timezone)';
-COMMENT ON FUNCTION store_monitoring.trigger_report() IS
-    'Records a report for the instant store_monitoring.report_time names and returns its id; its worker starts at commit';
-COMMENT ON FUNCTION store_monitoring.trigger_report(timestamptz) IS
-    'Records a report for the instant as_of and returns its id; its worker starts at commit';
 COMMENT ON FUNCTION store_monitoring.get_report(text) IS
     'Status (Running, Complete, Failed), CSV, as_of and error of a report the caller may see';
 COMMENT ON FUNCTION store_monitoring.wait_report(text, interval) IS
     'Waits until the report is no longer Running or the timeout passes; returns its status';
-COMMENT ON FUNCTION store_monitoring.report_rows(text) IS
-    'The unrounded values of a complete report, one row per store, ordered like the CSV';
-COMMENT ON FUNCTION store_monitoring.list_reports() IS
-    'The reports the caller may see, oldest first';
 
 -- ==== sources (issue 8) ====
 
@@ -295,19 +229,6 @@ AS 'MODULE_PATHNAME', 'store_monitoring_source_query'
 LANGUAGE C STRICT STABLE;
 REVOKE EXECUTE ON FUNCTION _store_monitoring_internal._source_query(text, regclass) FROM PUBLIC;
 
--- list_reports() gains the sources each report read (a new last column).
-DROP FUNCTION store_monitoring.list_reports();
-CREATE FUNCTION store_monitoring.list_reports()
-RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
-               max_extrapolation interval, interpolation text, requested_at timestamptz,
-               started_at timestamptz, finished_at timestamptz, attempts integer,
-               store_count integer, worker_memory_kb bigint, error text, owner regrole,
-               sources text[])
-AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
-LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION store_monitoring.list_reports() IS
-    'The caller''s reports (all of them for a superuser), oldest first; sources are the polls, business-hours and time-zone relations each read';
-
 -- ==== shards (issue 12) ====
 
 -- A database whose shard table lists servers is a coordinator: its reports
@@ -370,20 +291,6 @@ COMMENT ON FUNCTION store_monitoring.latest_poll() IS
     'The newest poll the caller can see in its polls source (NULL without polls): T for report_time = latest; a coordinator asks its shards';
 
 -- ==== security (issue 7) ====
-
--- list_reports() says why a queued report waits (waiting_for). A new output
--- column changes the function's type, so it is dropped and created again.
-DROP FUNCTION store_monitoring.list_reports();
-CREATE FUNCTION store_monitoring.list_reports()
-RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
-               max_extrapolation interval, interpolation text, requested_at timestamptz,
-               started_at timestamptz, finished_at timestamptz, attempts integer,
-               store_count integer, worker_memory_kb bigint, error text, owner regrole,
-               sources text[], waiting_for text)
-AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
-LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION store_monitoring.list_reports() IS
-    'The reports the caller may see (all for a superuser), oldest first; sources are the relations each read; waiting_for says what a queued report waits for';
 
 -- The import views insert as the role that loads, never as their owner.
 COMMENT ON VIEW store_monitoring.store_status_import IS
@@ -449,15 +356,19 @@ COMMENT ON FUNCTION store_monitoring.trigger_report(timestamptz, text) IS
     'Queues a report for instant as_of (default: store_monitoring.report_time) with an optional label; returns its id at once';
 
 -- get_report() (C since the schema section above) renders the CSV of a
--- Complete report from report_output.
+-- Complete report from report_output. The same CSV as a scalar, for checks
+-- by superusers (tests compare reports with it); not for PUBLIC.
+CREATE FUNCTION _store_monitoring_internal._report_csv(report_id text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'store_monitoring_report_csv_text'
+LANGUAGE C STRICT VOLATILE;
+REVOKE EXECUTE ON FUNCTION _store_monitoring_internal._report_csv(text) FROM PUBLIC;
+COMMENT ON FUNCTION _store_monitoring_internal._report_csv(text) IS
+    'Internal: the CSV of a Complete report visible to the caller, rendered from its stored results';
 
 -- wait_report in C: it sleeps until the worker that ends the report wakes
 -- it, instead of re-reading the report every 20 ms.
-CREATE OR REPLACE FUNCTION store_monitoring.wait_report(report_id text,
-                                                        timeout interval DEFAULT '5 minutes')
-RETURNS text
-AS 'MODULE_PATHNAME', 'store_monitoring_wait_report'
-LANGUAGE C VOLATILE;
+-- (schema hygiene above made it C; the worker's wake-up is in report_store.cpp)
 COMMENT ON FUNCTION store_monitoring.wait_report(text, interval) IS
     'Waits until the report is Complete or Failed, or timeout passes; returns its status';
 
@@ -478,22 +389,6 @@ AS 'MODULE_PATHNAME', 'store_monitoring_report_rows'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.report_rows(text) IS
     'The unrounded values of a Complete report (minutes for the hour, hours for day and week); unknown_* is the part of downtime_* with no poll within max_extrapolation (NULL for reports computed by version 1.0)';
-
--- list_reports: filters and a limit, newest first, with the label.
-DROP FUNCTION store_monitoring.list_reports();
-CREATE FUNCTION store_monitoring.list_reports(status text DEFAULT NULL,
-                                              since timestamptz DEFAULT NULL,
-                                              label text DEFAULT NULL,
-                                              "limit" integer DEFAULT NULL)
-RETURNS TABLE (report_id text, status text, phase text, as_of timestamptz, report_time text,
-               max_extrapolation interval, interpolation text, requested_at timestamptz,
-               started_at timestamptz, finished_at timestamptz, attempts integer,
-               store_count integer, worker_memory_kb bigint, error text, owner regrole,
-               sources text[], waiting_for text, label text)
-AS 'MODULE_PATHNAME', 'store_monitoring_list_reports'
-LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION store_monitoring.list_reports(text, timestamptz, text, integer) IS
-    'The caller''s reports (all for a superuser), newest first; optionally only those with this status, requested at or after since, with this label, at most limit; sources are the relations each read, waiting_for what a queued report waits for';
 
 CREATE FUNCTION store_monitoring.delete_report(report_id text)
 RETURNS void
@@ -665,8 +560,11 @@ COMMENT ON FUNCTION store_monitoring.report_csv(text) IS
 -- the segment's handle here.
 ALTER TABLE _store_monitoring_internal.report ADD COLUMN progress_handle bigint;
 
--- list_reports() gains stores_done and stores_total (new last columns).
-DROP FUNCTION store_monitoring.list_reports(text, timestamptz, text, integer);
+-- list_reports(): filters and a limit, newest first; new columns sources
+-- (what each report read), waiting_for (why a queued report waits), label,
+-- stores_done and stores_total (progress). Its result type changes, so it is
+-- dropped and created again.
+DROP FUNCTION store_monitoring.list_reports();
 CREATE FUNCTION store_monitoring.list_reports(status text DEFAULT NULL,
                                               since timestamptz DEFAULT NULL,
                                               label text DEFAULT NULL,

@@ -25,6 +25,7 @@ StoreDurations durations_from_report_units(const ReportUnitValues& values) {
   for (int w = 0; w < 3; ++w) {
     d.uptime[w] = to_micros(values[w], Window(w));
     d.downtime[w] = to_micros(values[3 + w], Window(w));
+    d.unknown[w] = to_micros(values[6 + w], Window(w));
   }
   return d;
 }

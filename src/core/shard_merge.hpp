@@ -13,9 +13,10 @@
 
 namespace store_monitoring {
 
-// A store's six values as report_rows() returns them: uptime for the last
-// hour (minutes), day and week (hours), then downtime in the same units.
-using ReportUnitValues = std::array<double, 6>;
+// A store's nine values as report_rows() returns them: uptime for the last
+// hour (minutes), day and week (hours), then downtime, then unknown time, in
+// the same units.
+using ReportUnitValues = std::array<double, 9>;
 
 // The exact durations behind report-unit values. A value is an integer count
 // of microseconds divided by 60e6 or 3600e6 and rounded to a double; within a

@@ -302,6 +302,26 @@ Datum report_rows(FunctionCallInfo fcinfo) {
   return Datum(0);
 }
 
+// _report_csv(id): the CSV of a report the caller may see (NULL unless
+// Complete), for tests and checks run by superusers; not granted to PUBLIC.
+Datum report_csv_function(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  Oid caller = GetUserId();  // before SpiScope acts as the table owner
+  {
+    SpiScope spi;
+    find_visible_report(
+        "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id,
+        caller);
+  }
+  std::optional<std::string> csv =
+      report_csv(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
+  if (!csv) {
+    fcinfo->isnull = true;
+    return Datum(0);
+  }
+  return text_datum(*csv);
+}
+
 // stores_done and stores_total of a report row: 0 and NULL while queued;
 // the worker's shared counters while it computes (NULL when it has none);
 // the store count once Complete; NULL when Failed. Runs inside pg_call.
@@ -569,6 +589,7 @@ Datum wait_report(FunctionCallInfo fcinfo) {
 }  // namespace
 }  // namespace store_monitoring::pg
 
+SM_PG_FUNCTION(store_monitoring_report_csv_text, store_monitoring::pg::report_csv_function)
 SM_PG_FUNCTION(store_monitoring_report_rows, store_monitoring::pg::report_rows)
 SM_PG_FUNCTION(store_monitoring_list_reports, store_monitoring::pg::list_reports)
 SM_PG_FUNCTION(store_monitoring_delete_report, store_monitoring::pg::delete_report)

@@ -465,17 +465,20 @@ std::string interval_text(int64 micros) {
 
 void read_rows(Shard& shard) {
   PGresult* result = shard.last.get();
-  if (result == nullptr || PQnfields(result) != 7) shard_failed(shard, "unexpected report rows");
+  // store_id, then uptime, downtime and unknown time per window.
+  constexpr int kColumns = 10;
+  if (result == nullptr || PQnfields(result) != kColumns)
+    shard_failed(shard, "unexpected report rows");
   int count = PQntuples(result);
   shard.rows.shard = shard.name;
   shard.rows.store_ids.reserve(count);
   shard.rows.values.reserve(count);
   for (int row = 0; row < count; ++row) {
     ReportUnitValues values{};
-    for (int column = 0; column < 7; ++column)
+    for (int column = 0; column < kColumns; ++column)
       if (PQgetisnull(result, row, column)) shard_failed(shard, "returned a NULL in its rows");
     shard.rows.store_ids.emplace_back(PQgetvalue(result, row, 0), PQgetlength(result, row, 0));
-    for (int column = 1; column < 7; ++column) {
+    for (int column = 1; column < kColumns; ++column) {
       const char* text = PQgetvalue(result, row, column);
       char* end = nullptr;
       errno = 0;

@@ -18,6 +18,7 @@ ReportUnitValues units(const StoreDurations& d) {
   for (int w = 0; w < 3; ++w) {
     v[w] = to_report_unit(Window(w), d.uptime[w]);
     v[3 + w] = to_report_unit(Window(w), d.downtime[w]);
+    v[6 + w] = to_report_unit(Window(w), d.unknown[w]);
   }
   return v;
 }
@@ -28,6 +29,7 @@ StoreDurations random_durations(std::mt19937_64& rng) {
     std::uniform_int_distribution<Micros> any(0, kWindowLength[w]);
     d.uptime[w] = any(rng);
     d.downtime[w] = any(rng);
+    d.unknown[w] = std::uniform_int_distribution<Micros>(0, d.downtime[w])(rng);
   }
   return d;
 }
@@ -42,6 +44,7 @@ TEST(ShardMerge, ReportUnitsGiveBackTheExactMicroseconds) {
   for (int w = 0; w < 3; ++w) {
     edges.uptime[w] = kWindowLength[w];
     edges.downtime[w] = kWindowLength[w] - 1;
+    edges.unknown[w] = kWindowLength[w] - 1;
   }
   EXPECT_EQ(durations_from_report_units(units(edges)), edges);
 }
