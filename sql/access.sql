@@ -188,11 +188,11 @@ SELECT count(*) AS result_rows FROM _store_monitoring_internal.report_result WHE
 --    privileges, and superusers.
 -----------------------------------------------------------------------------
 
--- regress_sm_b asks for regress_sm_a's complete report: get_report and
--- wait_report go through _visible_report() and report_rows does the same
--- check: they read the report as the bootstrap superuser, show it only when
--- has_privs_of_role(caller, owner), and otherwise raise the same error
--- (SQLSTATE, message and hint) whether the id is unknown or someone else's.
+-- regress_sm_b asks for regress_sm_a's complete report: get_report,
+-- wait_report and report_rows make the same check: they read the report as
+-- the bootstrap superuser, show it only when has_privs_of_role(caller,
+-- owner), and otherwise raise the same error (SQLSTATE, message and hint)
+-- whether the id is unknown or someone else's.
 SET ROLE regress_sm_b;
 SELECT f, pg_temp.err(stmt, :'a_id') AS for_a_report,
        pg_temp.err(stmt, :'a_id') = pg_temp.err(stmt, 'AAAAAAAAAAAAAAAA') AS same_as_unknown_id
@@ -330,10 +330,10 @@ SELECT store_monitoring.wait_report(:'c_id');
 
 -- regress_sm_x owns schema regress_sm_evil and fills it with look-alikes of
 -- every operator and aggregate that the extension's SQL uses unqualified:
--- the plpgsql functions (text =, <>, ||, integer >, interval <, timestamptz
--- >= and +), the C code run as superuser in the caller's backend by
--- _resume_orphaned_reports() (text =, oid = integer, bigint &) and by
--- _visible_report(), report_rows() and list_reports() (text =), the CHECK
+-- the plpgsql functions of 1.0 (text =, <>, ||, integer >, interval <,
+-- timestamptz >= and +), the C code run as superuser in the caller's backend
+-- by _resume_orphaned_reports() (text =, oid = integer, bigint &) and by
+-- get_report(), wait_report(), report_rows() and list_reports() (text =), the CHECK
 -- constraints (text =, integer >= <=) and the worker (poll_status =,
 -- timestamptz >= <=, max(timestamptz)). Each look-alike computes the right
 -- answer, but first raises a NOTICE and records who ran it: a hijacked call
@@ -411,12 +411,10 @@ SELECT who, what FROM regress_sm_evil.calls ORDER BY what;
 DELETE FROM regress_sm_evil.calls;
 
 -- The attacker calls every entry point under its hostile path. The C code
--- (trigger_report, _resume_orphaned_reports, _visible_report, report_rows,
--- list_reports) runs its SQL as the bootstrap superuser: a captured operator
--- there would run the attacker's code as superuser. _resume_orphaned_reports()
--- is called inside the triggering transaction, so that its query has a
--- Running report to evaluate its pg_locks conditions on. It returns nothing
--- (whether some report was resumed is not the caller's to know). The worker
+-- (trigger_report, get_report, wait_report, report_rows, list_reports) runs
+-- its SQL as the bootstrap superuser: a captured operator there would run the
+-- attacker's code as superuser. The internal functions are closed to it
+-- (their query on pg_locks runs below for a superuser victim). The worker
 -- computing the report runs in its own session
 -- with its own pinned path: the caller's path never reaches it. No NOTICE may
 -- appear below, and the report must be right (T = 12:00, same as a_id seen
@@ -424,7 +422,7 @@ DELETE FROM regress_sm_evil.calls;
 SET search_path = regress_sm_evil, pg_catalog;
 BEGIN;
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS x_id \gset
-SELECT _store_monitoring_internal._resume_orphaned_reports();
+SELECT pg_temp.err('SELECT _store_monitoring_internal._resume_orphaned_reports()', NULL) AS resume;
 SELECT status FROM store_monitoring.get_report(:'x_id');
 SELECT pg_temp.err('SELECT store_monitoring.wait_report($1)', :'x_id') AS wait_in_transaction;
 SELECT pg_temp.err('SELECT * FROM store_monitoring.report_rows($1)', :'x_id') AS rows_of_running;
@@ -455,8 +453,14 @@ SET search_path = regress_sm_evil, pg_catalog;
 SELECT status FROM store_monitoring.get_report(:'x_id');
 SELECT store_monitoring.wait_report(:'x_id', '0');
 SELECT count(*) AS result_rows FROM store_monitoring.report_rows(:'x_id');
-SELECT _store_monitoring_internal._resume_orphaned_reports();
+-- _resume_orphaned_reports() inside the triggering transaction, so that its
+-- query has a Running report to evaluate its pg_locks conditions on. It
+-- returns nothing (whether some report was resumed is not the caller's to
+-- know).
+BEGIN;
 SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS v_id \gset
+SELECT _store_monitoring_internal._resume_orphaned_reports();
+COMMIT;
 SELECT store_monitoring.wait_report(:'v_id');
 INSERT INTO store_monitoring.store_status VALUES ('acc_new', 'active', '2023-01-23 10:00+00');
 SELECT count(*) AS visible_reports_of_a FROM store_monitoring.list_reports()

@@ -2,9 +2,12 @@
 // get_report / wait_report. A worker starts only once the triggering
 // transaction commits, so it always sees the report row; a rollback leaves
 // neither the row nor a worker behind.
+#include "pg/report_api.hpp"
+
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/settings.hpp"
+#include "pg/sources.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
 
@@ -20,6 +23,7 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -96,26 +100,16 @@ std::string new_report_id() {
   return id;
 }
 
-Oid input_table(const char* name) {
-  return pg_call([&] {
-    Oid schema = get_namespace_oid("store_monitoring", false);
-    Oid relation = get_relname_relid(name, schema);
-    if (!OidIsValid(relation))
-      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                      errmsg("table store_monitoring.%s is missing", name)));
-    return relation;
-  });
-}
-
-// Refuse at once what the worker would refuse later: reading the inputs.
-void check_can_read_inputs() {
-  for (const char* name : {"store_status", "business_hours", "store_timezone"}) {
-    Oid relation = input_table(name);
-    pg_call([&] {
-      AclResult result = pg_class_aclcheck(relation, GetUserId(), ACL_SELECT);
-      if (result != ACLCHECK_OK) aclcheck_error(result, OBJECT_TABLE, get_rel_name(relation));
-    });
+// Refuse at once what the worker would refuse later: the caller's sources
+// must exist, be readable by the caller and have the right shape. The worker
+// checks them again when it starts (relations change meanwhile).
+std::array<SourceShape, 3> check_can_read_inputs(Oid role) {
+  Sources sources;
+  {
+    SpiScope spi;
+    sources = configured_sources(role);
   }
+  return check_sources(sources, role);
 }
 
 struct AsOfChoice {
@@ -158,39 +152,46 @@ Datum interval_datum(int64 microseconds) {
 }
 
 Datum trigger_report(FunctionCallInfo fcinfo) {
+  refuse_settings_refused_at_load();
   Settings settings = current_settings();
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
-  check_can_read_inputs();
-  std::string id = new_report_id();
   Oid owner = GetUserId();
+  std::array<SourceShape, 3> sources = check_can_read_inputs(owner);
+  std::string id = new_report_id();
   {
     SpiScope spi;
     spi_execute(
         "INSERT INTO _store_monitoring_internal.report (report_id, owner, as_of, report_time, "
-        "max_extrapolation, interpolation, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "max_extrapolation, interpolation, requested_at, source_relations, sources) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY[$8, $9, $10]::oid[], "
+        "ARRAY[$11, $12, $13]::text[])",
         {{TEXTOID, text_datum(id)},
          {OIDOID, ObjectIdGetDatum(owner)},
          {TIMESTAMPTZOID, TimestampTzGetDatum(as_of.value), !as_of.resolved},
          {TEXTOID, text_datum(as_of.recorded_setting)},
          {INTERVALOID, interval_datum(settings.max_extrapolation_us)},
          {TEXTOID, text_datum(interpolation_name(settings.interpolation))},
-         {TIMESTAMPTZOID, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())}},
+         {TIMESTAMPTZOID, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp())},
+         {OIDOID, ObjectIdGetDatum(sources[0].relation)},
+         {OIDOID, ObjectIdGetDatum(sources[1].relation)},
+         {OIDOID, ObjectIdGetDatum(sources[2].relation)},
+         {TEXTOID, text_datum(sources[0].name)},
+         {TEXTOID, text_datum(sources[1].name)},
+         {TEXTOID, text_datum(sources[2].name)}},
         false);
   }
   remember_for_commit(id);
   return text_datum(id);
 }
 
-bool triggered_in_this_transaction(FunctionCallInfo fcinfo) {
-  text* id = PG_GETARG_TEXT_PP(0);
-  std::string_view wanted(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+}  // namespace
+
+bool triggered_in_this_transaction(std::string_view report_id) {
   for (const Triggered& triggered : triggered_in_transaction())
-    if (triggered.report_id == wanted) return true;
+    if (triggered.report_id == report_id) return true;
   return false;
 }
 
-// A Running report whose lock nobody holds has no worker: it is queued, or
-// its worker died. Start one; it will also claim the others.
 void resume_orphaned_reports() {
   bool orphaned = false;
   {
@@ -200,14 +201,15 @@ void resume_orphaned_reports() {
   if (orphaned) (void)launch_report_worker(MyDatabaseId);
 }
 
-}  // namespace
 }  // namespace store_monitoring::pg
 
 using store_monitoring::pg::trigger_report;
 
 SM_PG_FUNCTION(store_monitoring_trigger_report, trigger_report)
 SM_PG_FUNCTION(store_monitoring_triggered_in_this_transaction, [](FunctionCallInfo fcinfo) {
-  return BoolGetDatum(store_monitoring::pg::triggered_in_this_transaction(fcinfo));
+  text* id = PG_GETARG_TEXT_PP(0);
+  return BoolGetDatum(store_monitoring::pg::triggered_in_this_transaction(
+      std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id))));
 })
 SM_PG_FUNCTION(store_monitoring_resume_orphaned_reports, [](FunctionCallInfo) {
   store_monitoring::pg::resume_orphaned_reports();

@@ -3,6 +3,8 @@
 #include "core/poll_groups.hpp"
 #include "core/report_engine.hpp"
 #include "core/report_pipeline.hpp"
+#include "pg/source_read.hpp"
+#include "pg/sources.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -35,75 +37,19 @@ constexpr size_t kResultChunkRows = 10000;
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
 TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
 
-// Business hours grouped by store, in store_id byte order: one string per
-// store rather than per row keeps this small at any data size.
-struct StoreHours {
-  std::string store_id;
-  std::vector<BusinessHours> rows;
+// The polls of the evidence range, in any order, and every store id of the
+// polls, grouped per store (bench/README.md, "Where the time goes").
+class GroupingSink final : public PollSink {
+ public:
+  explicit GroupingSink(PollGroups& groups) : groups_(groups) {}
+  void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
+    groups_.add(store_id, Poll{to_unix_micros(at), status});
+  }
+  void store(std::string_view store_id) override { groups_.add_store(store_id); }
+
+ private:
+  PollGroups& groups_;
 };
-struct ZoneRow {
-  std::string store_id;
-  std::string zone;
-};
-
-std::vector<StoreHours> read_business_hours() {
-  std::vector<StoreHours> stores;
-  spi_stream(
-      "SELECT store_id, day_of_week, start_time_local, end_time_local "
-      "FROM store_monitoring.business_hours ORDER BY store_id",
-      {}, [&](const Datum* values, const bool*) {
-        std::string_view store_id = text_bytes(values[0]);
-        if (stores.empty() || stores.back().store_id != store_id)
-          stores.push_back({std::string(store_id), {}});
-        stores.back().rows.push_back(
-            {DatumGetInt16(values[1]), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
-      });
-  return stores;
-}
-
-std::vector<ZoneRow> read_time_zones() {
-  std::vector<ZoneRow> rows;
-  spi_stream(
-      "SELECT store_id, timezone_str FROM store_monitoring.store_timezone ORDER BY store_id", {},
-      [&](const Datum* values, const bool*) {
-        rows.push_back({std::string(text_bytes(values[0])), std::string(text_bytes(values[1]))});
-      });
-  return rows;
-}
-
-// ---------------------------------------------------------------------------
-// Reading the polls: only the evidence range, in the order the rows lie on
-// disk, grouped per store in C++ (bench/README.md, "How the worker reads").
-
-// Every poll of [from, to]: the planner picks a range scan on timestamp_utc
-// (a bitmap heap scan, so the heap is read in block order and no visibility
-// map is needed) or a sequential scan when most of the table is in range.
-void read_polls_in_range(TimestampTz from, TimestampTz to, PollGroups& groups) {
-  spi_stream(
-      "SELECT store_id, timestamp_utc, status = 'active' "
-      "FROM store_monitoring.store_status WHERE timestamp_utc >= $1 AND timestamp_utc <= $2",
-      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
-      [&](const Datum* values, const bool*) {
-        groups.add(text_bytes(values[0]),
-                   Poll{to_unix_micros(DatumGetTimestampTz(values[1])),
-                        DatumGetBool(values[2]) ? PollStatus::active : PollStatus::inactive});
-      });
-}
-
-// Every store id of the polls, also of stores whose polls all lie outside
-// the range, without reading their polls: a loose scan of the index on
-// (store_id, ...), one descent per store.
-void read_poll_store_ids(PollGroups& groups) {
-  spi_stream(
-      "WITH RECURSIVE ids(store_id) AS ("
-      " (SELECT store_id FROM store_monitoring.store_status ORDER BY store_id LIMIT 1)"
-      " UNION ALL"
-      " SELECT (SELECT s.store_id FROM store_monitoring.store_status s"
-      "         WHERE s.store_id > ids.store_id ORDER BY s.store_id LIMIT 1)"
-      " FROM ids WHERE ids.store_id IS NOT NULL) "
-      "SELECT store_id FROM ids WHERE store_id IS NOT NULL",
-      {}, [&](const Datum* values, const bool*) { groups.add_store(text_bytes(values[0])); });
-}
 
 // Every store known to any input, in byte order, to the pipeline with its
 // hours, zone and polls.
@@ -151,7 +97,8 @@ class RunningPipeline {
   RunningPipeline& operator=(const RunningPipeline&) = delete;
 };
 
-ReportOutput compute(const ReportJob& job) {
+// Reads the sources (checked again here: relations change) and computes.
+ReportOutput compute(const ReportJob& job, const Sources& sources) {
   ReportSettings settings{to_unix_micros(job.as_of), job.max_extrapolation_us,
                           job.interpolation == InterpolationSetting::previous
                               ? Interpolation::previous
@@ -161,13 +108,17 @@ ReportOutput compute(const ReportJob& job) {
   Span range = ReportEngine(settings).evidence_range();
 
   TimestampTz started = GetCurrentTimestamp();
-  std::vector<StoreHours> hours = read_business_hours();
-  std::vector<ZoneRow> zones = read_time_zones();
+  std::array<SourceShape, 3> shapes = check_sources(sources, job.owner);
+  BadRows bad(false);  // the first bad row ends the report
+  std::vector<StoreHours> hours = read_business_hours(shapes[1], bad);
+  std::vector<ZoneRow> zones = read_time_zones(shapes[2], bad);
   TimestampTz hours_read = GetCurrentTimestamp();
   PollGroups groups(range);
-  read_polls_in_range(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), groups);
+  GroupingSink sink(groups);
+  read_polls_in_range(shapes[0], to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), sink,
+                      bad);
   TimestampTz polls_read = GetCurrentTimestamp();
-  read_poll_store_ids(groups);
+  read_poll_store_ids(shapes[0], sink, bad);
   for (const StoreHours& store : hours) groups.add_store(store.store_id);
   for (const ZoneRow& zone : zones) groups.add_store(zone.store_id);
   TimestampTz ids_read = GetCurrentTimestamp();
@@ -248,37 +199,46 @@ int64 anonymous_rss_kb() {
 
 }  // namespace
 
-TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback) {
-  check_owner_exists(owner);
-  ActAsRole reader(owner);
-  spi_execute("SELECT max(timestamp_utc) FROM store_monitoring.store_status", {}, true);
-  bool is_null = true;
-  Datum latest = spi_value(0, 1, &is_null);
-  return is_null ? fallback : DatumGetTimestampTz(latest);
-}
-
 // The report must still be ours to finish: the extension may have been
 // dropped (and created again) while the worker waited between transactions.
 // Locking the row also makes a concurrent DROP EXTENSION wait for this report.
-void check_report_still_running(Datum id) {
+// Returns the sources recorded when the report was triggered.
+Sources lock_running_report(Datum id) {
   uint64 found = spi_execute(
-      "SELECT 1 FROM _store_monitoring_internal.report WHERE report_id = $1 AND status = 'Running' "
+      "SELECT source_relations[1], source_relations[2], source_relations[3] "
+      "FROM _store_monitoring_internal.report WHERE report_id = $1 AND status = 'Running' "
       "FOR UPDATE",
       {{TEXTOID, id}}, false);
   if (found != 1)
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "the report is no longer waiting to be computed");
+  Sources sources{};
+  for (int i = 0; i < 3; ++i) {
+    bool is_null = true;
+    Datum value = spi_value(0, i + 1, &is_null);
+    sources[i] = is_null ? InvalidOid : DatumGetObjectId(value);
+  }
+  return sources;
+}
+
+TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
+  check_owner_exists(job.owner);
+  Sources sources = lock_running_report(text_datum(job.report_id));
+  ActAsRole reader(job.owner);
+  std::optional<TimestampTz> newest =
+      newest_poll(check_source(Input::polls, sources[0], job.owner));
+  return newest ? *newest : fallback;
 }
 
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
   Datum id = text_datum(job.report_id);
-  check_report_still_running(id);
+  Sources sources = lock_running_report(id);
   pause_for_testing(PausePoint::reading);
   ReportOutput report;
   {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
-    report = compute(job);
+    report = compute(job, sources);
   }
   pause_for_testing(PausePoint::writing);
   // Largest now: every store's result and the whole CSV are held.

@@ -27,8 +27,9 @@ struct ReportJob {
 // PgError or std::exception on failure (the caller rolls back).
 void compute_and_store_report(const ReportJob& job);
 
-// T for report_time = 'latest': the newest poll the owner can see, or
-// `fallback` when there is none. Same preconditions.
-TimestampTz resolve_latest_as_of(Oid owner, TimestampTz fallback);
+// T for report_time = 'latest': the newest poll the owner can see in the
+// report's polls relation, or `fallback` when there is none. Same
+// preconditions.
+TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback);
 
 }  // namespace store_monitoring::pg

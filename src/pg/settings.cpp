@@ -9,10 +9,13 @@ extern "C" {
 #include "utils/wait_event.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 }
 
 #include <cctype>
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace store_monitoring::pg {
 namespace {
@@ -42,6 +45,87 @@ const struct config_enum_entry kInterpolationOptions[] = {
     {nullptr, 0, false}};
 
 bool equals_ignoring_case(const char* a, const char* b) { return pg_strcasecmp(a, b) == 0; }
+
+// A value set for one of our settings before the library was loaded, and how
+// it was set: what PostgreSQL needs to check it again.
+struct EarlyValue {
+  std::string name;
+  std::string value;
+  GucContext context;
+  GucSource source;
+  Oid role;
+};
+
+// The early values PostgreSQL refused when the library loaded, while they
+// are in force (see forget_refused).
+std::vector<EarlyValue>& refused_at_load() {
+  static std::vector<EarlyValue> values;
+  return values;
+}
+
+// The settings define_settings defines. Unknown store_monitoring.* names are
+// left to PostgreSQL, which warns and removes them at load (the prefix is
+// reserved): refusing them here could never be undone, since SET of such a
+// name is an error from then on.
+constexpr const char* kSettingNames[] = {
+    "store_monitoring.report_time",        "store_monitoring.max_extrapolation",
+    "store_monitoring.interpolation",      "store_monitoring.max_workers",
+    "store_monitoring.max_attempts",       "store_monitoring.recovery_interval",
+    "store_monitoring.debug_worker_delay", "store_monitoring.debug_pause_point"};
+
+bool is_setting_name(const char* name) {
+  for (const char* known : kSettingNames)
+    if (equals_ignoring_case(known, name)) return true;
+  return false;
+}
+
+// The placeholders PostgreSQL created for our settings before the library
+// was loaded. Reads guc.c's table without calling into PostgreSQL.
+std::vector<EarlyValue> early_values() {
+  std::vector<EarlyValue> values;
+  config_generic** variables = get_guc_variables();
+  int count = GetNumConfigOptions();
+  for (int i = 0; i < count; ++i) {
+    config_generic* variable = variables[i];
+    if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0 || !is_setting_name(variable->name))
+      continue;
+    // Placeholders are string variables; one never set (or RESET) has no value.
+    const char* value = *reinterpret_cast<config_string*>(variable)->variable;
+    if (value == nullptr || variable->source == PGC_S_DEFAULT) continue;
+    values.push_back(
+        {variable->name, value, variable->scontext, variable->source, variable->srole});
+  }
+  return values;
+}
+
+// Checks `early` as guc.c does when it applies the value, reporting at
+// `elevel`; false when refused. changeVal = false: nothing is set.
+bool accepted(const EarlyValue& early, int elevel) {
+  return pg_call([&] {
+    return set_config_option_ext(early.name.c_str(), early.value.c_str(), early.context,
+                                 early.source, early.role, GUC_ACTION_SET, false, elevel,
+                                 false) > 0;
+  });
+}
+
+// Assign hook of every setting: once a setting is assigned again (SET, RESET,
+// a reload, the end of a SET LOCAL), the refused early value is no longer the
+// one the user last asked for. Called from C: must not throw (erasing moves
+// strings, which does not allocate).
+void forget_refused(const char* name) noexcept {
+  std::erase_if(refused_at_load(),
+                [&](const EarlyValue& v) { return equals_ignoring_case(v.name.c_str(), name); });
+}
+
+void forget_report_time(const char*, void*) { forget_refused("store_monitoring.report_time"); }
+void forget_interpolation(int, void*) { forget_refused("store_monitoring.interpolation"); }
+void forget_max_workers(int, void*) { forget_refused("store_monitoring.max_workers"); }
+void forget_max_attempts(int, void*) { forget_refused("store_monitoring.max_attempts"); }
+void forget_recovery_interval(int, void*) { forget_refused("store_monitoring.recovery_interval"); }
+void forget_debug_worker_delay(int, void*) {
+  forget_refused("store_monitoring.debug_worker_delay");
+}
+void forget_debug_pause_point(int, void*) { forget_refused("store_monitoring.debug_pause_point"); }
 
 // Datetime parsing that reports failure instead of raising: check hooks also
 // run in the postmaster on reload, where an ERROR is not an option.
@@ -93,6 +177,7 @@ bool check_max_extrapolation(char** newval, void** extra, GucSource) {
 
 void assign_max_extrapolation(const char*, void* extra) {
   if (extra != nullptr) max_extrapolation_us = *static_cast<int64*>(extra);
+  forget_refused("store_monitoring.max_extrapolation");
 }
 
 bool check_report_time(char** newval, void**, GucSource) {
@@ -123,12 +208,23 @@ bool check_report_time(char** newval, void**, GucSource) {
 }  // namespace
 
 void define_settings() {
+  // Only a backend's own session can have set values early; the postmaster
+  // (shared_preload_libraries) reads postgresql.conf, whose refused values
+  // it logs.
+  std::vector<EarlyValue> early;
+  if (IsUnderPostmaster) {
+    try {
+      early = early_values();
+    } catch (const std::bad_alloc&) {
+      early.clear();  // nothing remembered: PostgreSQL's warnings stand
+    }
+  }
   DefineCustomStringVariable(
       "store_monitoring.report_time",
       "Instant T a report is computed for: latest, now, or a timestamp with time zone.",
       "latest is the newest poll (now when there are no polls); now is the time of the "
       "transaction that triggers the report.",
-      &report_time, "latest", PGC_USERSET, 0, check_report_time, nullptr, nullptr);
+      &report_time, "latest", PGC_USERSET, 0, check_report_time, forget_report_time, nullptr);
   DefineCustomStringVariable(
       "store_monitoring.max_extrapolation",
       "How far from a poll its status is assumed to hold (H).",
@@ -140,30 +236,53 @@ void define_settings() {
       "store_monitoring.interpolation", "How the status between polls is estimated.",
       "nearest: the status of the nearest poll; previous: the status of the latest earlier poll.",
       &interpolation, static_cast<int>(InterpolationSetting::nearest), kInterpolationOptions,
-      PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      PGC_USERSET, 0, nullptr, forget_interpolation, nullptr);
   DefineCustomIntVariable("store_monitoring.max_workers",
                           "Maximum number of report workers per database.",
                           "Reports beyond this wait in the queue (phase 'queued').", &max_workers,
-                          2, 1, 64, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("store_monitoring.max_attempts",
-                          "Interrupted runs of a report before it is marked Failed.", nullptr,
-                          &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+                          2, 1, 64, PGC_SIGHUP, 0, nullptr, forget_max_workers, nullptr);
+  DefineCustomIntVariable(
+      "store_monitoring.max_attempts", "Interrupted runs of a report before it is marked Failed.",
+      nullptr, &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr, forget_max_attempts, nullptr);
   DefineCustomIntVariable("store_monitoring.recovery_interval",
                           "Seconds between the launcher's checks for reports without a worker.",
                           "Used only with shared_preload_libraries = 'store_monitoring'.",
                           &recovery_interval, 30, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
-                          nullptr, nullptr);
+                          forget_recovery_interval, nullptr);
   DefineCustomIntVariable("store_monitoring.debug_worker_delay",
                           "Testing aid: a worker sleeps this long after claiming a report.",
                           nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
-                          GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+                          GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, forget_debug_worker_delay,
+                          nullptr);
   DefineCustomEnumVariable("store_monitoring.debug_pause_point",
                            "Testing aid: where a worker sleeps for debug_worker_delay.",
                            "claimed, reading (snapshot taken), writing (computed), committing.",
                            &debug_pause_point, static_cast<int>(PausePoint::claimed),
-                           kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr, nullptr,
-                           nullptr);
+                           kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
+                           forget_debug_pause_point, nullptr);
   MarkGUCPrefixReserved("store_monitoring");
+  // PostgreSQL has applied the early values, warning about and skipping
+  // those it refused. Remember those, checked again the same way.
+  // Called from C (_PG_init): nothing may throw out of here.
+  for (EarlyValue& value : early) {
+    bool ok = false;
+    try {
+      ok = accepted(value, DEBUG5);
+    } catch (const std::exception&) {
+      ok = false;  // its error is raised again in refuse_settings_refused_at_load
+    }
+    try {
+      if (!ok) refused_at_load().push_back(std::move(value));
+    } catch (const std::bad_alloc&) {
+      return;  // PostgreSQL's warning stands
+    }
+  }
+}
+
+void refuse_settings_refused_at_load() {
+  // A copy: the error path must not run while iterating over the list.
+  std::vector<EarlyValue> refused = refused_at_load();
+  for (const EarlyValue& value : refused) (void)accepted(value, ERROR);
 }
 
 Settings current_settings() {

@@ -32,8 +32,17 @@ struct Settings {
   PausePoint debug_pause_point;
 };
 
-// Registers the settings; called from _PG_init.
+// Registers the settings; called from _PG_init. A value set before the
+// library was loaded (a placeholder: SET in the session, ALTER ROLE ... SET,
+// postgresql.conf) that the settings refuse is only warned about by
+// PostgreSQL, which then uses the default; define_settings remembers it.
 void define_settings();
+
+// Raises the error PostgreSQL gives for the first such remembered value still
+// in force (not replaced since by a SET, RESET or reload of that setting):
+// the same error a SET gives once the library is loaded. Called before a
+// report is triggered, so that a report never silently uses a default.
+void refuse_settings_refused_at_load();
 
 // The values in force in this backend.
 Settings current_settings();

@@ -239,7 +239,7 @@ std::optional<Claim> claim_next_report() {
 void process(Claim& claim) {
   if (!claim.as_of_known) {
     TransactionResult resolved = in_transaction([&] {
-      claim.job.as_of = resolve_latest_as_of(claim.job.owner, claim.requested_at);
+      claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
       spi_execute("UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
                   {{TEXTOID, text_datum(claim.job.report_id)},
                    {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},

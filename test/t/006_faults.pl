@@ -246,6 +246,8 @@ is(wait_report($node, $id), 'Complete', 'COMMIT PREPARED: wait_report completes 
 is(report_csv($node, $id), $ref_csv, 'COMMIT PREPARED: CSV equals the reference');
 
 # --- DROP EXTENSION while a report runs ------------------------------------
+# CASCADE: the inputs hold rows, and a drop without it is refused (see
+# drop_extension.sql).
 # Short delays: after the DROP the worker has to wake up and end by itself.
 # At 'claimed' and 'reading' the worker holds no lock on the extension's
 # tables, so the DROP goes through and the worker then finds them gone; at
@@ -263,7 +265,7 @@ for my $point (@points)
 	my $pid = wait_for_pause_point($node, $id, $point);
 	ok(defined $pid, "$label: the worker sleeps at the pause point") or die;
 	$offset = -s $node->logfile;
-	my ($ret, undef, $err) = $node->psql('postgres', 'DROP EXTENSION store_monitoring');
+	my ($ret, undef, $err) = $node->psql('postgres', 'DROP EXTENSION store_monitoring CASCADE');
 	is($ret, 0, "$label: DROP EXTENSION succeeds") or diag $err;
 	ok(wait_no_workers($node), "$label: the worker ends, none remains");
 	unlike(slurp_file($node->logfile, $offset), $crash_re, "$label: no crash")
@@ -292,7 +294,7 @@ my $pid = wait_for_pause_point($node, $gone, 'claimed');
 ok(defined $pid, 'DROP + CREATE: the worker sleeps at the pause point') or die;
 $offset = -s $node->logfile;
 $node->safe_psql('postgres',
-	'DROP EXTENSION store_monitoring; CREATE EXTENSION store_monitoring');
+	'DROP EXTENSION store_monitoring CASCADE; CREATE EXTENSION store_monitoring');
 load_data($node, 300);
 set_conf($node, 'store_monitoring.debug_worker_delay' => 0);
 $id = trigger($node);

@@ -1,0 +1,283 @@
+#include "pg/source_read.hpp"
+
+#include "core/input_syntax.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+}
+
+#include <cstring>
+#include <string>
+#include <unordered_set>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr size_t kMaxStoreIdBytes = 255;
+
+// ORDER BY store_id COLLATE "C": reports are in byte order whatever the
+// column's collation; on the default table (already "C") the covering index
+// still serves the order.
+std::string query_for(const SourceShape& source) {
+  switch (source.input) {
+    case Input::polls:
+      return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name +
+             " s ORDER BY s.store_id COLLATE \"C\", s.timestamp_utc";
+    case Input::business_hours:
+      return "SELECT h.store_id, h.day_of_week, h.start_time_local, h.end_time_local FROM " +
+             source.name + " h ORDER BY h.store_id COLLATE \"C\"";
+    case Input::time_zones:
+      break;
+  }
+  // The zone as a second key: with two rows for a store, the same one is
+  // reported as the second every time.
+  return "SELECT z.store_id, z.timezone_str FROM " + source.name +
+         " z ORDER BY z.store_id COLLATE \"C\", z.timezone_str COLLATE \"C\"";
+}
+
+std::string text_string(Datum value) { return std::string(text_bytes(value)); }
+
+// Checks the store_id of a row; false (after reporting it) when unusable.
+bool good_store_id(const SourceShape& source, const Datum* values, const bool* nulls,
+                   BadRows& bad) {
+  if (nulls[0]) {
+    bad.add({source.name, std::nullopt, "store_id", std::nullopt, "is NULL"});
+    return false;
+  }
+  std::string_view id = text_bytes(values[0]);
+  if (id.empty()) {
+    bad.add({source.name, std::string(id), "store_id", std::string(id), "is empty"});
+    return false;
+  }
+  if (id.size() > kMaxStoreIdBytes) {
+    bad.add(
+        {source.name, std::string(id), "store_id", std::string(id), "is longer than 255 bytes"});
+    return false;
+  }
+  return true;
+}
+
+// Reports every NULL among `columns` (0-based, after store_id); true when none.
+bool no_nulls(const SourceShape& source, std::string_view store_id, const bool* nulls,
+              std::initializer_list<std::pair<int, const char*>> columns, BadRows& bad) {
+  bool ok = true;
+  for (const auto& [index, name] : columns)
+    if (nulls[index]) {
+      bad.add({source.name, std::string(store_id), name, std::nullopt, "is NULL"});
+      ok = false;
+    }
+  return ok;
+}
+
+// The merge of the three inputs needs byte order: the queries ask for it.
+[[noreturn]] void throw_out_of_order(const SourceShape& source) {
+  throw std::runtime_error("the rows of " + source.name + " did not arrive in store_id byte order");
+}
+
+}  // namespace
+
+void BadRows::add(BadRow&& row) {
+  if (!collect_) throw UserError(ERRCODE_DATA_EXCEPTION, bad_row_message(row));
+  rows_.push_back(std::move(row));
+}
+
+std::string bad_row_message(const BadRow& row) {
+  std::string message = "bad row in " + row.relation;
+  if (row.store_id) message += " for store " + input::quote_for_message(*row.store_id);
+  message += ": " + row.column;
+  if (row.value) message += " " + input::quote_for_message(*row.value);
+  message += " " + row.problem;
+  message += "; store_monitoring.check_sources() lists every bad row";
+  return message;
+}
+
+std::string read_query(const SourceShape& source) { return query_for(source); }
+
+std::vector<StoreHours> read_business_hours(const SourceShape& source, BadRows& bad) {
+  std::vector<StoreHours> stores;
+  std::string sql = query_for(source);
+  const Oid weekday_type = source.weekday_type;
+  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+    if (!good_store_id(source, values, nulls, bad)) return;
+    std::string_view store_id = text_bytes(values[0]);
+    if (!no_nulls(source, store_id, nulls,
+                  {{1, "day_of_week"}, {2, "start_time_local"}, {3, "end_time_local"}}, bad))
+      return;
+    int64 weekday = weekday_type == INT2OID   ? DatumGetInt16(values[1])
+                    : weekday_type == INT4OID ? DatumGetInt32(values[1])
+                                              : DatumGetInt64(values[1]);
+    if (weekday < 0 || weekday > 6) {
+      bad.add({source.name, std::string(store_id), "day_of_week", std::to_string(weekday),
+               "is not 0 (Monday) to 6 (Sunday)"});
+      return;
+    }
+    if (stores.empty() || stores.back().store_id != store_id) {
+      if (!stores.empty() && store_id < stores.back().store_id) throw_out_of_order(source);
+      stores.push_back({std::string(store_id), {}});
+    }
+    stores.back().rows.push_back(
+        {static_cast<int>(weekday), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
+  });
+  return stores;
+}
+
+std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad) {
+  std::vector<ZoneRow> rows;
+  std::unordered_set<std::string> known;  // zones checked once each
+  std::string sql = query_for(source);
+  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+    if (!good_store_id(source, values, nulls, bad)) return;
+    std::string_view store_id = text_bytes(values[0]);
+    if (!no_nulls(source, store_id, nulls, {{1, "timezone_str"}}, bad)) return;
+    std::string zone = text_string(values[1]);
+    if (!known.contains(zone)) {
+      if (!is_known_time_zone(zone)) {
+        bad.add(
+            {source.name, std::string(store_id), "timezone_str", zone, "is not a known time zone"});
+        return;
+      }
+      known.insert(zone);
+    }
+    if (!rows.empty() && store_id < rows.back().store_id) throw_out_of_order(source);
+    if (!rows.empty() && rows.back().store_id == store_id) {
+      bad.add({source.name, std::string(store_id), "timezone_str", zone,
+               "is a second time-zone row for the store"});
+      return;
+    }
+    rows.push_back({std::string(store_id), std::move(zone)});
+  });
+  return rows;
+}
+
+namespace {
+
+// The polls a report reads: those of its evidence range [$1, $2], and every
+// poll no range holds (NULL or infinite time: bad rows, refused below). On a
+// table with an index on timestamp_utc the planner reads them with a bitmap
+// heap scan: the heap in block order, no visibility map needed.
+std::string range_query_for(const SourceShape& source) {
+  return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name +
+         " s WHERE (s.timestamp_utc >= $1 AND s.timestamp_utc <= $2) OR s.timestamp_utc IS NULL"
+         " OR s.timestamp_utc = 'infinity'::pg_catalog.timestamptz"
+         " OR s.timestamp_utc = '-infinity'::pg_catalog.timestamptz";
+}
+
+void stream_polls(const SourceShape& source, const std::string& sql,
+                  std::initializer_list<SqlArg> args, PollSink& sink, BadRows& bad) {
+  const bool is_enum = source.status_is_enum;
+  const Oid active = source.active_label;
+  const Oid inactive = source.inactive_label;
+  spi_stream(sql.c_str(), args, [&](const Datum* values, const bool* nulls) {
+    if (!good_store_id(source, values, nulls, bad)) return;
+    std::string_view store_id = text_bytes(values[0]);
+    if (nulls[1] || nulls[2]) {
+      no_nulls(source, store_id, nulls, {{1, "timestamp_utc"}, {2, "status"}}, bad);
+      return;
+    }
+    TimestampTz at = DatumGetTimestampTz(values[1]);
+    if (TIMESTAMP_NOT_FINITE(at)) {
+      bad.add({source.name, std::string(store_id), "timestamp_utc",
+               TIMESTAMP_IS_NOBEGIN(at) ? "-infinity" : "infinity", "is not a finite time"});
+      return;
+    }
+    PollStatus status;
+    if (is_enum) {
+      Oid label = DatumGetObjectId(values[2]);
+      if (label == active || label == inactive) {
+        status = label == active ? PollStatus::active : PollStatus::inactive;
+      } else {
+        std::string shown = std::to_string(label);
+        for (const auto& [oid, name] : source.enum_labels)
+          if (oid == label) shown = name;
+        bad.add({source.name, std::string(store_id), "status", shown,
+                 "is neither active nor inactive"});
+        return;
+      }
+    } else {
+      std::string_view text = text_bytes(values[2]);
+      if (text == "active") {
+        status = PollStatus::active;
+      } else if (text == "inactive") {
+        status = PollStatus::inactive;
+      } else {
+        bad.add({source.name, std::string(store_id), "status", std::string(text),
+                 "is neither active nor inactive"});
+        return;
+      }
+    }
+    sink.poll(store_id, at, status);
+  });
+}
+
+// A valid, non-partial B-tree index of `relation` whose first key is its
+// store_id column in byte order ("C"): the loose scan can use it.
+bool has_store_id_index(Oid relation) {
+  uint64 found = spi_execute(
+      "SELECT 1 FROM pg_catalog.pg_index i"
+      " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+      " JOIN pg_catalog.pg_am am ON am.oid = c.relam"
+      " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attname = 'store_id'"
+      " WHERE i.indrelid = $1 AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL"
+      " AND i.indkey[0] = a.attnum AND i.indcollation[0] = $2 LIMIT 1",
+      {{OIDOID, ObjectIdGetDatum(relation)}, {OIDOID, ObjectIdGetDatum(C_COLLATION_OID)}}, true, 1);
+  return found > 0;
+}
+
+}  // namespace
+
+void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad) {
+  stream_polls(source, query_for(source), {}, sink, bad);
+}
+
+void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
+                         PollSink& sink, BadRows& bad) {
+  stream_polls(
+      source, range_query_for(source),
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
+      sink, bad);
+}
+
+void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad) {
+  std::string sql;
+  if (has_store_id_index(source.relation)) {
+    // A loose index scan: one descent per store, whatever its polls.
+    sql =
+        "WITH RECURSIVE ids(store_id) AS ("
+        " (SELECT s.store_id FROM " +
+        source.name +
+        " s WHERE s.store_id IS NOT NULL"
+        "  ORDER BY s.store_id COLLATE \"C\" LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT s.store_id FROM " +
+        source.name +
+        " s"
+        "  WHERE s.store_id COLLATE \"C\" > ids.store_id COLLATE \"C\""
+        "  ORDER BY s.store_id COLLATE \"C\" LIMIT 1)"
+        " FROM ids WHERE ids.store_id IS NOT NULL) "
+        "SELECT store_id FROM ids WHERE store_id IS NOT NULL";
+  } else {
+    // No such index (a view, or a table without one): one pass over every
+    // row, whatever its time.
+    sql = "SELECT DISTINCT s.store_id FROM " + source.name + " s WHERE s.store_id IS NOT NULL";
+  }
+  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+    if (!good_store_id(source, values, nulls, bad)) return;
+    sink.store(text_bytes(values[0]));
+  });
+}
+
+std::optional<TimestampTz> newest_poll(const SourceShape& source) {
+  std::string sql = "SELECT pg_catalog.max(p.timestamp_utc) FROM " + source.name +
+                    " p WHERE p.timestamp_utc < 'infinity'::pg_catalog.timestamptz";
+  spi_execute(sql.c_str(), {}, true);
+  bool is_null = true;
+  Datum latest = spi_value(0, 1, &is_null);
+  if (is_null) return std::nullopt;
+  return DatumGetTimestampTz(latest);
+}
+
+}  // namespace store_monitoring::pg

@@ -1,0 +1,98 @@
+// Reading the rows of a report's sources (checked by sources.hpp), in store_id
+// byte order, with every row checked: a NULL, an unknown status or zone, a
+// weekday outside 0-6, a second zone row for a store, an empty or overlong
+// store id. The default tables refuse such rows when they are written; a
+// user's relation may hold them. Types are checked once per read (the
+// SourceShape), nulls and values per row, in C++ without calling PostgreSQL.
+//
+// Each read runs one read-only statement in the caller's snapshot, as the
+// current role; the caller sets the role (privileges, row-level security).
+#pragma once
+
+#include "core/report_engine.hpp"
+#include "pg/sources.hpp"
+
+extern "C" {
+#include "datatype/timestamp.h"
+}
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace store_monitoring::pg {
+
+// A row a report cannot use.
+struct BadRow {
+  std::string relation;
+  std::optional<std::string> store_id;  // nullopt: the store_id is NULL
+  std::string column;
+  std::optional<std::string> value;  // nullopt: NULL
+  std::string problem;               // follows the column and value: "is NULL"
+};
+
+// Where bad rows go: a report stops at the first (throws a UserError naming
+// the relation, the store and the value); check_sources() collects them all.
+class BadRows {
+ public:
+  explicit BadRows(bool collect) : collect_(collect) {}
+  void add(BadRow&& row);
+  const std::vector<BadRow>& rows() const noexcept { return rows_; }
+
+ private:
+  bool collect_;
+  std::vector<BadRow> rows_;
+};
+
+// The error message of a report stopped by `row`.
+std::string bad_row_message(const BadRow& row);
+
+// Business hours grouped by store, in store_id byte order: one string per
+// store rather than per row keeps this small at any data size.
+struct StoreHours {
+  std::string store_id;
+  std::vector<BusinessHours> rows;
+};
+struct ZoneRow {
+  std::string store_id;
+  std::string zone;
+};
+
+std::vector<StoreHours> read_business_hours(const SourceShape& source, BadRows& bad);
+std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad);
+
+// Receives polls (read_polls: in store_id byte order, then time order;
+// read_polls_in_range: in any order) and store ids (read_poll_store_ids).
+class PollSink {
+ public:
+  virtual void poll(std::string_view store_id, TimestampTz at, PollStatus status) = 0;
+  virtual void store(std::string_view /*store_id*/) {}
+
+ protected:
+  ~PollSink() = default;
+};
+
+// Every poll, in store order (check_sources: every bad row).
+void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad);
+
+// What a report reads: the polls of [from, to] in the order the rows lie on
+// disk, and the polls no range holds (NULL or infinite time), which are bad
+// rows. Rows outside the range are not read, so they cannot end a report.
+void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
+                         PollSink& sink, BadRows& bad);
+
+// Every store id of the polls, also of stores with no poll in any range, to
+// sink.store(), in no particular order: a loose scan of a B-tree index whose
+// first key is store_id in byte order ("C"), one descent per store, or
+// without such an index a DISTINCT over every row.
+void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad);
+
+// The newest poll time in `source`, if any (infinity ignored: the read
+// refuses it, naming the store).
+std::optional<TimestampTz> newest_poll(const SourceShape& source);
+
+// The statement that reads `source` (exposed for tests of its plan).
+std::string read_query(const SourceShape& source);
+
+}  // namespace store_monitoring::pg

@@ -1,0 +1,353 @@
+// Sources: configuration (set_sources, sources), shape checks, and
+// check_sources(), which lists every row a report would refuse.
+#include "pg/sources.hpp"
+
+#include "core/input_syntax.hpp"
+#include "pg/extension.hpp"
+#include "pg/source_read.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/catcache.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+}
+
+#include <initializer_list>
+#include <string>
+
+namespace store_monitoring::pg {
+namespace {
+
+struct Column {
+  const char* name;
+  const char* wanted;  // the accepted types, for messages
+};
+
+const char* const kStoreIdTypes = "text or character varying";
+
+struct InputContract {
+  const char* label;          // for messages: "polls"
+  const char* default_table;  // in schema store_monitoring
+  std::vector<Column> columns;
+};
+
+const InputContract& contract(Input input) {
+  static const InputContract kContracts[] = {
+      {"polls",
+       "store_status",
+       {{"store_id", kStoreIdTypes},
+        {"status", "text, character varying or an enum with the labels active and inactive"},
+        {"timestamp_utc", "timestamp with time zone"}}},
+      {"business hours",
+       "business_hours",
+       {{"store_id", kStoreIdTypes},
+        {"day_of_week", "smallint, integer or bigint"},
+        {"start_time_local", "time without time zone"},
+        {"end_time_local", "time without time zone"}}},
+      {"time zones",
+       "store_timezone",
+       {{"store_id", kStoreIdTypes}, {"timezone_str", "text or character varying"}}},
+  };
+  return kContracts[static_cast<int>(input)];
+}
+
+bool is_text_type(Oid type) { return type == TEXTOID || type == VARCHAROID; }
+
+std::string type_name(Oid type) {
+  char* name = pg_call([&] { return format_type_be(type); });
+  return name;
+}
+
+// The labels of enum `type`, in no particular order.
+std::vector<std::pair<Oid, std::string>> enum_labels(Oid type) {
+  std::vector<std::pair<Oid, std::string>> labels;
+  CatCList* list = pg_call([&] { return SearchSysCacheList1(ENUMTYPOIDNAME, type); });
+  for (int i = 0; i < list->n_members; ++i) {
+    auto* e = reinterpret_cast<Form_pg_enum>(GETSTRUCT(&list->members[i]->tuple));
+    labels.emplace_back(e->oid, std::string(NameStr(e->enumlabel)));
+  }
+  ReleaseSysCacheList(list);  // bare: only releases pins, raises no error
+  return labels;
+}
+
+// Checks one column's type; fills the parts of `shape` that reading needs.
+void check_column(SourceShape& shape, const Column& column, AttrNumber attnum) {
+  Oid declared = pg_call([&] { return get_atttype(shape.relation, attnum); });
+  Oid type = pg_call([&] { return getBaseType(declared); });  // a domain reads as its base
+  std::string name = column.name;
+  bool ok = false;
+  if (name == "store_id" || name == "timezone_str") {
+    ok = is_text_type(type);
+  } else if (name == "status") {
+    ok = is_text_type(type);
+    if (!ok && pg_call([&] { return type_is_enum(type); })) {
+      shape.status_is_enum = true;
+      shape.enum_labels = enum_labels(type);
+      for (const auto& [oid, label] : shape.enum_labels) {
+        if (label == "active") shape.active_label = oid;
+        if (label == "inactive") shape.inactive_label = oid;
+      }
+      ok = OidIsValid(shape.active_label) && OidIsValid(shape.inactive_label);
+    }
+  } else if (name == "timestamp_utc") {
+    ok = type == TIMESTAMPTZOID;
+  } else if (name == "day_of_week") {
+    ok = type == INT2OID || type == INT4OID || type == INT8OID;
+    shape.weekday_type = type;
+  } else {
+    ok = type == TIMEOID;
+  }
+  if (!ok)
+    throw UserError(ERRCODE_DATATYPE_MISMATCH,
+                    "column \"" + name + "\" of relation " + shape.name + " has type " +
+                        type_name(declared) + ", but a report needs " + column.wanted,
+                    "A view over the relation can cast the column to an accepted type.");
+}
+
+struct RelationFacts {
+  bool exists;
+  char kind;
+  char persistence;
+  Oid schema;
+  char* name;
+};
+
+RelationFacts relation_facts(Oid relation) {
+  RelationFacts facts{};
+  pg_call([&] {
+    // Locked before the look-up, so that the relation cannot be dropped or
+    // renamed between this check and the read in the same transaction.
+    LockRelationOid(relation, AccessShareLock);
+    HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relation));
+    if (!HeapTupleIsValid(tuple)) return;
+    auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+    facts.exists = true;
+    facts.kind = form->relkind;
+    facts.persistence = form->relpersistence;
+    facts.schema = form->relnamespace;
+    facts.name =
+        quote_qualified_identifier(get_namespace_name(form->relnamespace), NameStr(form->relname));
+    ReleaseSysCache(tuple);
+  });
+  return facts;
+}
+
+}  // namespace
+
+Oid default_source(Input input) {
+  const char* table = contract(input).default_table;
+  return pg_call([&] {
+    Oid relation = get_relname_relid(table, get_namespace_oid("store_monitoring", false));
+    if (!OidIsValid(relation))
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                      errmsg("table store_monitoring.%s is missing", table)));
+    return relation;
+  });
+}
+
+Sources configured_sources(Oid role) {
+  Sources sources{};
+  uint64 found = spi_execute(
+      "SELECT polls, business_hours, time_zones FROM _store_monitoring_internal.sources "
+      "WHERE role = $1",
+      {{OIDOID, ObjectIdGetDatum(role)}}, true, 1);
+  for (Input input : kInputs) {
+    int i = static_cast<int>(input);
+    bool is_null = true;
+    Datum value = found == 1 ? spi_value(0, i + 1, &is_null) : Datum(0);
+    sources[i] = is_null ? default_source(input) : DatumGetObjectId(value);
+  }
+  return sources;
+}
+
+SourceShape check_source(Input input, Oid relation, Oid role) {
+  const InputContract& wanted = contract(input);
+  RelationFacts facts = relation_facts(relation);
+  if (!facts.exists)
+    throw UserError(ERRCODE_UNDEFINED_TABLE,
+                    std::string("the relation chosen for ") + wanted.label + " (OID " +
+                        std::to_string(relation) + ") no longer exists",
+                    "Choose the sources again with store_monitoring.set_sources().");
+  SourceShape shape;
+  shape.input = input;
+  shape.relation = relation;
+  shape.name = facts.name;
+  switch (facts.kind) {
+    case RELKIND_RELATION:
+    case RELKIND_VIEW:
+    case RELKIND_MATVIEW:
+    case RELKIND_PARTITIONED_TABLE:
+    case RELKIND_FOREIGN_TABLE:
+      break;
+    default:
+      throw UserError(ERRCODE_WRONG_OBJECT_TYPE,
+                      "relation " + shape.name + " cannot be read for " + wanted.label +
+                          ": it is not a table, view, materialized view, partitioned table or "
+                          "foreign table");
+  }
+  if (facts.persistence == RELPERSISTENCE_TEMP)
+    throw UserError(ERRCODE_WRONG_OBJECT_TYPE,
+                    "relation " + shape.name + " cannot be read for " + wanted.label +
+                        ": it is temporary, and the report's worker is another session");
+  // PostgreSQL's own messages, as a SELECT would give them; column
+  // privileges on the needed columns are enough. The schema is checked too:
+  // a role can lose USAGE on it after choosing the relation.
+  pg_call([&] {
+    AclResult usage = pg_namespace_aclcheck(facts.schema, role, ACL_USAGE);
+    if (usage != ACLCHECK_OK)
+      aclcheck_error(usage, OBJECT_SCHEMA, get_namespace_name(facts.schema));
+  });
+  bool table_readable =
+      pg_call([&] { return pg_class_aclcheck(relation, role, ACL_SELECT) == ACLCHECK_OK; });
+  for (const Column& column : wanted.columns) {
+    AttrNumber attnum = pg_call([&] { return get_attnum(relation, column.name); });
+    if (attnum == InvalidAttrNumber)
+      throw UserError(ERRCODE_UNDEFINED_COLUMN,
+                      "relation " + shape.name + " has no column \"" + column.name + "\" (" +
+                          column.wanted + "), which " + wanted.label + " need",
+                      std::string("A view over the relation can rename a column: SELECT "
+                                  "your_column AS ") +
+                          column.name + ".");
+    if (!table_readable)
+      pg_call([&] {
+        if (pg_attribute_aclcheck(relation, attnum, role, ACL_SELECT) != ACLCHECK_OK)
+          aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(facts.kind), get_rel_name(relation));
+      });
+    check_column(shape, column, attnum);
+  }
+  return shape;
+}
+
+std::array<SourceShape, 3> check_sources(const Sources& sources, Oid role) {
+  return {check_source(Input::polls, sources[0], role),
+          check_source(Input::business_hours, sources[1], role),
+          check_source(Input::time_zones, sources[2], role)};
+}
+
+namespace {
+
+// set_sources(polls, business_hours, time_zones): NULL means the default
+// table. Stored for the calling role; checked first.
+Datum set_sources(FunctionCallInfo fcinfo) {
+  Oid role = GetUserId();
+  Datum stored[3];
+  bool is_default[3];
+  for (Input input : kInputs) {
+    int i = static_cast<int>(input);
+    is_default[i] = PG_ARGISNULL(i);
+    Oid relation = is_default[i] ? default_source(input) : PG_GETARG_OID(i);
+    (void)check_source(input, relation, role);
+    stored[i] = ObjectIdGetDatum(relation);
+  }
+  SpiScope spi;
+  if (is_default[0] && is_default[1] && is_default[2]) {
+    spi_execute("DELETE FROM _store_monitoring_internal.sources WHERE role = $1",
+                {{OIDOID, ObjectIdGetDatum(role)}}, false);
+  } else {
+    spi_execute(
+        "INSERT INTO _store_monitoring_internal.sources AS s "
+        "(role, polls, business_hours, time_zones, set_at) "
+        "VALUES ($1, $2, $3, $4, pg_catalog.statement_timestamp()) "
+        "ON CONFLICT (role) DO UPDATE SET polls = excluded.polls, "
+        "business_hours = excluded.business_hours, time_zones = excluded.time_zones, "
+        "set_at = excluded.set_at",
+        {{REGROLEOID, ObjectIdGetDatum(role)},
+         {REGCLASSOID, stored[0], is_default[0]},
+         {REGCLASSOID, stored[1], is_default[1]},
+         {REGCLASSOID, stored[2], is_default[2]}},
+        false);
+  }
+  return Datum(0);
+}
+
+Datum sources(FunctionCallInfo fcinfo) {
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Oid role = GetUserId();  // before SpiScope changes it
+  Sources configured;
+  {
+    SpiScope spi;
+    configured = configured_sources(role);
+  }
+  Datum values[3];
+  bool nulls[3] = {false, false, false};
+  for (int i = 0; i < 3; ++i) values[i] = ObjectIdGetDatum(configured[i]);
+  pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+  return Datum(0);
+}
+
+Datum text_or_null(const std::optional<std::string>& value, bool* is_null) {
+  *is_null = !value.has_value();
+  return value ? text_datum(*value) : Datum(0);
+}
+
+// Every row of the caller's sources that a report would refuse.
+Datum check_sources_rows(FunctionCallInfo fcinfo) {
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Oid role = GetUserId();  // before SpiScope changes it
+  Sources configured;
+  {
+    SpiScope spi;
+    configured = configured_sources(role);
+  }
+  std::array<SourceShape, 3> shapes = check_sources(configured, role);
+  BadRows bad(true);
+  {
+    SpiScope spi(role);
+    struct IgnorePolls final : PollSink {
+      void poll(std::string_view, TimestampTz, PollStatus) override {}
+    } ignore;
+    read_polls(shapes[0], ignore, bad);
+    (void)read_business_hours(shapes[1], bad);
+    (void)read_time_zones(shapes[2], bad);
+  }
+  for (const BadRow& row : bad.rows()) {
+    Oid relation = InvalidOid;
+    for (const SourceShape& shape : shapes)
+      if (shape.name == row.relation) relation = shape.relation;
+    Datum values[5];
+    bool nulls[5] = {false, false, false, false, false};
+    values[0] = ObjectIdGetDatum(relation);
+    values[1] = text_or_null(row.store_id, &nulls[1]);
+    values[2] = text_datum(row.column);
+    values[3] = text_or_null(row.value, &nulls[3]);
+    values[4] = text_datum(row.problem);
+    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+  }
+  return Datum(0);
+}
+
+// Internal, for tests: the statement a report runs to read `relation` as
+// `input` ('polls', 'business_hours' or 'time_zones').
+Datum source_query(FunctionCallInfo fcinfo) {
+  std::string input = pg_call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(0)); });
+  Oid relation = PG_GETARG_OID(1);
+  Input which = input == "polls"            ? Input::polls
+                : input == "business_hours" ? Input::business_hours
+                : input == "time_zones"
+                    ? Input::time_zones
+                    : throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                                      "input must be polls, business_hours or time_zones");
+  return text_datum(read_query(check_source(which, relation, GetUserId())));
+}
+
+}  // namespace
+}  // namespace store_monitoring::pg
+
+SM_PG_FUNCTION(store_monitoring_set_sources, store_monitoring::pg::set_sources)
+SM_PG_FUNCTION(store_monitoring_sources, store_monitoring::pg::sources)
+SM_PG_FUNCTION(store_monitoring_check_sources, store_monitoring::pg::check_sources_rows)
+SM_PG_FUNCTION(store_monitoring_source_query, store_monitoring::pg::source_query)
