@@ -54,11 +54,12 @@ class PollGroups {
     uint32_t first = kNoBlock;
     uint32_t last = kNoBlock;
   };
+  // Not noexcept on purpose: libstdc++ then keeps each key's hash in its
+  // node, so a lookup neither rehashes the keys of a bucket's chain nor
+  // compares strings whose hashes differ (the read's hottest spot).
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
   Store& store(std::string_view store_id);
