@@ -4,6 +4,7 @@
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "catalog/pg_collation_d.h"
 #include "catalog/pg_type.h"
 #include "utils/date.h"
 #include "utils/timestamp.h"
@@ -152,12 +153,25 @@ std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad) {
   return rows;
 }
 
-void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad) {
-  std::string sql = query_for(source);
+namespace {
+
+// The polls a report reads: those of its evidence range [$1, $2], and every
+// poll no range holds (NULL or infinite time: bad rows, refused below). On a
+// table with an index on timestamp_utc the planner reads them with a bitmap
+// heap scan: the heap in block order, no visibility map needed.
+std::string range_query_for(const SourceShape& source) {
+  return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name +
+         " s WHERE (s.timestamp_utc >= $1 AND s.timestamp_utc <= $2) OR s.timestamp_utc IS NULL"
+         " OR s.timestamp_utc = 'infinity'::pg_catalog.timestamptz"
+         " OR s.timestamp_utc = '-infinity'::pg_catalog.timestamptz";
+}
+
+void stream_polls(const SourceShape& source, const std::string& sql,
+                  std::initializer_list<SqlArg> args, PollSink& sink, BadRows& bad) {
   const bool is_enum = source.status_is_enum;
   const Oid active = source.active_label;
   const Oid inactive = source.inactive_label;
-  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+  spi_stream(sql.c_str(), args, [&](const Datum* values, const bool* nulls) {
     if (!good_store_id(source, values, nulls, bad)) return;
     std::string_view store_id = text_bytes(values[0]);
     if (nulls[1] || nulls[2]) {
@@ -196,6 +210,63 @@ void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad) {
       }
     }
     sink.poll(store_id, at, status);
+  });
+}
+
+// A valid, non-partial B-tree index of `relation` whose first key is its
+// store_id column in byte order ("C"): the loose scan can use it.
+bool has_store_id_index(Oid relation) {
+  uint64 found = spi_execute(
+      "SELECT 1 FROM pg_catalog.pg_index i"
+      " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
+      " JOIN pg_catalog.pg_am am ON am.oid = c.relam"
+      " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attname = 'store_id'"
+      " WHERE i.indrelid = $1 AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL"
+      " AND i.indkey[0] = a.attnum AND i.indcollation[0] = $2 LIMIT 1",
+      {{OIDOID, ObjectIdGetDatum(relation)}, {OIDOID, ObjectIdGetDatum(C_COLLATION_OID)}}, true, 1);
+  return found > 0;
+}
+
+}  // namespace
+
+void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad) {
+  stream_polls(source, query_for(source), {}, sink, bad);
+}
+
+void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
+                         PollSink& sink, BadRows& bad) {
+  stream_polls(
+      source, range_query_for(source),
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
+      sink, bad);
+}
+
+void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad) {
+  std::string sql;
+  if (has_store_id_index(source.relation)) {
+    // A loose index scan: one descent per store, whatever its polls.
+    sql =
+        "WITH RECURSIVE ids(store_id) AS ("
+        " (SELECT s.store_id FROM " +
+        source.name +
+        " s WHERE s.store_id IS NOT NULL"
+        "  ORDER BY s.store_id COLLATE \"C\" LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT s.store_id FROM " +
+        source.name +
+        " s"
+        "  WHERE s.store_id COLLATE \"C\" > ids.store_id COLLATE \"C\""
+        "  ORDER BY s.store_id COLLATE \"C\" LIMIT 1)"
+        " FROM ids WHERE ids.store_id IS NOT NULL) "
+        "SELECT store_id FROM ids WHERE store_id IS NOT NULL";
+  } else {
+    // No such index (a view, or a table without one): one pass over every
+    // row, whatever its time.
+    sql = "SELECT DISTINCT s.store_id FROM " + source.name + " s WHERE s.store_id IS NOT NULL";
+  }
+  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+    if (!good_store_id(source, values, nulls, bad)) return;
+    sink.store(text_bytes(values[0]));
   });
 }
 

@@ -62,16 +62,31 @@ struct ZoneRow {
 std::vector<StoreHours> read_business_hours(const SourceShape& source, BadRows& bad);
 std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad);
 
-// Receives the polls in store_id byte order, then time order.
+// Receives polls (read_polls: in store_id byte order, then time order;
+// read_polls_in_range: in any order) and store ids (read_poll_store_ids).
 class PollSink {
  public:
   virtual void poll(std::string_view store_id, TimestampTz at, PollStatus status) = 0;
+  virtual void store(std::string_view /*store_id*/) {}
 
  protected:
   ~PollSink() = default;
 };
 
+// Every poll, in store order (check_sources: every bad row).
 void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad);
+
+// What a report reads: the polls of [from, to] in the order the rows lie on
+// disk, and the polls no range holds (NULL or infinite time), which are bad
+// rows. Rows outside the range are not read, so they cannot end a report.
+void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
+                         PollSink& sink, BadRows& bad);
+
+// Every store id of the polls, also of stores with no poll in any range, to
+// sink.store(), in no particular order: a loose scan of a B-tree index whose
+// first key is store_id in byte order ("C"), one descent per store, or
+// without such an index a DISTINCT over every row.
+void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad);
 
 // The newest poll time in `source`, if any (infinity ignored: the read
 // refuses it, naming the store).
