@@ -83,7 +83,7 @@ ok( poll_until($node, qq{
 SELECT count(*) FROM pg_locks l
 JOIN _store_monitoring_internal.report r ON l.objid = (r.lock_key & 4294967295)::oid
 WHERE r.report_id = '$id' AND l.locktype = 'advisory' AND l.classid = 1397577474
-  AND l.objsubid = 2 AND l.mode = 'ShareLock' AND l.granted
+  AND l.objsubid = 21325 AND l.mode = 'ShareLock' AND l.granted
   AND l.pid <> coalesce(r.worker_pid, 0)}, '1'),
 	'wait_report holds the report\'s wait lock while it waits');
 my ($ret, $got) = finish_psql($waiter);
