@@ -152,6 +152,37 @@ else
   done
 fi
 
+# --- 5. release files ---------------------------------------------------------
+# META.json parses and names the control file's version; make dist packs the
+# committed tree (it needs git: skipped, not failed, in a tree without it).
+section "release files (META.json, make dist)"
+if python3 - "$repo" <<'PY'
+import json, re, sys
+repo = sys.argv[1]
+meta = json.load(open(f"{repo}/META.json"))
+control = open(f"{repo}/store_monitoring.control").read()
+version = re.search(r"default_version = '([^']+)'", control).group(1)
+assert meta["provides"]["store_monitoring"]["version"].startswith(version), (meta["version"], version)
+assert meta["meta-spec"]["version"] == "1.0.0"
+print(f"META.json: version {meta['version']} for default_version {version}")
+PY
+then record release-meta 1 0; else record release-meta 0 1; fi
+if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
+  rm -f "$repo"/store_monitoring-*.zip
+  if make -C "$repo" -s dist >/dev/null 2>&1 && python3 - "$repo"/store_monitoring-*.zip <<'PY'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+assert any(n.endswith("/store_monitoring.control") for n in names), names[:5]
+print(f"make dist: {sys.argv[1].rsplit('/', 1)[-1]}, {len(names)} entries")
+PY
+  then
+    record release-dist 1 0
+  else
+    record release-dist 0 1
+  fi
+  rm -f "$repo"/store_monitoring-*.zip
+fi
+
 section "summary"
 if ((${#failed_suites[@]} > 0)); then echo "failed suites: ${failed_suites[*]}"; fi
 echo "$passed passed, $failed failed"
