@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -74,6 +76,46 @@ TEST(PollGroups, ByteOrderAndRangeChecked) {
   EXPECT_THROW(groups.add("z", {range.end, PollStatus::active}), std::out_of_range);
   groups.add("z", {range.end - 1, PollStatus::active});
   EXPECT_EQ(groups.poll_count(), 1U);
+}
+
+// Enough stores for the table to grow many times and rows in batches that
+// mix known stores, new ones and the same store twice: every poll comes back
+// to its own store, against a plain map.
+TEST(PollGroups, ManyStoresInRandomOrderMatchAMap) {
+  const Span range{utc(2023, 1, 18), utc(2023, 1, 25) + 1};
+  PollGroups groups(range);
+  std::map<std::string, std::vector<Poll>> expected;
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<Micros> when(range.begin, range.end - 1);
+  for (int i = 0; i < 300000; ++i) {
+    // ids of varied lengths (1 to 36 bytes), many sharing their first bytes
+    const uint64_t n = rng() % 60000;
+    std::string id = (n % 3 == 0)   ? std::to_string(1000000000000000000ULL + n * 7919)
+                     : (n % 3 == 1) ? "store-" + std::to_string(n) + std::string(n % 20, 'x')
+                                    : std::to_string(n);
+    if (i % 97 == 0) {
+      groups.add_store(id);
+      expected[id];
+      continue;
+    }
+    Poll poll{when(rng), (rng() & 1) ? PollStatus::active : PollStatus::inactive};
+    groups.add(id, poll);
+    expected[id].push_back(poll);
+  }
+  ASSERT_EQ(groups.store_count(), expected.size());
+  std::vector<std::string_view> ids = groups.sorted_store_ids();
+  ASSERT_EQ(ids.size(), expected.size());
+  size_t k = 0;
+  std::vector<Poll> polls;
+  for (auto& [id, want] : expected) {
+    ASSERT_EQ(ids[k++], id);
+    groups.polls_of(id, polls);
+    ASSERT_EQ(polls.size(), want.size()) << id;
+    for (size_t j = 0; j < polls.size(); ++j) {  // arrival order is kept
+      EXPECT_EQ(polls[j].at, want[j].at);
+      EXPECT_EQ(polls[j].status, want[j].status);
+    }
+  }
 }
 
 }  // namespace
