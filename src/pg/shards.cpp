@@ -840,7 +840,15 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
       again.shard_report_id = shard.shard_report_id;
       started.push_back(std::move(again));
     }
-    act_on_shard_reports(started, ShardReportAction::cancel);
+    try {
+      act_on_shard_reports(started, ShardReportAction::cancel);
+    } catch (const std::exception& e) {
+      // report_timeout or pg_cancel_backend() struck meanwhile (between
+      // transactions: nothing to clean up): the report still ends canceled.
+      std::string message = "store_monitoring report " + job.report_id +
+                            ": stopped canceling its shards' reports: " + e.what();
+      pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
+    }
   }
   // A cancel that came after the shards' last answer fails the report too.
   if (canceled || progress_cancel_requested()) {
