@@ -180,8 +180,17 @@ $shard{shard2}->start;
 # A shard slower than shard_timeout (shard2 still pauses every report).
 # Long enough for shard1's report on a busy machine, far below shard2's pause.
 set_conf($coordinator, 'store_monitoring.shard_timeout' => 5000);
-failed_with(trigger($coordinator), qr/^shard "shard2": .*shard_timeout/, 'a shard slower than shard_timeout');
+my $slow = trigger($coordinator);
+failed_with($slow, qr/^shard "shard2": .*shard_timeout/, 'a shard slower than shard_timeout');
 set_conf($coordinator, 'store_monitoring.shard_timeout' => 600_000);
+# Deleting that report deletes its shard reports, shard2's still running
+# (paused): it is canceled, waited for, then deleted.
+my %slow_started = started_on_shards($slow);
+is(report_row($shard{shard2}, $slow_started{shard2})->{status}, 'Running',
+	"shard2's report still runs after the coordinator's failed");
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.delete_report('$slow')");
+is(shard_has_report($_, $slow_started{$_}), '0',
+	"delete after a shard_timeout: $_\'s report is deleted") for sort keys %shard;
 
 # A coordinator worker killed while it waits resumes with the shards'
 # reports instead of starting new ones.
