@@ -13,6 +13,7 @@
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/report_store.hpp"
+#include "pg/shards.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
 
@@ -200,6 +201,9 @@ void cancel_report(FunctionCallInfo fcinfo) {
       if (locked) {
         // fail_report (report_store.cpp) also announces the end (NOTIFY).
         (void)fail_report(id, message);
+        // A coordinator report whose worker died may have started reports
+        // on its shards: cancel them as its worker would have.
+        cancel_shard_reports(id, owner);
         return;
       }
       bool asked =

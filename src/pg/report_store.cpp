@@ -4,6 +4,7 @@
 #include "pg/extension.hpp"
 #include "pg/settings.hpp"
 #include "pg/progress.hpp"
+#include "pg/shards.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
 
@@ -438,7 +439,12 @@ Datum delete_report(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "report \"" + shown_id(id) + "\" is Running and cannot be deleted",
                     "Wait for it to end (wait_report()), then delete it.");
-  // The foreign keys of report_output and report_result cascade.
+  // A coordinator's report: first the reports it started on the shards
+  // (their deletes commit there at once), with a WARNING for each shard
+  // that cannot be reached; the local delete goes on regardless.
+  Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
+  delete_shard_reports(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)), owner);
+  // The foreign keys of report_output, report_result and shard_report cascade.
   uint64 deleted = spi_execute(
       "DELETE FROM _store_monitoring_internal.report WHERE report_id = $1 AND status <> $2",
       {{TEXTOID, PointerGetDatum(id)}, {TEXTOID, text_datum(status_text(ReportStatus::Running))}},

@@ -15,6 +15,7 @@
 #include "core/shard_merge.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/progress.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
 
@@ -272,6 +273,13 @@ struct Shard {
   std::string status;     // of the shard's report once waited for
   std::string error;      // of the shard's report when Failed
   ShardRows rows;
+  std::string sqlstate;  // of the last error the shard answered
+  std::string failure;   // why it was dropped (WaitMode::tolerant)
+};
+
+// Thrown out of the fan-out when someone canceled the coordinator's report.
+struct ReportCanceled : std::runtime_error {
+  ReportCanceled() : std::runtime_error("canceled") {}
 };
 
 // Errors name the shard.
@@ -351,6 +359,8 @@ bool advance(Shard& shard) {
           shard.last = std::move(result);
         } else if (status != PGRES_COMMAND_OK) {
           // Drop the connection's state with it: the shard is failed.
+          const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+          shard.sqlstate = sqlstate ? sqlstate : "";
           shard_failed(shard, PQresultErrorMessage(result.get()));
         }
       }
@@ -369,20 +379,57 @@ struct WaitSet {
   WaitSet& operator=(const WaitSet&) = delete;
 };
 
-// Drives every shard until all are idle, waiting on their sockets together.
-// Raises naming the first shard that fails, or a shard still busy at
-// `deadline`.
-void wait_for_all(std::vector<Shard>& shards, TimestampTz deadline) {
+enum class WaitMode {
+  strict,      // the first shard that fails raises
+  cancelable,  // strict; a cancel of the coordinator's report raises ReportCanceled
+  tolerant,    // a shard that fails is dropped, its error kept in Shard::failure
+};
+
+// Closes `shard`'s connection and keeps why, without the prefix naming it.
+void drop_shard(Shard& shard, std::string message) {
+  std::string prefix = "shard \"" + shard.name + "\": ";
+  if (message.starts_with(prefix)) message.erase(0, prefix.size());
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  shard.failure = std::move(message);
+  shard.connection.reset();
+  shard.step = Shard::Step::idle;
+}
+
+// Drives every shard that has a connection until all are idle, waiting on
+// their sockets together. Unless tolerant, raises naming the first shard
+// that fails, or a shard still busy at `deadline`.
+void wait_for_all(std::vector<Shard>& shards, TimestampTz deadline,
+                  WaitMode mode = WaitMode::strict) {
   for (;;) {
+    // cancel_report() sets our latch: noticed at the latest one wait later.
+    if (mode == WaitMode::cancelable && progress_cancel_requested()) throw ReportCanceled();
     std::vector<Shard*> busy;
-    for (Shard& shard : shards)
-      if (!advance(shard)) busy.push_back(&shard);
+    for (Shard& shard : shards) {
+      if (!shard.connection) continue;
+      bool idle = false;
+      if (mode != WaitMode::tolerant) {
+        idle = advance(shard);
+      } else {
+        try {
+          idle = advance(shard);
+        } catch (const UserError& error) {
+          drop_shard(shard, error.what());
+          idle = true;
+        }
+      }
+      if (!idle) busy.push_back(&shard);
+    }
     if (busy.empty()) return;
     long remaining_ms = static_cast<long>((deadline - GetCurrentTimestamp()) / 1000);
-    if (remaining_ms <= 0)
-      shard_failed(*busy.front(), "no answer within store_monitoring.shard_timeout (" +
-                                      std::to_string(shard_timeout_ms) + " ms)");
+    if (remaining_ms <= 0) {
+      std::string message = "no answer within store_monitoring.shard_timeout (" +
+                            std::to_string(shard_timeout_ms) + " ms)";
+      if (mode != WaitMode::tolerant) shard_failed(*busy.front(), message);
+      for (Shard* shard : busy) drop_shard(*shard, message);
+      return;
+    }
     WaitSet wait(static_cast<int>(busy.size()) + 2);
+    std::vector<Shard*> waited;
     for (Shard* shard : busy) {
       shard->ready = false;
       uint32 events = WL_SOCKET_READABLE;
@@ -391,10 +438,16 @@ void wait_for_all(std::vector<Shard>& shards, TimestampTz deadline) {
         events =
             WL_SOCKET_WRITEABLE | (shard->step == Shard::Step::flushing ? WL_SOCKET_READABLE : 0);
       pgsocket socket = PQsocket(shard->connection.get());
-      if (socket == PGINVALID_SOCKET) shard_failed(*shard, connection_error(*shard));
+      if (socket == PGINVALID_SOCKET) {
+        if (mode != WaitMode::tolerant) shard_failed(*shard, connection_error(*shard));
+        drop_shard(*shard, connection_error(*shard));
+        continue;
+      }
       pg_call([&] { AddWaitEventToSet(wait.set, events, socket, nullptr, shard); });
+      waited.push_back(shard);
     }
-    std::vector<WaitEvent> occurred(busy.size() + 2);
+    if (waited.empty()) continue;
+    std::vector<WaitEvent> occurred(waited.size() + 2);
     int count = pg_call([&] {
       AddWaitEventToSet(wait.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
       AddWaitEventToSet(wait.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
@@ -491,25 +544,94 @@ void read_rows(Shard& shard) {
   shard.last.reset();
 }
 
+TimestampTz shard_deadline() {
+  return GetCurrentTimestamp() + static_cast<TimestampTz>(shard_timeout_ms) * 1000;
+}
+
+// Every session with a shard starts with this. As postgres_fdw does; the
+// shard also gives up a query whose client is gone (the coordinator failed,
+// was stopped, or dropped the connection) within a few seconds. wait_report()
+// needs READ COMMITTED, whatever the shard's default.
+constexpr const char* kSessionSetup =
+    "SET search_path = pg_catalog, pg_temp; SET TimeZone = 'UTC'; "
+    "SET DateStyle = 'ISO'; SET IntervalStyle = 'postgres'; "
+    "SET extra_float_digits = 3; SET client_connection_check_interval = '2s'; "
+    "SET default_transaction_isolation = 'read committed'";
+
+enum class ShardReportAction { cancel, remove };
+
+// Cancels or deletes, on each shard of `shards` (name, options and
+// shard_report_id set; those with a failure already are only warned about),
+// the report it names: all shards at once, each over a new connection as
+// its options say, within store_monitoring.shard_timeout. A shard that
+// cannot be reached or refuses gets a WARNING naming it and its report;
+// nothing here raises for a shard. A report the shard no longer shows to
+// the mapped role (gone, or never its own) is left alone silently, as is,
+// for a cancel, one that has already finished.
+void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action) {
+  if (shards.empty()) return;
+  TimestampTz deadline = shard_deadline();
+  auto each_connected = [&](auto&& step) {
+    for (Shard& shard : shards) {
+      if (!shard.failure.empty()) continue;
+      try {
+        step(shard);
+      } catch (const UserError& error) {
+        drop_shard(shard, error.what());
+      }
+    }
+  };
+  each_connected([](Shard& shard) { start_connection(shard); });
+  wait_for_all(shards, deadline, WaitMode::tolerant);
+  each_connected([](Shard& shard) { send_query(shard, kSessionSetup); });
+  wait_for_all(shards, deadline, WaitMode::tolerant);
+  long remaining_ms =
+      std::max<long>(0, static_cast<long>((deadline - GetCurrentTimestamp()) / 1000));
+  each_connected([&](Shard& shard) {
+    std::string id = literal(shard, shard.shard_report_id);
+    // Only a Running report can be canceled, and only a finished one
+    // deleted: a delete cancels a shard report still running (the
+    // coordinator's ended without it) and waits for it to end.
+    // wait_report(id, 0) reads the status without rendering the CSV.
+    std::string cancel = "SELECT store_monitoring.cancel_report(" + id +
+                         ") WHERE store_monitoring.wait_report(" + id + ", '0') = 'Running'";
+    send_query(shard, action == ShardReportAction::cancel
+                          ? cancel
+                          : cancel + "; SELECT store_monitoring.wait_report(" + id + ", " +
+                                literal(shard, std::to_string(remaining_ms) + " milliseconds") +
+                                "); SELECT store_monitoring.delete_report(" + id + ")");
+  });
+  wait_for_all(shards, deadline, WaitMode::tolerant);
+  for (Shard& shard : shards) {
+    shard.connection.reset();
+    if (shard.failure.empty()) continue;
+    bool moot = shard.sqlstate == "42704" ||  // undefined_object: gone, or not its own
+                (action == ShardReportAction::cancel &&
+                 shard.sqlstate == "55000");  // not Running: finished meanwhile
+    if (moot) continue;
+    std::string message = std::string("could not ") +
+                          (action == ShardReportAction::cancel ? "cancel" : "delete") +
+                          " report \"" + shard.shard_report_id + "\" on shard \"" + shard.name +
+                          "\": " + shard.failure;
+    pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
+  }
+}
+
 // The steps of one report, each sent to every shard at once.
 ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
                      std::vector<Shard>& shards, const TransactionRunner& in_transaction) {
-  TimestampTz deadline = GetCurrentTimestamp() + static_cast<TimestampTz>(shard_timeout_ms) * 1000;
+  TimestampTz deadline = shard_deadline();
+  // Shard reports recorded by an interrupted run are canceled too.
+  if (progress_cancel_requested()) throw ReportCanceled();
   for (Shard& shard : shards) start_connection(shard);
-  wait_for_all(shards, deadline);
-  // As postgres_fdw does; the shard also gives up a query whose client is
-  // gone (the coordinator failed or was stopped) within a few seconds.
-  for (Shard& shard : shards)
-    send_query(shard,
-               "SET search_path = pg_catalog, pg_temp; SET TimeZone = 'UTC'; "
-               "SET DateStyle = 'ISO'; SET IntervalStyle = 'postgres'; "
-               "SET extra_float_digits = 3; SET client_connection_check_interval = '2s'");
-  wait_for_all(shards, deadline);
+  wait_for_all(shards, deadline, WaitMode::cancelable);
+  for (Shard& shard : shards) send_query(shard, kSessionSetup);
+  wait_for_all(shards, deadline, WaitMode::cancelable);
 
   if (!as_of_known) {
     for (Shard& shard : shards)
       send_query(shard, "SELECT store_monitoring.latest_poll()::text");
-    wait_for_all(shards, deadline);
+    wait_for_all(shards, deadline, WaitMode::cancelable);
     std::optional<TimestampTz> latest;
     for (Shard& shard : shards)
       if (std::optional<std::string> value = single_value(shard)) {
@@ -542,6 +664,8 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
                           literal(shard, as_of) + "::timestamptz)");
     triggered = true;
   }
+  // Not cancelable: a cancel is noticed once the new shard reports' ids are
+  // known (and recorded), so that they can be canceled too.
   wait_for_all(shards, deadline);
   if (triggered) {
     for (Shard& shard : shards) {
@@ -573,7 +697,7 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
     send_query(shard, "SELECT store_monitoring.wait_report(" +
                           literal(shard, shard.shard_report_id) + ", " +
                           literal(shard, std::to_string(remaining_ms) + " milliseconds") + ")");
-  wait_for_all(shards, deadline);
+  wait_for_all(shards, deadline, WaitMode::cancelable);
   for (Shard& shard : shards) {
     std::optional<std::string> status = single_value(shard);
     shard.status = status.value_or("");
@@ -586,7 +710,7 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
                           ? "SELECT * FROM store_monitoring.report_rows(" + id + ")"
                           : "SELECT error FROM store_monitoring.get_report(" + id + ")");
   }
-  wait_for_all(shards, deadline);
+  wait_for_all(shards, deadline, WaitMode::cancelable);
   for (Shard& shard : shards) {
     if (shard.status != "Complete")
       shard_failed(shard, "its report " + shard.shard_report_id + " is " + shard.status + ": " +
@@ -628,6 +752,45 @@ bool check_role_can_reach_shards(Oid role) {
   return !names.empty();
 }
 
+namespace {
+
+// Needs a transaction and SPI.
+void act_on_recorded_shard_reports(std::string_view report_id, Oid owner,
+                                   ShardReportAction action) {
+  uint64 rows = spi_execute(
+      "SELECT server::text, shard_report_id FROM _store_monitoring_internal.shard_report "
+      "WHERE report_id = $1 ORDER BY server",
+      {{TEXTOID, text_datum(report_id)}}, true);
+  std::vector<Shard> shards(rows);
+  for (uint64 i = 0; i < rows; ++i) {
+    bool is_null = false;
+    shards[i].name = text_bytes(spi_value(i, 1, &is_null));
+    shards[i].shard_report_id = text_bytes(spi_value(i, 2, &is_null));
+  }
+  // Read fully before connection_options runs SQL of its own (it replaces
+  // SPI_tuptable). The owner's user mapping, whoever calls: the shard then
+  // applies that remote role's privileges, as when the reports were started.
+  // Catalog errors (PgError) are not the shard's: they fail the call.
+  for (Shard& shard : shards) {
+    try {
+      shard.options = connection_options(shard.name, owner);
+    } catch (const UserError& error) {
+      shard.failure = error.what();
+    }
+  }
+  act_on_shard_reports(shards, action);
+}
+
+}  // namespace
+
+void delete_shard_reports(std::string_view report_id, Oid owner) {
+  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::remove);
+}
+
+void cancel_shard_reports(std::string_view report_id, Oid owner) {
+  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::cancel);
+}
+
 std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_known,
                                                     TimestampTz requested_at,
                                                     const TransactionRunner& in_transaction) {
@@ -651,12 +814,47 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
   });
   if (error) return error;
   ReportOutput output;
+  bool canceled = false;
   try {
     output = fan_out(job, as_of_known, requested_at, shards, in_transaction);
+  } catch (const ReportCanceled&) {
+    canceled = true;
   } catch (const std::exception& e) {
     // A stopped worker exits through FATAL without unwinding to here; what
     // arrives is an error that fails the report (resuming would repeat it).
     return std::string(e.what());
+  }
+  if (canceled) {
+    // New connections, not the open ones: those are busy in wait_report(),
+    // and interrupting that takes PQcancel(), which in PostgreSQL 15 connects
+    // without a time limit. The shard ends the dropped sessions' queries
+    // (client_connection_check_interval); the new ones are bounded by
+    // shard_timeout.
+    std::vector<Shard> started;
+    for (Shard& shard : shards) {
+      shard.connection.reset();
+      if (shard.shard_report_id.empty()) continue;
+      Shard again;
+      again.name = shard.name;
+      again.options = shard.options;
+      again.shard_report_id = shard.shard_report_id;
+      started.push_back(std::move(again));
+    }
+    try {
+      act_on_shard_reports(started, ShardReportAction::cancel);
+    } catch (const std::exception& e) {
+      // report_timeout or pg_cancel_backend() struck meanwhile (between
+      // transactions: nothing to clean up): the report still ends canceled.
+      std::string message = "store_monitoring report " + job.report_id +
+                            ": stopped canceling its shards' reports: " + e.what();
+      pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
+    }
+  }
+  // A cancel that came after the shards' last answer fails the report too.
+  if (canceled || progress_cancel_requested()) {
+    std::string message = "canceled";
+    (void)in_transaction([&] { message = progress_cancel_message().value_or(message); });
+    return message;
   }
   return in_transaction([&] {
     (void)lock_running_report(text_datum(job.report_id));

@@ -15,6 +15,7 @@ extern "C" {
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "pg/report_compute.hpp"
 
@@ -42,5 +43,16 @@ using TransactionRunner = std::function<std::optional<std::string>(const std::fu
 std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_known,
                                                     TimestampTz requested_at,
                                                     const TransactionRunner& in_transaction);
+
+// A coordinator report deleted (delete_report) or canceled without a worker
+// (cancel_report): deletes or cancels the reports it started on the shards
+// (_store_monitoring_internal.shard_report), connecting to each as the
+// user mapping of `owner`, the role that owns the report, never the caller's
+// or a superuser's, so each shard applies that remote role's privileges.
+// All shards at once, within store_monitoring.shard_timeout; a shard that
+// cannot be reached or refuses gets a WARNING naming the shard and its
+// report, and the caller goes on. Needs a transaction and SPI.
+void delete_shard_reports(std::string_view report_id, Oid owner);
+void cancel_shard_reports(std::string_view report_id, Oid owner);
 
 }  // namespace store_monitoring::pg

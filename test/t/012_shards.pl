@@ -4,8 +4,9 @@
 # the coordinator's report must equal, byte for byte, the report of one node
 # holding all the rows. Then the failures: a shard stopped mid-report, a
 # shard slower than shard_timeout, a store on two shards, a shard whose
-# report fails; the user-mapping and privilege rules; and a coordinator
-# worker killed mid-report that resumes with the shards' reports.
+# report fails; the user-mapping and privilege rules; a coordinator worker
+# killed mid-report that resumes with the shards' reports; and canceling or
+# deleting a coordinator report cancels or deletes its shards' reports.
 use strict;
 use warnings;
 
@@ -179,8 +180,17 @@ $shard{shard2}->start;
 # A shard slower than shard_timeout (shard2 still pauses every report).
 # Long enough for shard1's report on a busy machine, far below shard2's pause.
 set_conf($coordinator, 'store_monitoring.shard_timeout' => 5000);
-failed_with(trigger($coordinator), qr/^shard "shard2": .*shard_timeout/, 'a shard slower than shard_timeout');
+my $slow = trigger($coordinator);
+failed_with($slow, qr/^shard "shard2": .*shard_timeout/, 'a shard slower than shard_timeout');
 set_conf($coordinator, 'store_monitoring.shard_timeout' => 600_000);
+# Deleting that report deletes its shard reports, shard2's still running
+# (paused): it is canceled, waited for, then deleted.
+my %slow_started = started_on_shards($slow);
+is(report_row($shard{shard2}, $slow_started{shard2})->{status}, 'Running',
+	"shard2's report still runs after the coordinator's failed");
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.delete_report('$slow')");
+is(shard_has_report($_, $slow_started{$_}), '0',
+	"delete after a shard_timeout: $_\'s report is deleted") for sort keys %shard;
 
 # A coordinator worker killed while it waits resumes with the shards'
 # reports instead of starting new ones.
@@ -206,6 +216,107 @@ my $one = trigger($single);
 wait_report($single, $one);
 ok(report_csv($coordinator, $id) eq report_csv($single, $one), '... with the same CSV');
 
+# --- canceling and deleting reach the shards ---------------------------------
+# server => the report the coordinator's report $id started there, once
+# both are recorded.
+sub started_on_shards
+{
+	my ($id) = @_;
+	poll_value($coordinator,
+		"SELECT 1 FROM _store_monitoring_internal.shard_report WHERE report_id = '$id' HAVING count(*) = 2")
+	  or return ();
+	return map { split / / } split /\n/, $coordinator->safe_psql('postgres', qq{
+SELECT server || ' ' || shard_report_id FROM _store_monitoring_internal.shard_report
+WHERE report_id = '$id' ORDER BY server});
+}
+
+sub shard_has_report
+{
+	my ($name, $shard_id) = @_;
+	return $shard{$name}->safe_psql('postgres',
+		"SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$shard_id'");
+}
+
+# Both shards pause every report for 600 s once claimed: only a cancel that
+# reaches them ends their reports within the test's timeouts.
+set_conf($_, 'store_monitoring.debug_worker_delay' => 600_000) for values %shard;
+my $canceled = trigger($coordinator);
+my %started = started_on_shards($canceled);
+for my $name (sort keys %shard)
+{
+	ok(defined wait_for_pause_point($shard{$name}, $started{$name}, 'claimed'),
+		"cancel: $name computes the report the coordinator started (paused)");
+}
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.cancel_report('$canceled')");
+is(wait_report($coordinator, $canceled), 'Failed', "cancel: the coordinator's report fails");
+is(report_row($coordinator, $canceled)->{error}, 'canceled by postgres', '... canceled by its caller');
+for my $name (sort keys %shard)
+{
+	is(wait_report($shard{$name}, $started{$name}), 'Failed', "cancel: $name\'s report fails too");
+	like(report_row($shard{$name}, $started{$name})->{error}, qr/^canceled by /,
+		"... canceled by the coordinator");
+}
+
+# A coordinator report whose worker is gone (the server stopped while the
+# shards compute; without the launcher nothing resumes it) is canceled by
+# cancel_report itself, which cancels its shard reports too.
+my $orphan = trigger($coordinator);
+my %orphan_started = started_on_shards($orphan);
+for my $name (sort keys %shard)
+{
+	ok(defined wait_for_pause_point($shard{$name}, $orphan_started{$name}, 'claimed'),
+		"orphan: $name computes its report");
+}
+$coordinator->stop('immediate');
+$coordinator->start;
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.cancel_report('$orphan')");
+is(report_row($coordinator, $orphan)->{status} . '|' . report_row($coordinator, $orphan)->{attempts},
+	'Failed|1', "orphan: the coordinator's report is canceled without a worker");
+for my $name (sort keys %shard)
+{
+	is(wait_report($shard{$name}, $orphan_started{$name}), 'Failed', "orphan: $name\'s report is canceled");
+}
+set_conf($_, 'store_monitoring.debug_worker_delay' => 0) for values %shard;
+
+# delete_report of a finished coordinator report deletes its shard reports.
+for my $case ([canceled => $canceled, \%started], [orphan => $orphan, \%orphan_started])
+{
+	my ($label, $gone, $on_shards) = @$case;
+	$coordinator->safe_psql('postgres', "SELECT store_monitoring.delete_report('$gone')");
+	is(shard_has_report($_, $on_shards->{$_}), '0', "delete ($label, Failed): $_\'s report is deleted")
+	  for sort keys %shard;
+}
+my $complete = trigger($coordinator);
+is(wait_report($coordinator, $complete), 'Complete', 'delete: a coordinator report completes');
+my %complete_started = started_on_shards($complete);
+my ($ret, $out, $err) = $coordinator->psql('postgres',
+	"SELECT store_monitoring.delete_report('$complete')");
+is($ret . $err, '0', 'delete (Complete): no error, no warning');
+is(shard_has_report($_, $complete_started{$_}), '0', "delete (Complete): $_\'s report is deleted")
+  for sort keys %shard;
+is($coordinator->safe_psql('postgres', qq{
+SELECT (SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$complete')
+    + (SELECT count(*) FROM _store_monitoring_internal.shard_report WHERE report_id = '$complete')}),
+	'0', "delete (Complete): the coordinator's report is gone");
+
+# A shard that is down: a WARNING naming it and its report, the rest goes on.
+$complete = trigger($coordinator);
+is(wait_report($coordinator, $complete), 'Complete', 'delete, shard2 down: a report completes');
+%complete_started = started_on_shards($complete);
+$shard{shard2}->stop;
+($ret, $out, $err) = $coordinator->psql('postgres',
+	"SELECT store_monitoring.delete_report('$complete')");
+is($ret, 0, 'delete, shard2 down: delete_report succeeds');
+like($err,
+	qr/WARNING:  could not delete report "$complete_started{shard2}" on shard "shard2": could not connect/,
+	'... warning that it could not delete the report on shard2, naming both');
+is($coordinator->safe_psql('postgres',
+	"SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$complete'"),
+	'0', "... the coordinator's report is deleted");
+is(shard_has_report('shard1', $complete_started{shard1}), '0', "... and shard1's");
+$shard{shard2}->start;
+is(shard_has_report('shard2', $complete_started{shard2}), '1', '... shard2 still holds its own');
+
 # --- user mappings and the shards' privileges --------------------------------
 for my $node ($coordinator, values %shard)
 {
@@ -221,7 +332,7 @@ CREATE USER MAPPING FOR alice SERVER shard1 OPTIONS (user 'alice', password 'unu
 CREATE USER MAPPING FOR alice SERVER shard2 OPTIONS (user 'alice', password 'unused');
 CREATE USER MAPPING FOR bob SERVER shard1 OPTIONS (user 'bob');
 });
-my ($ret, $out, $err) = $coordinator->psql('postgres',
+($ret, $out, $err) = $coordinator->psql('postgres',
 	'SET ROLE bob; SELECT store_monitoring.trigger_report()');
 like($err, qr/role "bob" has no user mapping for shard server "shard2"/,
 	'a role without a user mapping for a shard cannot trigger a report');
@@ -275,6 +386,20 @@ is(wait_report($coordinator, $id), 'Complete', "alice's report under the shards'
 my $csv = report_csv($coordinator, $id);
 unlike($csv, qr/^00003,/m, "... without the store the shards' policies hide from alice");
 like($csv, qr/^00004,/m, '... with the others');
+
+# Deleting alice's report deletes its shard reports as alice's user mapping,
+# even for a superuser: mapped to the shards' bob, who may not see alice's
+# reports there, shard1's report stays.
+my %alice_started = started_on_shards($id);
+$coordinator->safe_psql('postgres',
+	"ALTER USER MAPPING FOR alice SERVER shard1 OPTIONS (SET user 'bob')");
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.delete_report('$id')");
+is(shard_has_report('shard1', $alice_started{shard1}), '1',
+	"delete as a superuser: shard1's report stays (alice's mapping is bob there, not the superuser)");
+is(shard_has_report('shard2', $alice_started{shard2}), '0',
+	"delete as a superuser: shard2's report is deleted as alice");
+$coordinator->safe_psql('postgres',
+	"ALTER USER MAPPING FOR alice SERVER shard1 OPTIONS (SET user 'alice')");
 
 # And its privileges: without SELECT on a shard's polls the shard's report
 # fails, and so does the coordinator's, naming the shard.
