@@ -6,6 +6,7 @@
 #include "pg/parallel_store_ids.hpp"
 #include "pg/progress.hpp"
 #include "pg/report_store.hpp"
+#include "pg/settings.hpp"
 #include "pg/source_read.hpp"
 #include "pg/sources.hpp"
 #include "pg/spi.hpp"
@@ -118,25 +119,48 @@ class StoreAssembler final : public PollSink {
   TimestampTz to_ = -1;
 };
 
-// Which read suits the polls (bench/README.md, "Where the time goes"). The
-// default table, vacuumed (visibility map set) and holding little more than
-// the evidence range: one index-only scan in store order, stores merged as
-// they come, is cheapest. Anything else (months of history, a bulk load not
-// yet vacuumed, a user's relation): only the range, in heap order, grouped
-// per store, with the store ids from a parallel loose scan.
-bool read_in_store_order(const SourceShape& polls, Span range) {
+// How many polls of the default table fill one heap page when the table has
+// no statistics yet (never vacuumed or analyzed): about 120 rows of the
+// public data set's shape, 20-byte ids.
+constexpr double kDefaultPollsPerPage = 120.0;
+
+// Which read suits the polls (bench/README.md, "Where the time goes").
+// Reading only the evidence range, in the order the rows lie on disk, costs
+// the same on any amount of history and without the visibility map, but
+// holds the range's polls (8 bytes each) until the read ends. When they
+// would take more than store_monitoring.range_read_memory, the default
+// table is read store by store instead (an index-only scan of its covering
+// index, each store computed as its polls end): memory follows the stores
+// alone, but the read covers every poll stored. The size of the range is
+// estimated, from the table's size and its oldest poll (one descent of the
+// timestamp_utc index), as if the polls were spread evenly over time. A
+// user's relation is always read as a range (no index is known to serve it).
+bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
   if (polls.relation != default_source(Input::polls)) return false;
   uint64 found = spi_execute(
-      "SELECT c.relallvisible >= 0.9 * c.relpages AND c.relpages > 0"
-      " AND (SELECT pg_catalog.min(s.timestamp_utc) FROM store_monitoring.store_status s) >= $2"
+      "SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0"
+      "  THEN c.reltuples / c.relpages ELSE 0 END::pg_catalog.float8,"
+      " pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8,"
+      " (SELECT pg_catalog.min(s.timestamp_utc) FROM store_monitoring.store_status s)"
       " FROM pg_catalog.pg_class c WHERE c.oid = $1",
-      {{OIDOID, ObjectIdGetDatum(polls.relation)},
-       {TIMESTAMPTZOID,
-        TimestampTzGetDatum(to_pg_timestamp(range.begin - (range.end - range.begin)))}},
-      true, 1);
+      {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
+  if (found != 1) return false;
   bool is_null = true;
-  Datum result = found == 1 ? spi_value(0, 1, &is_null) : Datum(0);
-  return !is_null && DatumGetBool(result);
+  double per_page = DatumGetFloat8(spi_value(0, 1, &is_null));
+  double pages = DatumGetFloat8(spi_value(0, 2, &is_null)) / BLCKSZ;
+  Datum oldest = spi_value(0, 3, &is_null);
+  if (is_null) return false;  // no polls
+  double range_length = static_cast<double>(range.end - range.begin);
+  double stored_length = std::max(
+      range_length, static_cast<double>(range.end - to_unix_micros(DatumGetTimestampTz(oldest))));
+  double range_polls =
+      pages * (per_page > 0 ? per_page : kDefaultPollsPerPage) * (range_length / stored_length);
+  bool store_order = range_polls * sizeof(uint64) > static_cast<double>(budget_kb) * 1024.0;
+  elog(DEBUG1,
+       "store_monitoring: about %.0f polls in the evidence range (%.0f pages), "
+       "range_read_memory %d kB: %s",
+       range_polls, pages, budget_kb, store_order ? "read in store order" : "read the range");
+  return store_order;
 }
 
 // The polls of the evidence range, in any order, and every store id of the
@@ -216,7 +240,7 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   std::vector<StoreHours> hours = read_business_hours(shapes[1], bad);
   std::vector<ZoneRow> zones = read_time_zones(shapes[2], bad);
   TimestampTz hours_read = GetCurrentTimestamp();
-  if (read_in_store_order(shapes[0], range)) {
+  if (read_in_store_order(shapes[0], range, current_settings().range_read_memory_kb)) {
     StoreAssembler assembler(hours, zones, pipeline);
     assembler.keep_polls_between(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1));
     read_polls(shapes[0], assembler, bad);

@@ -35,6 +35,7 @@ int debug_worker_delay = 0;
 int debug_pause_point = static_cast<int>(PausePoint::claimed);
 int recovery_interval = 30;
 int report_timeout = 60 * 60 * 1000;  // ms; 0: none
+int range_read_memory = 64 * 1024;    // kB
 char* report_retention = nullptr;
 int64 report_retention_us = 0;
 
@@ -79,7 +80,7 @@ constexpr const char* kSettingNames[] = {
     "store_monitoring.max_attempts",       "store_monitoring.recovery_interval",
     "store_monitoring.debug_worker_delay", "store_monitoring.debug_pause_point",
     "store_monitoring.report_timeout",     "store_monitoring.shard_timeout",
-    "store_monitoring.report_retention"};
+    "store_monitoring.report_retention",   "store_monitoring.range_read_memory"};
 
 bool is_setting_name(const char* name) {
   for (const char* known : kSettingNames)
@@ -131,6 +132,7 @@ void forget_max_workers(int, void*) { forget_refused("store_monitoring.max_worke
 void forget_max_attempts(int, void*) { forget_refused("store_monitoring.max_attempts"); }
 void forget_recovery_interval(int, void*) { forget_refused("store_monitoring.recovery_interval"); }
 void forget_report_timeout(int, void*) { forget_refused("store_monitoring.report_timeout"); }
+void forget_range_read_memory(int, void*) { forget_refused("store_monitoring.range_read_memory"); }
 void forget_debug_worker_delay(int, void*) {
   forget_refused("store_monitoring.debug_worker_delay");
 }
@@ -301,6 +303,15 @@ void define_settings() {
       "sleep or wait on a lock cannot hold a worker for ever. 0 means no limit.",
       &report_timeout, 60 * 60 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
       forget_report_timeout, nullptr);
+  DefineCustomIntVariable(
+      "store_monitoring.range_read_memory",
+      "Most memory a report's worker may use to hold the polls of its evidence range.",
+      "A report reads only the polls of its evidence range, in the order they lie on disk, "
+      "holding them (8 bytes each) until the read ends. When they would need more, the default "
+      "polls table is read store by store instead: memory then follows the stores alone, but "
+      "the read covers every poll stored. 0 always reads store by store.",
+      &range_read_memory, 64 * 1024, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_KB, nullptr,
+      forget_range_read_memory, nullptr);
   DefineCustomIntVariable("store_monitoring.debug_worker_delay",
                           "Testing aid: a worker sleeps this long after claiming a report.",
                           nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
@@ -358,7 +369,8 @@ Settings current_settings() {
                   recovery_interval,
                   static_cast<PausePoint>(debug_pause_point),
                   report_timeout,
-                  report_retention_us};
+                  report_retention_us,
+                  range_read_memory};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

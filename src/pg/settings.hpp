@@ -32,6 +32,7 @@ struct Settings {
   PausePoint debug_pause_point;
   int report_timeout_ms;      // longest a report may compute; 0: no limit
   int64 report_retention_us;  // finished reports older than this are deleted; 0: kept
+  int range_read_memory_kb;   // most memory for the polls of a range read
 };
 
 // Registers the settings; called from _PG_init. A value set before the

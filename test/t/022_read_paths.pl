@@ -1,0 +1,59 @@
+# The two ways a report reads the default polls table give the same report:
+# only the evidence range, in heap order (within
+# store_monitoring.range_read_memory), or store by store through the covering
+# index (when the range's polls would need more). The choice follows the
+# setting and the estimated size of the range, and a store whose polls are all
+# older than the range gets its row either way.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use StoreMonitoringTest;
+
+my $node = new_node('read_paths', conf => ['log_min_messages = debug1']);
+# 300 stores, 1,000 hours of polls (about six weeks, the range is 170 hours):
+# about 49,000 polls in the range, 8 bytes each, so about 390 kB.
+load_data($node, 300, hours => 1000);
+$node->safe_psql('postgres', q{
+INSERT INTO store_monitoring.store_status
+VALUES ('old-only', 'active', timestamptz '2022-12-20 10:00+00');
+VACUUM ANALYZE store_monitoring.store_status;
+});
+
+# Triggers a report and returns its CSV and the read the worker chose.
+sub report_and_read
+{
+	my $offset = -s $node->logfile;
+	my $id = trigger($node);
+	is(wait_report($node, $id), 'Complete', 'the report completes');
+	$node->wait_for_log(qr/polls in the evidence range .*: read [a-z ]+/, $offset);
+	my ($read) = slurp_file($node->logfile, $offset) =~ /polls in the evidence range [^\n]*: (read [a-z ]+)/;
+	return (report_csv($node, $id), $read);
+}
+
+my ($range_csv, $read) = report_and_read();
+is($read, 'read the range', 'by default (64MB) the range is read');
+like($range_csv, qr/^old-only,/m, 'a store with only older polls gets its row');
+
+set_conf($node, 'store_monitoring.range_read_memory' => '0');
+(my $store_order_csv, $read) = report_and_read();
+is($read, 'read in store order', 'range_read_memory = 0 reads store by store');
+is($store_order_csv, $range_csv, 'both reads give the same report, byte for byte');
+
+# The estimate: about 390 kB of polls in the range (settings in kB).
+set_conf($node, 'store_monitoring.range_read_memory' => '128');
+(my $csv, $read) = report_and_read();
+is($read, 'read in store order', 'a budget below the range estimate reads store by store');
+is($csv, $range_csv, '... with the same report');
+set_conf($node, 'store_monitoring.range_read_memory' => '2048');
+($csv, $read) = report_and_read();
+is($read, 'read the range', 'a budget above it reads the range');
+is($csv, $range_csv, '... with the same report');
+
+$node->stop;
+done_testing();
