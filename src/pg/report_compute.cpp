@@ -2,6 +2,7 @@
 
 #include "core/poll_groups.hpp"
 #include "core/report_engine.hpp"
+#include "core/report_codec.hpp"
 #include "core/report_pipeline.hpp"
 #include "pg/parallel_store_ids.hpp"
 #include "pg/progress.hpp"
@@ -205,7 +206,8 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
                           job.interpolation == InterpolationSetting::previous
                               ? Interpolation::previous
                               : Interpolation::nearest};
-  ReportPipeline pipeline(settings);
+  // The stored form only: the worker never shows the CSV (readers render it).
+  ReportPipeline pipeline(settings, true, ReportForm::stored);
   pipeline.report_progress_to(progress_counters(), progress_token());
   RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
@@ -320,7 +322,7 @@ class PeakMemory {
 };
 
 // Gives memory freed by C++ (many small blocks: the inputs per store) back to
-// the system, so that the writing, which copies the CSV twice, starts from
+// the system, so that the writing, which copies the stored form, starts from
 // what the result needs rather than from the reading's high-water mark.
 void release_freed_memory() { (void)malloc_trim(0); }
 
@@ -370,12 +372,17 @@ namespace {
 // began).
 void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory) {
   TimestampTz writing = GetCurrentTimestamp();
-  size_t stores = report.store_ids.size();
-  // The CSV is rendered on read from the stored results: free the one the
-  // pipeline built before the stored form is encoded.
-  std::string().swap(report.csv);
+  size_t stores = report.stored.empty() ? report.store_ids.size() : report.store_count;
+  if (report.stored.empty()) {
+    // Rows (a sharded report's merge): the CSV is rendered on read from the
+    // stored form; free it and the rows once that is encoded.
+    std::string().swap(report.csv);
+    report.stored = encode_report(report.store_ids, report.durations);
+    std::vector<std::string>().swap(report.store_ids);
+    std::vector<StoreDurations>().swap(report.durations);
+  }
   release_freed_memory();
-  complete_report(job.report_id, report, memory.largest_kb());
+  complete_report(job.report_id, report.stored, stores, memory.largest_kb());
   elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
        stores, (GetCurrentTimestamp() - writing) / 1000.0);
   pause_for_testing(PausePoint::committing);
@@ -401,7 +408,7 @@ void compute_and_store_report(const ReportJob& job) {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
     report = compute(job, sources);
   }
-  memory.sample();  // every store's result and the whole CSV are held
+  memory.sample();  // every store's stored result is held
   release_freed_memory();
   pause_for_testing(PausePoint::writing);
   throw_if_canceled();
