@@ -47,7 +47,7 @@ TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros;
 // Each finished store goes to the pipeline.
 class StoreAssembler final : public PollSink {
  public:
-  StoreAssembler(const std::vector<StoreHours>& hours, const std::vector<ZoneRow>& zones,
+  StoreAssembler(const StoreHoursTable& hours, const StoreZoneTable& zones,
                  ReportPipeline& pipeline)
       : hours_(hours), zones_(zones), pipeline_(pipeline) {}
 
@@ -83,24 +83,27 @@ class StoreAssembler final : public PollSink {
   // of them when limit is empty; store ids are never empty).
   void emit_stores_without_polls_before(std::string_view limit) {
     for (;;) {
-      const std::string* next = nullptr;
-      if (next_hours_ < hours_.size()) next = &hours_[next_hours_].store_id;
-      if (next_zone_ < zones_.size() && (next == nullptr || zones_[next_zone_].store_id < *next))
-        next = &zones_[next_zone_].store_id;
-      if (next == nullptr || (!limit.empty() && std::string_view(*next) >= limit)) return;
-      start_store(*next);
+      std::string_view next;  // store ids are never empty
+      if (next_hours_ < hours_.size()) next = hours_.store_id(next_hours_);
+      if (next_zone_ < zones_.size() && (next.empty() || zones_.store_id(next_zone_) < next))
+        next = zones_.store_id(next_zone_);
+      if (next.empty() || (!limit.empty() && next >= limit)) return;
+      start_store(next);
       finish_current();
     }
   }
 
   void start_store(std::string_view store_id) {
+    // Copies before advancing: `store_id` may point into the tables.
     current_.store_id.assign(store_id);
     current_.hours.clear();
-    if (next_hours_ < hours_.size() && hours_[next_hours_].store_id == store_id)
-      current_.hours = hours_[next_hours_++].rows;
+    if (next_hours_ < hours_.size() && hours_.store_id(next_hours_) == current_.store_id) {
+      auto rows = hours_.hours(next_hours_++);
+      current_.hours.assign(rows.begin(), rows.end());
+    }
     current_.time_zone.clear();
-    if (next_zone_ < zones_.size() && zones_[next_zone_].store_id == store_id)
-      current_.time_zone = zones_[next_zone_++].zone;
+    if (next_zone_ < zones_.size() && zones_.store_id(next_zone_) == current_.store_id)
+      current_.time_zone.assign(zones_.zone(next_zone_++));
   }
 
   void finish_current() {
@@ -109,8 +112,8 @@ class StoreAssembler final : public PollSink {
     current_ = StoreInput();
   }
 
-  const std::vector<StoreHours>& hours_;
-  const std::vector<ZoneRow>& zones_;
+  const StoreHoursTable& hours_;
+  const StoreZoneTable& zones_;
   ReportPipeline& pipeline_;
   size_t next_hours_ = 0;
   size_t next_zone_ = 0;
@@ -156,21 +159,21 @@ class GroupingSink final : public PollSink {
 
 // Every store known to any input, in byte order, to the pipeline with its
 // hours, zone and polls.
-void submit_stores(const PollGroups& groups, const std::vector<StoreHours>& hours,
-                   const std::vector<ZoneRow>& zones, ReportPipeline& pipeline) {
+void submit_stores(const PollGroups& groups, const StoreHoursTable& hours,
+                   const StoreZoneTable& zones, ReportPipeline& pipeline) {
   size_t next_hours = 0;
   size_t next_zone = 0;
   for (std::string_view store_id : groups.sorted_store_ids()) {
     StoreInput store;
     store.store_id.assign(store_id);
-    while (next_hours < hours.size() && std::string_view(hours[next_hours].store_id) < store_id)
-      ++next_hours;
-    if (next_hours < hours.size() && hours[next_hours].store_id == store_id)
-      store.hours = hours[next_hours].rows;
-    while (next_zone < zones.size() && std::string_view(zones[next_zone].store_id) < store_id)
-      ++next_zone;
-    if (next_zone < zones.size() && zones[next_zone].store_id == store_id)
-      store.time_zone = zones[next_zone].zone;
+    while (next_hours < hours.size() && hours.store_id(next_hours) < store_id) ++next_hours;
+    if (next_hours < hours.size() && hours.store_id(next_hours) == store_id) {
+      auto rows = hours.hours(next_hours);
+      store.hours.assign(rows.begin(), rows.end());
+    }
+    while (next_zone < zones.size() && zones.store_id(next_zone) < store_id) ++next_zone;
+    if (next_zone < zones.size() && zones.store_id(next_zone) == store_id)
+      store.time_zone.assign(zones.zone(next_zone));
     groups.polls_of(store_id, store.polls);
     pipeline.submit(std::move(store));
   }
@@ -215,8 +218,8 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   TimestampTz started = GetCurrentTimestamp();
   std::array<SourceShape, 3> shapes = check_sources(sources, job.owner);
   BadRows bad(false);  // the first bad row ends the report
-  std::vector<StoreHours> hours = read_business_hours(shapes[1], bad);
-  std::vector<ZoneRow> zones = read_time_zones(shapes[2], bad);
+  StoreHoursTable hours = read_business_hours(shapes[1], bad);
+  StoreZoneTable zones = read_time_zones(shapes[2], bad);
   TimestampTz hours_read = GetCurrentTimestamp();
   if (read_in_store_order(shapes[0], range)) {
     StoreAssembler assembler(hours, zones, pipeline);
@@ -241,8 +244,8 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
                         sink, bad);
     polls_read = GetCurrentTimestamp();
   });
-  for (const StoreHours& store : hours) groups.add_store(store.store_id);
-  for (const ZoneRow& zone : zones) groups.add_store(zone.store_id);
+  for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
+  for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
   TimestampTz ids_read = GetCurrentTimestamp();
   submit_stores(groups, hours, zones, pipeline);
   TimestampTz submitted = GetCurrentTimestamp();
