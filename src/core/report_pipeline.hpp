@@ -66,7 +66,7 @@ class ReportPipeline {
  public:
   // threaded = false computes inline in submit() (same results; for tests
   // and for callers that cannot start threads). ReportForm::stored keeps
-  // about 25 bytes per store where rows and CSV take about 200 (a 1M-store
+  // about 50 bytes per store where rows and CSV take about 200 (a 1M-store
   // report's worker holds it all).
   explicit ReportPipeline(ReportSettings settings, bool threaded = true,
                           ReportForm form = ReportForm::rows_and_csv);

@@ -219,7 +219,7 @@ TEST(ReportEncoder, SameBytesAsEncodeReport) {
   }
 }
 
-// The worker's result holds about 25 bytes per store (rows and CSV took
+// The worker's result holds about 50 bytes per store (rows and CSV took
 // about 200): a regression to holding rows shows here.
 TEST(ReportPipeline, StoredFormHoldsFewBytesPerStore) {
   constexpr int kStores = 20000;
