@@ -76,34 +76,50 @@ class Reader {
 
 }  // namespace
 
+// Magic, format, flags and a store count of at most 10 bytes.
+constexpr std::size_t kHeaderRoom = 3 + 1 + 1 + 10;
+
+ReportEncoder::ReportEncoder(bool has_unknown)
+    : out_(kHeaderRoom, '\0'), has_unknown_(has_unknown) {}
+
+void ReportEncoder::add(std::string_view id, const StoreDurations& d) {
+  if (id.size() > kMaxIdBytes) throw std::invalid_argument("encode_report: store id too long");
+  std::size_t shared = 0;
+  while (shared < previous_.size() && shared < id.size() && previous_[shared] == id[shared])
+    ++shared;
+  put_varint(out_, shared);
+  put_varint(out_, id.size() - shared);
+  out_.append(id.substr(shared));
+  previous_.assign(id);
+  for (Micros value : d.uptime) put_varint(out_, zigzag(value));
+  for (Micros value : d.downtime) put_varint(out_, zigzag(value));
+  if (has_unknown_)
+    for (Micros value : d.unknown) put_varint(out_, zigzag(value));
+  ++count_;
+}
+
+std::string ReportEncoder::finish() {
+  std::string header(kMagic);
+  header.push_back(static_cast<char>(kFormat));
+  header.push_back(static_cast<char>(has_unknown_ ? kHasUnknown : 0));
+  put_varint(header, count_);
+  // In place: the header right before the stores, the room before it erased
+  // (a move within the buffer, never a second buffer).
+  std::size_t start = kHeaderRoom - header.size();
+  out_.replace(start, header.size(), header);
+  out_.erase(0, start);
+  std::uint32_t checksum = fnv1a(out_);
+  for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>((checksum >> (8 * i)) & 0xFF));
+  return std::move(out_);
+}
+
 std::string encode_report(std::span<const std::string> store_ids,
                           std::span<const StoreDurations> durations, bool has_unknown) {
   if (store_ids.size() != durations.size())
     throw std::invalid_argument("encode_report: as many durations as store ids");
-  std::string out(kMagic);
-  out.push_back(static_cast<char>(kFormat));
-  out.push_back(static_cast<char>(has_unknown ? kHasUnknown : 0));
-  put_varint(out, store_ids.size());
-  std::string_view previous;
-  for (std::size_t i = 0; i < store_ids.size(); ++i) {
-    const std::string& id = store_ids[i];
-    if (id.size() > kMaxIdBytes) throw std::invalid_argument("encode_report: store id too long");
-    std::size_t shared = 0;
-    while (shared < previous.size() && shared < id.size() && previous[shared] == id[shared])
-      ++shared;
-    put_varint(out, shared);
-    put_varint(out, id.size() - shared);
-    out.append(id, shared);
-    previous = id;
-    const StoreDurations& d = durations[i];
-    for (Micros value : d.uptime) put_varint(out, zigzag(value));
-    for (Micros value : d.downtime) put_varint(out, zigzag(value));
-    if (has_unknown)
-      for (Micros value : d.unknown) put_varint(out, zigzag(value));
-  }
-  std::uint32_t checksum = fnv1a(out);
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((checksum >> (8 * i)) & 0xFF));
-  return out;
+  ReportEncoder encoder(has_unknown);
+  for (std::size_t i = 0; i < store_ids.size(); ++i) encoder.add(store_ids[i], durations[i]);
+  return encoder.finish();
 }
 
 namespace {

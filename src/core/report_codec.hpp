@@ -37,6 +37,24 @@ class CorruptReport : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Builds encode_report's bytes one store at a time, so that a report need not
+// hold its store ids and durations to store them (the worker encodes each
+// store as it is computed). Same bytes as encode_report of the same stores.
+class ReportEncoder {
+ public:
+  explicit ReportEncoder(bool has_unknown = true);
+  void add(std::string_view store_id, const StoreDurations& durations);
+  std::size_t store_count() const noexcept { return count_; }
+  // The stored form; call once, last.
+  std::string finish();
+
+ private:
+  std::string out_;  // kHeaderRoom bytes of room for the header, then the stores
+  std::string previous_;
+  std::size_t count_ = 0;
+  bool has_unknown_;
+};
+
 // `store_ids` and `durations` have the same size (std::invalid_argument
 // otherwise).
 std::string encode_report(std::span<const std::string> store_ids,

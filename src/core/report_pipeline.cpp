@@ -31,9 +31,9 @@ std::thread start_with_signals_blocked(ReportPipeline* pipeline, void (ReportPip
 
 }  // namespace
 
-ReportPipeline::ReportPipeline(ReportSettings settings, bool threaded)
-    : engine_(settings), threaded_(threaded) {
-  output_.csv.append(csv_header()).push_back('\n');
+ReportPipeline::ReportPipeline(ReportSettings settings, bool threaded, ReportForm form)
+    : engine_(settings), form_(form), threaded_(threaded) {
+  if (form_ == ReportForm::rows_and_csv) output_.csv.append(csv_header()).push_back('\n');
   pending_.reserve(kBatchStores);
   if (threaded_) thread_ = start_with_signals_blocked(this, &ReportPipeline::run);
 }
@@ -54,6 +54,10 @@ void ReportPipeline::abandon() noexcept {
 void ReportPipeline::compute_batch(Batch& batch) {
   for (StoreInput& store : batch) {
     StoreDurations durations = engine_.compute_store(store.time_zone, store.hours, store.polls);
+    if (form_ == ReportForm::stored) {
+      encoder_.add(store.store_id, durations);
+      continue;
+    }
     append_csv_row(output_.csv, store.store_id, durations);
     output_.store_ids.push_back(std::move(store.store_id));
     output_.durations.push_back(durations);
@@ -124,6 +128,12 @@ ReportOutput ReportPipeline::finish() {
     work_ready_.notify_all();
     thread_.join();
     if (error_) std::rethrow_exception(error_);
+  }
+  if (form_ == ReportForm::stored) {
+    output_.store_count = encoder_.store_count();
+    output_.stored = encoder_.finish();
+  } else {
+    output_.store_count = output_.store_ids.size();
   }
   return std::move(output_);
 }

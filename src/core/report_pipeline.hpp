@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "report_codec.hpp"
 #include "report_engine.hpp"
 
 namespace store_monitoring {
@@ -25,10 +26,19 @@ struct StoreInput {
   std::vector<Poll> polls;
 };
 
+// What a pipeline gives back (see ReportPipeline's constructor).
+enum class ReportForm {
+  rows_and_csv,  // store_ids, durations and csv
+  stored,        // only stored (report_codec.hpp), built store by store
+};
+
 struct ReportOutput {
   std::vector<std::string> store_ids;
   std::vector<StoreDurations> durations;
   std::string csv;  // header and one line per store
+  // ReportForm::stored: encode_report's bytes, and the stores they hold.
+  std::string stored;
+  size_t store_count = 0;
 };
 
 // How far a report got, and a request to stop it, shared with other threads
@@ -55,8 +65,11 @@ class ReportCanceled : public std::runtime_error {
 class ReportPipeline {
  public:
   // threaded = false computes inline in submit() (same results; for tests
-  // and for callers that cannot start threads).
-  explicit ReportPipeline(ReportSettings settings, bool threaded = true);
+  // and for callers that cannot start threads). ReportForm::stored keeps
+  // about 50 bytes per store where rows and CSV take about 200 (a 1M-store
+  // report's worker holds it all).
+  explicit ReportPipeline(ReportSettings settings, bool threaded = true,
+                          ReportForm form = ReportForm::rows_and_csv);
   // Stops and joins the thread, discarding unfinished work.
   ~ReportPipeline();
   ReportPipeline(const ReportPipeline&) = delete;
@@ -88,7 +101,9 @@ class ReportPipeline {
   void compute_batch(Batch& batch);
 
   ReportEngine engine_;
+  ReportForm form_;
   ReportOutput output_;
+  ReportEncoder encoder_;
   ReportProgress* progress_ = nullptr;
   std::uint64_t token_ = 0;
   std::uint64_t stores_read_ = 0;  // published to progress_ (plain stores: one writer each)

@@ -2,6 +2,7 @@
 
 #include "core/poll_groups.hpp"
 #include "core/report_engine.hpp"
+#include "core/report_codec.hpp"
 #include "core/report_pipeline.hpp"
 #include "pg/parallel_store_ids.hpp"
 #include "pg/progress.hpp"
@@ -47,7 +48,7 @@ TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros;
 // Each finished store goes to the pipeline.
 class StoreAssembler final : public PollSink {
  public:
-  StoreAssembler(const std::vector<StoreHours>& hours, const std::vector<ZoneRow>& zones,
+  StoreAssembler(const StoreHoursTable& hours, const StoreZoneTable& zones,
                  ReportPipeline& pipeline)
       : hours_(hours), zones_(zones), pipeline_(pipeline) {}
 
@@ -83,24 +84,27 @@ class StoreAssembler final : public PollSink {
   // of them when limit is empty; store ids are never empty).
   void emit_stores_without_polls_before(std::string_view limit) {
     for (;;) {
-      const std::string* next = nullptr;
-      if (next_hours_ < hours_.size()) next = &hours_[next_hours_].store_id;
-      if (next_zone_ < zones_.size() && (next == nullptr || zones_[next_zone_].store_id < *next))
-        next = &zones_[next_zone_].store_id;
-      if (next == nullptr || (!limit.empty() && std::string_view(*next) >= limit)) return;
-      start_store(*next);
+      std::string_view next;  // store ids are never empty
+      if (next_hours_ < hours_.size()) next = hours_.store_id(next_hours_);
+      if (next_zone_ < zones_.size() && (next.empty() || zones_.store_id(next_zone_) < next))
+        next = zones_.store_id(next_zone_);
+      if (next.empty() || (!limit.empty() && next >= limit)) return;
+      start_store(next);
       finish_current();
     }
   }
 
   void start_store(std::string_view store_id) {
+    // Copies before advancing: `store_id` may point into the tables.
     current_.store_id.assign(store_id);
     current_.hours.clear();
-    if (next_hours_ < hours_.size() && hours_[next_hours_].store_id == store_id)
-      current_.hours = hours_[next_hours_++].rows;
+    if (next_hours_ < hours_.size() && hours_.store_id(next_hours_) == current_.store_id) {
+      auto rows = hours_.hours(next_hours_++);
+      current_.hours.assign(rows.begin(), rows.end());
+    }
     current_.time_zone.clear();
-    if (next_zone_ < zones_.size() && zones_[next_zone_].store_id == store_id)
-      current_.time_zone = zones_[next_zone_++].zone;
+    if (next_zone_ < zones_.size() && zones_.store_id(next_zone_) == current_.store_id)
+      current_.time_zone.assign(zones_.zone(next_zone_++));
   }
 
   void finish_current() {
@@ -109,8 +113,8 @@ class StoreAssembler final : public PollSink {
     current_ = StoreInput();
   }
 
-  const std::vector<StoreHours>& hours_;
-  const std::vector<ZoneRow>& zones_;
+  const StoreHoursTable& hours_;
+  const StoreZoneTable& zones_;
   ReportPipeline& pipeline_;
   size_t next_hours_ = 0;
   size_t next_zone_ = 0;
@@ -124,6 +128,23 @@ class StoreAssembler final : public PollSink {
 // public data set's shape, 20-byte ids.
 constexpr double kDefaultPollsPerPage = 120.0;
 
+// The planner's estimate of the polls in [from, to] (its EXPLAIN): the
+// first "Plan Rows" of the JSON plan is the top node's.
+double planner_range_rows(TimestampTz from, TimestampTz to) {
+  uint64 found = spi_execute(
+      "EXPLAIN (FORMAT JSON) SELECT FROM store_monitoring.store_status s"
+      " WHERE s.timestamp_utc >= $1 AND s.timestamp_utc <= $2",
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
+      false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
+  bool is_null = true;
+  Datum plan = found == 1 ? spi_value(0, 1, &is_null) : Datum(0);
+  if (is_null) return -1;
+  char* json = nullptr;
+  pg_call_void([&] { json = text_to_cstring(DatumGetTextPP(plan)); });
+  const char* rows = std::strstr(json, "\"Plan Rows\":");
+  return rows == nullptr ? -1 : std::strtod(rows + std::strlen("\"Plan Rows\":"), nullptr);
+}
+
 // Which read suits the polls (bench/README.md, "Where the time goes").
 // Reading only the evidence range, in the order the rows lie on disk, costs
 // the same on any amount of history and without the visibility map, but
@@ -131,35 +152,38 @@ constexpr double kDefaultPollsPerPage = 120.0;
 // would take more than store_monitoring.range_read_memory, the default
 // table is read store by store instead (an index-only scan of its covering
 // index, each store computed as its polls end): memory follows the stores
-// alone, but the read covers every poll stored. The size of the range is
-// estimated, from the table's size and its oldest poll (one descent of the
-// timestamp_utc index), as if the polls were spread evenly over time. A
-// user's relation is always read as a range (no index is known to serve it).
+// alone, but the read covers every poll stored. How many polls the range
+// holds is the planner's estimate when timestamp_utc has statistics (its
+// histogram follows months of history and outlying old polls alike);
+// without them (a load not yet analyzed) it is every row of the table,
+// never fewer than the range holds, so that memory stays bounded. A user's
+// relation is always read as a range (no index is known to serve it).
 bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
   if (polls.relation != default_source(Input::polls)) return false;
   uint64 found = spi_execute(
-      "SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0"
+      "SELECT pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8,"
+      " CASE WHEN c.reltuples > 0 AND c.relpages > 0"
       "  THEN c.reltuples / c.relpages ELSE 0 END::pg_catalog.float8,"
-      " pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8,"
-      " (SELECT pg_catalog.min(s.timestamp_utc) FROM store_monitoring.store_status s)"
+      " EXISTS (SELECT FROM pg_catalog.pg_stats st WHERE st.schemaname = 'store_monitoring'"
+      "  AND st.tablename = 'store_status' AND st.attname = 'timestamp_utc'"
+      "  AND st.histogram_bounds IS NOT NULL)"
       " FROM pg_catalog.pg_class c WHERE c.oid = $1",
       {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
   if (found != 1) return false;
   bool is_null = true;
-  double per_page = DatumGetFloat8(spi_value(0, 1, &is_null));
-  double pages = DatumGetFloat8(spi_value(0, 2, &is_null)) / BLCKSZ;
-  Datum oldest = spi_value(0, 3, &is_null);
-  if (is_null) return false;  // no polls
-  double range_length = static_cast<double>(range.end - range.begin);
-  double stored_length = std::max(
-      range_length, static_cast<double>(range.end - to_unix_micros(DatumGetTimestampTz(oldest))));
-  double range_polls =
-      pages * (per_page > 0 ? per_page : kDefaultPollsPerPage) * (range_length / stored_length);
+  double pages = DatumGetFloat8(spi_value(0, 1, &is_null)) / BLCKSZ;
+  double per_page = DatumGetFloat8(spi_value(0, 2, &is_null));
+  bool has_statistics = DatumGetBool(spi_value(0, 3, &is_null));
+  double range_polls = has_statistics ? planner_range_rows(to_pg_timestamp(range.begin),
+                                                           to_pg_timestamp(range.end - 1))
+                                      : -1;
+  if (range_polls < 0) range_polls = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
   bool store_order = range_polls * sizeof(uint64) > static_cast<double>(budget_kb) * 1024.0;
   elog(DEBUG1,
-       "store_monitoring: about %.0f polls in the evidence range (%.0f pages), "
+       "store_monitoring: about %.0f polls in the evidence range (%s), "
        "range_read_memory %d kB: %s",
-       range_polls, pages, budget_kb, store_order ? "read in store order" : "read the range");
+       range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", budget_kb,
+       store_order ? "read in store order" : "read the range");
   return store_order;
 }
 
@@ -179,21 +203,21 @@ class GroupingSink final : public PollSink {
 
 // Every store known to any input, in byte order, to the pipeline with its
 // hours, zone and polls.
-void submit_stores(const PollGroups& groups, const std::vector<StoreHours>& hours,
-                   const std::vector<ZoneRow>& zones, ReportPipeline& pipeline) {
+void submit_stores(const PollGroups& groups, const StoreHoursTable& hours,
+                   const StoreZoneTable& zones, ReportPipeline& pipeline) {
   size_t next_hours = 0;
   size_t next_zone = 0;
   for (std::string_view store_id : groups.sorted_store_ids()) {
     StoreInput store;
     store.store_id.assign(store_id);
-    while (next_hours < hours.size() && std::string_view(hours[next_hours].store_id) < store_id)
-      ++next_hours;
-    if (next_hours < hours.size() && hours[next_hours].store_id == store_id)
-      store.hours = hours[next_hours].rows;
-    while (next_zone < zones.size() && std::string_view(zones[next_zone].store_id) < store_id)
-      ++next_zone;
-    if (next_zone < zones.size() && zones[next_zone].store_id == store_id)
-      store.time_zone = zones[next_zone].zone;
+    while (next_hours < hours.size() && hours.store_id(next_hours) < store_id) ++next_hours;
+    if (next_hours < hours.size() && hours.store_id(next_hours) == store_id) {
+      auto rows = hours.hours(next_hours);
+      store.hours.assign(rows.begin(), rows.end());
+    }
+    while (next_zone < zones.size() && zones.store_id(next_zone) < store_id) ++next_zone;
+    if (next_zone < zones.size() && zones.store_id(next_zone) == store_id)
+      store.time_zone.assign(zones.zone(next_zone));
     groups.polls_of(store_id, store.polls);
     pipeline.submit(std::move(store));
   }
@@ -229,7 +253,8 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
                           job.interpolation == InterpolationSetting::previous
                               ? Interpolation::previous
                               : Interpolation::nearest};
-  ReportPipeline pipeline(settings);
+  // The stored form only: the worker never shows the CSV (readers render it).
+  ReportPipeline pipeline(settings, true, ReportForm::stored);
   pipeline.report_progress_to(progress_counters(), progress_token());
   RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
@@ -237,8 +262,8 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   TimestampTz started = GetCurrentTimestamp();
   std::array<SourceShape, 3> shapes = check_sources(sources, job.owner);
   BadRows bad(false);  // the first bad row ends the report
-  std::vector<StoreHours> hours = read_business_hours(shapes[1], bad);
-  std::vector<ZoneRow> zones = read_time_zones(shapes[2], bad);
+  StoreHoursTable hours = read_business_hours(shapes[1], bad);
+  StoreZoneTable zones = read_time_zones(shapes[2], bad);
   TimestampTz hours_read = GetCurrentTimestamp();
   if (read_in_store_order(shapes[0], range, current_settings().range_read_memory_kb)) {
     StoreAssembler assembler(hours, zones, pipeline);
@@ -263,8 +288,8 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
                         sink, bad);
     polls_read = GetCurrentTimestamp();
   });
-  for (const StoreHours& store : hours) groups.add_store(store.store_id);
-  for (const ZoneRow& zone : zones) groups.add_store(zone.store_id);
+  for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
+  for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
   TimestampTz ids_read = GetCurrentTimestamp();
   submit_stores(groups, hours, zones, pipeline);
   TimestampTz submitted = GetCurrentTimestamp();
@@ -344,7 +369,7 @@ class PeakMemory {
 };
 
 // Gives memory freed by C++ (many small blocks: the inputs per store) back to
-// the system, so that the writing, which copies the CSV twice, starts from
+// the system, so that the writing, which copies the stored form, starts from
 // what the result needs rather than from the reading's high-water mark.
 void release_freed_memory() { (void)malloc_trim(0); }
 
@@ -394,12 +419,17 @@ namespace {
 // began).
 void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory) {
   TimestampTz writing = GetCurrentTimestamp();
-  size_t stores = report.store_ids.size();
-  // The CSV is rendered on read from the stored results: free the one the
-  // pipeline built before the stored form is encoded.
-  std::string().swap(report.csv);
+  size_t stores = report.stored.empty() ? report.store_ids.size() : report.store_count;
+  if (report.stored.empty()) {
+    // Rows (a sharded report's merge): the CSV is rendered on read from the
+    // stored form; free it and the rows once that is encoded.
+    std::string().swap(report.csv);
+    report.stored = encode_report(report.store_ids, report.durations);
+    std::vector<std::string>().swap(report.store_ids);
+    std::vector<StoreDurations>().swap(report.durations);
+  }
   release_freed_memory();
-  complete_report(job.report_id, report, memory.largest_kb());
+  complete_report(job.report_id, report.stored, stores, memory.largest_kb());
   elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
        stores, (GetCurrentTimestamp() - writing) / 1000.0);
   pause_for_testing(PausePoint::committing);
@@ -425,7 +455,7 @@ void compute_and_store_report(const ReportJob& job) {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
     report = compute(job, sources);
   }
-  memory.sample();  // every store's result and the whole CSV are held
+  memory.sample();  // every store's stored result is held
   release_freed_memory();
   pause_for_testing(PausePoint::writing);
   throw_if_canceled();

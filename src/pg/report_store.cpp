@@ -119,8 +119,10 @@ std::optional<std::string> label_argument(FunctionCallInfo fcinfo, int arg) {
 // ---------------------------------------------------------------------------
 // Writing
 
-void complete_report(std::string_view report_id, const ReportOutput& output, int64 memory_kb) {
-  std::string stored = encode_report(output.store_ids, output.durations);
+void complete_report(std::string_view report_id, std::string& stored, size_t store_count,
+                     int64 memory_kb) {
+  Datum data = bytea_datum(stored);
+  std::string().swap(stored);
   char sql[1024];
   snprintf(sql, sizeof(sql),
            "WITH done AS (UPDATE _store_monitoring_internal.report SET status = $5, phase = "
@@ -133,8 +135,8 @@ void complete_report(std::string_view report_id, const ReportOutput& output, int
            kNotifyPayload);
   uint64 done = spi_execute(sql,
                             {{TEXTOID, text_datum(report_id)},
-                             {BYTEAOID, bytea_datum(stored)},
-                             {INT4OID, Int32GetDatum(static_cast<int32>(output.store_ids.size()))},
+                             {BYTEAOID, data},
+                             {INT4OID, Int32GetDatum(static_cast<int32>(store_count))},
                              {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0},
                              {TEXTOID, text_datum(status_text(ReportStatus::Complete))},
                              {TEXTOID, text_datum(status_text(ReportStatus::Running))},
@@ -246,7 +248,6 @@ std::optional<std::string> report_csv(std::string_view report_id) {
 
 namespace {
 
-
 constexpr int kRowColumns = 10;
 
 Datum report_rows(FunctionCallInfo fcinfo) {
@@ -326,9 +327,8 @@ Datum report_csv_function(FunctionCallInfo fcinfo) {
 // stores_done and stores_total of a report row: 0 and NULL while queued;
 // the worker's shared counters while it computes (NULL when it has none);
 // the store count once Complete; NULL when Failed. Runs inside pg_call.
-void set_progress_columns(HeapTuple tuple, TupleDesc desc, int handle_column,
-                          const Datum* values, const bool* nulls, Datum* progress,
-                          bool* progress_null) {
+void set_progress_columns(HeapTuple tuple, TupleDesc desc, int handle_column, const Datum* values,
+                          const bool* nulls, Datum* progress, bool* progress_null) {
   std::string_view status = text_bytes(values[1]);
   bool queued = status == "Running" && text_bytes(values[2]) == "queued";
   progress_null[0] = progress_null[1] = true;

@@ -39,9 +39,13 @@ std::optional<std::string> label_argument(FunctionCallInfo fcinfo, int arg);
 
 // --- Writing (the worker, inside its transaction, SPI connected) ---------
 
-// Stores the results, sets the report Complete and queues its NOTIFY, all in
-// the current transaction. Throws when the report is no longer Running.
-void complete_report(std::string_view report_id, const ReportOutput& output, int64 memory_kb);
+// Stores the results (`stored`: encode_report's bytes of `store_count`
+// stores), sets the report Complete and queues its NOTIFY, all in the current
+// transaction. Throws when the report is no longer Running. Frees `stored`
+// once copied into the value written, so that one copy less is held while
+// the row is formed.
+void complete_report(std::string_view report_id, std::string& stored, size_t store_count,
+                     int64 memory_kb);
 
 // Sets a Running report Failed with `message` and queues its NOTIFY; false
 // when it was not Running (finished, or gone).

@@ -97,8 +97,8 @@ std::string bad_row_message(const BadRow& row) {
 
 std::string read_query(const SourceShape& source) { return query_for(source); }
 
-std::vector<StoreHours> read_business_hours(const SourceShape& source, BadRows& bad) {
-  std::vector<StoreHours> stores;
+StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad) {
+  StoreHoursTable stores;
   std::string sql = query_for(source);
   const Oid weekday_type = source.weekday_type;
   spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
@@ -115,18 +115,17 @@ std::vector<StoreHours> read_business_hours(const SourceShape& source, BadRows& 
                "is not 0 (Monday) to 6 (Sunday)"});
       return;
     }
-    if (stores.empty() || stores.back().store_id != store_id) {
-      if (!stores.empty() && store_id < stores.back().store_id) throw_out_of_order(source);
-      stores.push_back({std::string(store_id), {}});
-    }
-    stores.back().rows.push_back(
-        {static_cast<int>(weekday), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
+    if (stores.size() > 0 && store_id < stores.store_id(stores.size() - 1))
+      throw_out_of_order(source);
+    stores.add(store_id,
+               {static_cast<int>(weekday), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
   });
+  stores.finish();
   return stores;
 }
 
-std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad) {
-  std::vector<ZoneRow> rows;
+StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad) {
+  StoreZoneTable rows;
   std::unordered_set<std::string> known;  // zones checked once each
   std::string sql = query_for(source);
   spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
@@ -142,14 +141,16 @@ std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad) {
       }
       known.insert(zone);
     }
-    if (!rows.empty() && store_id < rows.back().store_id) throw_out_of_order(source);
-    if (!rows.empty() && rows.back().store_id == store_id) {
+    std::string_view last = rows.size() > 0 ? rows.store_id(rows.size() - 1) : std::string_view();
+    if (rows.size() > 0 && store_id < last) throw_out_of_order(source);
+    if (rows.size() > 0 && last == store_id) {
       bad.add({source.name, std::string(store_id), "timezone_str", zone,
                "is a second time-zone row for the store"});
       return;
     }
-    rows.push_back({std::string(store_id), std::move(zone)});
+    rows.add(store_id, zone);
   });
+  rows.finish();
   return rows;
 }
 

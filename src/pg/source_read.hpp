@@ -10,6 +10,7 @@
 #pragma once
 
 #include "core/report_engine.hpp"
+#include "core/store_tables.hpp"
 #include "pg/sources.hpp"
 
 extern "C" {
@@ -48,19 +49,11 @@ class BadRows {
 // The error message of a report stopped by `row`.
 std::string bad_row_message(const BadRow& row);
 
-// Business hours grouped by store, in store_id byte order: one string per
-// store rather than per row keeps this small at any data size.
-struct StoreHours {
-  std::string store_id;
-  std::vector<BusinessHours> rows;
-};
-struct ZoneRow {
-  std::string store_id;
-  std::string zone;
-};
-
-std::vector<StoreHours> read_business_hours(const SourceShape& source, BadRows& bad);
-std::vector<ZoneRow> read_time_zones(const SourceShape& source, BadRows& bad);
+// Business hours and zones per store, in store_id byte order, in the compact
+// tables of core/store_tables.hpp: a report holds them for every store while
+// it reads the polls.
+StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad);
+StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad);
 
 // Receives polls (read_polls: in store_id byte order, then time order;
 // read_polls_in_range: in any order) and store ids (read_poll_store_ids).
