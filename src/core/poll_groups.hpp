@@ -5,7 +5,8 @@
 // Each poll is packed into 8 bytes (offset from the range start in
 // microseconds, and the status in the lowest bit) in fixed-size blocks
 // chained per store: memory is 8 bytes per poll of the range plus at most
-// one partly filled block per store, whatever the order of arrival.
+// one partly filled block (128 bytes) per store, whatever the order of
+// arrival.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,14 @@ class PollGroups {
   }
   size_t poll_count() const noexcept { return polls_; }
 
+  // About how many bytes groups of `polls` polls of `stores` stores take:
+  // each poll packed, its share of a block, and per store its entry, slots,
+  // id and half a block on average. For choosing a read before reading.
+  static double estimated_bytes(double polls, double stores) noexcept {
+    return polls * sizeof(Block) / kBlockPolls +
+           stores * (sizeof(Store) + 2 * sizeof(Slot) + 24 + sizeof(Block) / 2);
+  }
+
   // Store ids in byte order (the order of the report's rows).
   std::vector<std::string_view> sorted_store_ids() const;
 
@@ -44,8 +53,8 @@ class PollGroups {
   void polls_of(std::string_view store_id, std::vector<Poll>& out) const;
 
  private:
-  static constexpr uint32_t kBlockPolls = 31;  // with next and count: 256 bytes
-  static constexpr uint32_t kBlocksPerChunk = 4096;
+  static constexpr uint32_t kBlockPolls = 15;  // with next and count: 128 bytes
+  static constexpr uint32_t kBlocksPerChunk = 8192;
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Block {
     uint64_t packed[kBlockPolls];

@@ -156,8 +156,10 @@ double planner_range_rows(TimestampTz from, TimestampTz to) {
 // holds is the planner's estimate when timestamp_utc has statistics (its
 // histogram follows months of history and outlying old polls alike);
 // without them (a load not yet analyzed) it is every row of the table,
-// never fewer than the range holds, so that memory stays bounded. A user's
-// relation is always read as a range (no index is known to serve it).
+// never fewer than the range holds, so that memory stays bounded. The
+// stores add their share (PollGroups::estimated_bytes), counted from the
+// statistics of store_id when there are any. A user's relation is always
+// read as a range (no index is known to serve it).
 bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
   if (polls.relation != default_source(Input::polls)) return false;
   uint64 found = spi_execute(
@@ -166,7 +168,12 @@ bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
       "  THEN c.reltuples / c.relpages ELSE 0 END::pg_catalog.float8,"
       " EXISTS (SELECT FROM pg_catalog.pg_stats st WHERE st.schemaname = 'store_monitoring'"
       "  AND st.tablename = 'store_status' AND st.attname = 'timestamp_utc'"
-      "  AND st.histogram_bounds IS NOT NULL)"
+      "  AND st.histogram_bounds IS NOT NULL),"
+      " (SELECT CASE WHEN st.n_distinct < 0"
+      "   THEN -st.n_distinct * GREATEST(c.reltuples, 0)"
+      "   ELSE st.n_distinct END::pg_catalog.float8 FROM pg_catalog.pg_stats st"
+      "  WHERE st.schemaname = 'store_monitoring' AND st.tablename = 'store_status'"
+      "  AND st.attname = 'store_id')"
       " FROM pg_catalog.pg_class c WHERE c.oid = $1",
       {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
   if (found != 1) return false;
@@ -174,16 +181,20 @@ bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
   double pages = DatumGetFloat8(spi_value(0, 1, &is_null)) / BLCKSZ;
   double per_page = DatumGetFloat8(spi_value(0, 2, &is_null));
   bool has_statistics = DatumGetBool(spi_value(0, 3, &is_null));
+  Datum distinct = spi_value(0, 4, &is_null);
+  double stores = is_null ? 0 : std::max(0.0, DatumGetFloat8(distinct));
+  // The EXPLAIN below replaces the result read above.
   double range_polls = has_statistics ? planner_range_rows(to_pg_timestamp(range.begin),
                                                            to_pg_timestamp(range.end - 1))
                                       : -1;
   if (range_polls < 0) range_polls = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
-  bool store_order = range_polls * sizeof(uint64) > static_cast<double>(budget_kb) * 1024.0;
+  double bytes = PollGroups::estimated_bytes(range_polls, stores);
+  bool store_order = bytes > static_cast<double>(budget_kb) * 1024.0;
   elog(DEBUG1,
-       "store_monitoring: about %.0f polls in the evidence range (%s), "
-       "range_read_memory %d kB: %s",
-       range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", budget_kb,
-       store_order ? "read in store order" : "read the range");
+       "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
+       "grouped, range_read_memory %d kB: %s",
+       range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", stores,
+       bytes / 1024, budget_kb, store_order ? "read in store order" : "read the range");
   return store_order;
 }
 
