@@ -665,20 +665,27 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
     triggered = true;
   }
   // Not cancelable: a cancel is noticed once the new shard reports' ids are
-  // known (and recorded), so that they can be canceled too.
-  wait_for_all(shards, deadline);
+  // known (and recorded), so that they can be canceled too. Tolerant: when
+  // one shard fails here, the reports the others did start are still read
+  // and recorded, so that the failure cancels them (and delete_report finds
+  // them); the first failure is raised once they are.
+  wait_for_all(shards, deadline, WaitMode::tolerant);
   if (triggered) {
     for (Shard& shard : shards) {
-      if (shard.recorded) continue;
-      std::optional<std::string> id = single_value(shard);
-      if (!id) shard_failed(shard, "trigger_report() returned NULL");
-      shard.shard_report_id = *id;
+      if (shard.recorded || !shard.connection) continue;
+      try {
+        std::optional<std::string> id = single_value(shard);
+        if (!id) shard_failed(shard, "trigger_report() returned NULL");
+        shard.shard_report_id = *id;
+      } catch (const UserError& error) {
+        drop_shard(shard, error.what());
+      }
     }
     // Recorded before waiting: a worker that resumes this report waits for
     // these shard reports instead of starting new ones.
     if (auto error = in_transaction([&] {
           for (Shard& shard : shards) {
-            if (shard.recorded) continue;
+            if (shard.recorded || shard.shard_report_id.empty()) continue;
             spi_execute(
                 "INSERT INTO _store_monitoring_internal.shard_report "
                 "(report_id, server, shard_report_id) VALUES ($1, $2, $3)",
@@ -690,6 +697,8 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
         }))
       throw UserError(ERRCODE_INTERNAL_ERROR, *error);
   }
+  for (const Shard& shard : shards)
+    if (!shard.failure.empty()) shard_failed(shard, shard.failure);
 
   long remaining_ms =
       std::max<long>(0, static_cast<long>((deadline - GetCurrentTimestamp()) / 1000));
@@ -791,6 +800,45 @@ void cancel_shard_reports(std::string_view report_id, Oid owner) {
   act_on_recorded_shard_reports(report_id, owner, ShardReportAction::cancel);
 }
 
+namespace {
+
+// Cancels, within store_monitoring.shard_timeout, the reports that the
+// fan-out of `job` started (or found recorded) on `shards` and that still
+// run; finished ones stay (a delete of the coordinator's report deletes
+// them). Never raises: whatever goes wrong is a WARNING in the log.
+void cancel_started_shard_reports(const ReportJob& job, std::vector<Shard>& shards) {
+  // New connections, not the open ones: those may be busy in wait_report(),
+  // and interrupting that takes PQcancel(), which in PostgreSQL 15 connects
+  // without a time limit. The shard ends the dropped sessions' queries
+  // (client_connection_check_interval); the new ones are bounded by
+  // shard_timeout.
+  std::vector<Shard> started;
+  for (Shard& shard : shards) {
+    shard.connection.reset();
+    if (shard.shard_report_id.empty()) continue;
+    Shard again;
+    again.name = shard.name;
+    again.options = shard.options;
+    again.shard_report_id = shard.shard_report_id;
+    started.push_back(std::move(again));
+  }
+  try {
+    act_on_shard_reports(started, ShardReportAction::cancel);
+  } catch (const std::exception& e) {
+    // report_timeout or pg_cancel_backend() struck meanwhile (between
+    // transactions: nothing to clean up): the report still ends as it would.
+    std::string message = "store_monitoring report " + job.report_id +
+                          ": stopped canceling its shards' reports: " + e.what();
+    try {
+      pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
+    } catch (const std::exception&) {
+      // Not even logged (out of memory): the report's own outcome matters more.
+    }
+  }
+}
+
+}  // namespace
+
 std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_known,
                                                     TimestampTz requested_at,
                                                     const TransactionRunner& in_transaction) {
@@ -822,34 +870,14 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
   } catch (const std::exception& e) {
     // A stopped worker exits through FATAL without unwinding to here; what
     // arrives is an error that fails the report (resuming would repeat it).
-    return std::string(e.what());
+    // The shard reports it started and that still run are of no use now:
+    // canceled, so that they free the shards' workers. The report's error
+    // stays this one whatever the cancel meets (that goes to the log).
+    std::string message = e.what();
+    cancel_started_shard_reports(job, shards);
+    return message;
   }
-  if (canceled) {
-    // New connections, not the open ones: those are busy in wait_report(),
-    // and interrupting that takes PQcancel(), which in PostgreSQL 15 connects
-    // without a time limit. The shard ends the dropped sessions' queries
-    // (client_connection_check_interval); the new ones are bounded by
-    // shard_timeout.
-    std::vector<Shard> started;
-    for (Shard& shard : shards) {
-      shard.connection.reset();
-      if (shard.shard_report_id.empty()) continue;
-      Shard again;
-      again.name = shard.name;
-      again.options = shard.options;
-      again.shard_report_id = shard.shard_report_id;
-      started.push_back(std::move(again));
-    }
-    try {
-      act_on_shard_reports(started, ShardReportAction::cancel);
-    } catch (const std::exception& e) {
-      // report_timeout or pg_cancel_backend() struck meanwhile (between
-      // transactions: nothing to clean up): the report still ends canceled.
-      std::string message = "store_monitoring report " + job.report_id +
-                            ": stopped canceling its shards' reports: " + e.what();
-      pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
-    }
-  }
+  if (canceled) cancel_started_shard_reports(job, shards);
   // A cancel that came after the shards' last answer fails the report too.
   if (canceled || progress_cancel_requested()) {
     std::string message = "canceled";

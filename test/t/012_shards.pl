@@ -163,34 +163,84 @@ failed_with(trigger($coordinator), qr/store "$dup" is on shard "shard1" and on s
 $shard{shard2}->safe_psql('postgres',
 	"DELETE FROM store_monitoring.store_timezone WHERE store_id = '$dup'");
 
-# A shard stopped while its report runs.
+# A shard stopped while its report runs. The failed report then cancels
+# the shard reports it started: shard2's cannot be reached, which the log
+# says, and the report's error stays the original one.
 set_conf($shard{shard2}, 'store_monitoring.debug_worker_delay' => 600_000);
 my $id = trigger($coordinator);
 ok( defined poll_value($shard{shard2},
 		"SELECT 1 FROM _store_monitoring_internal.report WHERE status = 'Running' "
 		  . "AND phase = 'computing'"),
 	'the coordinator started a report on shard2');
+my %stopped_started = started_on_shards($id);
+my $log_offset = -s $coordinator->logfile;
 $shard{shard2}->stop('immediate');
 failed_with($id, qr/^shard "shard2": /, 'a shard stopped mid-report');
+ok( $coordinator->log_contains(
+		qr/WARNING:  could not cancel report "$stopped_started{shard2}" on shard "shard2": could not connect/,
+		$log_offset),
+	'... and its worker warns that it could not cancel the report on shard2');
 
 # A shard down from the start.
 failed_with(trigger($coordinator), qr/^shard "shard2": could not connect/, 'a shard that is down');
 $shard{shard2}->start;
+
+# Deleting the report of the stopped shard deletes its shard reports,
+# shard2's still running (orphaned by the stop): it is canceled, waited
+# for, then deleted.
+is(report_row($shard{shard2}, $stopped_started{shard2})->{status}, 'Running',
+	"shard2's report still runs after the coordinator's failed without reaching it");
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.delete_report('$id')");
+is(shard_has_report($_, $stopped_started{$_}), '0',
+	"delete after a shard stopped: $_\'s report is deleted") for sort keys %shard;
 
 # A shard slower than shard_timeout (shard2 still pauses every report).
 # Long enough for shard1's report on a busy machine, far below shard2's pause.
 set_conf($coordinator, 'store_monitoring.shard_timeout' => 5000);
 my $slow = trigger($coordinator);
 failed_with($slow, qr/^shard "shard2": .*shard_timeout/, 'a shard slower than shard_timeout');
-set_conf($coordinator, 'store_monitoring.shard_timeout' => 600_000);
-# Deleting that report deletes its shard reports, shard2's still running
-# (paused): it is canceled, waited for, then deleted.
+# The failure cancels shard2's report, still running (paused); shard1's,
+# complete, stays until the coordinator's report is deleted.
 my %slow_started = started_on_shards($slow);
-is(report_row($shard{shard2}, $slow_started{shard2})->{status}, 'Running',
-	"shard2's report still runs after the coordinator's failed");
+is(wait_report($shard{shard2}, $slow_started{shard2}), 'Failed',
+	"shard_timeout: shard2's report is canceled");
+like(report_row($shard{shard2}, $slow_started{shard2})->{error}, qr/^canceled by /,
+	'... by the coordinator');
+is(report_row($shard{shard1}, $slow_started{shard1})->{status}, 'Complete',
+	"shard_timeout: shard1's complete report stays");
 $coordinator->safe_psql('postgres', "SELECT store_monitoring.delete_report('$slow')");
 is(shard_has_report($_, $slow_started{$_}), '0',
 	"delete after a shard_timeout: $_\'s report is deleted") for sort keys %shard;
+
+# shard_timeout while shard2 does not even answer trigger_report (a lock
+# holds it) and shard1's report runs (paused): the error names shard2,
+# shard1's report is recorded all the same and canceled.
+set_conf($shard{shard1}, 'store_monitoring.debug_worker_delay' => 600_000);
+my $lock = $shard{shard2}->background_psql('postgres');
+$lock->query_safe(
+	'BEGIN; LOCK TABLE _store_monitoring_internal.report IN ACCESS EXCLUSIVE MODE');
+my $stuck = trigger($coordinator);
+failed_with($stuck,
+	qr/^shard "shard2": no answer within store_monitoring.shard_timeout \(5000 ms\)$/,
+	'a shard that does not answer trigger_report within shard_timeout');
+# Released once shard2 has ended the session the coordinator dropped (it
+# checks for a gone client every 2 s), so no trigger_report runs there late.
+ok( poll_until($shard{shard2}, q{
+SELECT count(*) FROM pg_catalog.pg_stat_activity
+WHERE backend_type = 'client backend' AND wait_event_type = 'Lock'}, '0'),
+	"... shard2 ends the coordinator's dropped session");
+$lock->query_safe('ROLLBACK');
+$lock->quit;
+my $stuck_shard1 = $coordinator->safe_psql('postgres', qq{
+SELECT string_agg(server || ' ' || shard_report_id, ',')
+FROM _store_monitoring_internal.shard_report WHERE report_id = '$stuck'});
+like($stuck_shard1, qr/^shard1 \S+$/, '... the report shard1 started is recorded, alone');
+$stuck_shard1 =~ s/^shard1 //;
+is(wait_report($shard{shard1}, $stuck_shard1), 'Failed', "... and canceled");
+like(report_row($shard{shard1}, $stuck_shard1)->{error}, qr/^canceled by /,
+	'... by the coordinator');
+set_conf($shard{shard1}, 'store_monitoring.debug_worker_delay' => 0);
+set_conf($coordinator, 'store_monitoring.shard_timeout' => 600_000);
 
 # A coordinator worker killed while it waits resumes with the shards'
 # reports instead of starting new ones.
@@ -256,6 +306,36 @@ for my $name (sort keys %shard)
 	like(report_row($shard{$name}, $started{$name})->{error}, qr/^canceled by /,
 		"... canceled by the coordinator");
 }
+
+# A coordinator worker killed while it waits is resumed; the new worker,
+# paused once claimed, is canceled: it cancels the shard reports the first
+# worker started (the check before it connects to the shards).
+my $resumed = trigger($coordinator);
+my %resumed_started = started_on_shards($resumed);
+for my $name (sort keys %shard)
+{
+	ok(defined wait_for_pause_point($shard{$name}, $resumed_started{$name}, 'claimed'),
+		"resumed cancel: $name computes its report");
+}
+set_conf($coordinator, 'store_monitoring.debug_worker_delay' => 600_000);
+kill_worker_and_wait_restart($coordinator,
+	$coordinator->safe_psql('postgres',
+		"SELECT worker_pid FROM _store_monitoring_internal.report WHERE report_id = '$resumed'"));
+# get_report of a Running report without a worker resumes it.
+$coordinator->safe_psql('postgres', "SELECT status FROM store_monitoring.get_report('$resumed')");
+ok(defined wait_for_pause_point($coordinator, $resumed, 'claimed', attempt => 2),
+	'resumed cancel: a new coordinator worker pauses once claimed');
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.cancel_report('$resumed')");
+is(wait_report($coordinator, $resumed), 'Failed', "resumed cancel: the coordinator's report fails");
+is(report_row($coordinator, $resumed)->{error}, 'canceled by postgres', '... canceled by its caller');
+for my $name (sort keys %shard)
+{
+	is(wait_report($shard{$name}, $resumed_started{$name}), 'Failed',
+		"resumed cancel: $name\'s report fails too");
+	like(report_row($shard{$name}, $resumed_started{$name})->{error}, qr/^canceled by /,
+		"... canceled by the coordinator");
+}
+set_conf($coordinator, 'store_monitoring.debug_worker_delay' => 0);
 
 # A coordinator report whose worker is gone (the server stopped while the
 # shards compute; without the launcher nothing resumes it) is canceled by
