@@ -127,5 +127,27 @@ my $fresh = schema_of('fresh_db');
 like($fresh, qr/_store_monitoring_internal\.report_result/, 'the dump shows the extension\'s members');
 is($updated, $fresh, 'schema after the update equals a fresh install');
 
+# 1.1 -> 1.2 on its own: a database at 1.1 with reports is updated, gets the
+# block-range index its reports read the range with, and reads as before.
+$node->safe_psql('postgres', 'CREATE DATABASE v11_db');
+$node->safe_psql('v11_db', "CREATE EXTENSION store_monitoring VERSION '1.1'");
+load_data($node, 120, db => 'v11_db');
+is($node->safe_psql('v11_db', "SELECT to_regclass('store_monitoring.store_status_timestamp_utc_brin')"),
+	'', '1.1 has no block-range index');
+$node->safe_psql('v11_db', "ALTER EXTENSION store_monitoring UPDATE TO '1.2'");
+is($node->safe_psql('v11_db',
+		"SELECT extversion FROM pg_extension WHERE extname = 'store_monitoring'"),
+	'1.2', 'updated from 1.1 to 1.2');
+is($node->safe_psql('v11_db', q{
+SELECT am.amname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am am ON am.oid = c.relam
+WHERE c.oid = 'store_monitoring.store_status_timestamp_utc_brin'::regclass}),
+	'brin', '1.2 adds the block-range index on timestamp_utc');
+my $v11_id = $node->safe_psql('v11_db', "SELECT store_monitoring.trigger_report('$AS_OF')");
+is($node->safe_psql('v11_db', "SELECT store_monitoring.wait_report('$v11_id', '3 minutes')"),
+	'Complete', 'a report completes after the update from 1.1');
+is($node->safe_psql('v11_db', "SELECT csv FROM store_monitoring.get_report('$v11_id')"),
+	$old_csv, '... with the numbers of the other databases');
+is(schema_of('v11_db'), $fresh, 'schema after 1.1 -> 1.2 equals a fresh install');
+
 $node->stop;
 done_testing();
