@@ -154,3 +154,21 @@ SELECT * FROM pg_temp.check_all(:'id');
 INSERT INTO kinds SELECT e.kind FROM store_monitoring.report_rows(:'id') r,
     LATERAL store_monitoring.explain_store(:'id', r.store_id) e;
 SELECT kind, count(*) > 0 AS present FROM kinds GROUP BY kind ORDER BY kind;
+
+-- store_timeline() refuses what a report would: no infinite time, max_extrapolation
+-- of fixed length within 7 days, interpolation nearest or previous, weekdays 0-6.
+SELECT count(*) FROM store_monitoring.store_timeline('infinity', '2 hours', 'nearest', 'UTC',
+    '{}', '{}', '{}', '{}', '{}');
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '1 month', 'nearest',
+    'UTC', '{}', '{}', '{}', '{}', '{}');
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '8 days', 'nearest',
+    'UTC', '{}', '{}', '{}', '{}', '{}');
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 hours', 'linear',
+    'UTC', '{}', '{}', '{}', '{}', '{}');
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 hours', 'nearest',
+    'UTC', '{7}', '{09:00}', '{17:00}', '{}', '{}');
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 hours', 'nearest',
+    'UTC', '{}', '{}', '{}', '{-infinity}', '{true}');
+-- The same arguments, valid, give a timeline.
+SELECT count(*) > 0 AS has_timeline FROM store_monitoring.store_timeline('2023-01-23 12:00+00',
+    '2 hours', 'previous', 'UTC', '{0}', '{09:00}', '{17:00}', '{2023-01-23 10:00+00}', '{true}');

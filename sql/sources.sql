@@ -115,6 +115,35 @@ SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS mv_id \gset
 SELECT store_monitoring.wait_report(:'mv_id');
 SELECT (SELECT csv FROM store_monitoring.get_report(:'mv_id')) =
        (SELECT csv FROM store_monitoring.get_report(:'default_id')) AS same_csv_as_default;
+-- (d) A view that writes as it is read (nextval), which parallel mode would
+-- refuse: a user's relation is read without parallel workers.
+CREATE SEQUENCE public.read_counter;
+CREATE VIEW public.counted_polls AS
+    SELECT store_id, status, timestamp_utc FROM public.store_polls
+    WHERE pg_catalog.nextval('public.read_counter') > 0;
+SELECT store_monitoring.set_sources('public.counted_polls', 'public.store_hours',
+                                    'public.restaurant_zones');
+SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS counted_id \gset
+SELECT store_monitoring.wait_report(:'counted_id');
+SELECT (SELECT csv FROM store_monitoring.get_report(:'counted_id')) =
+       (SELECT csv FROM store_monitoring.get_report(:'default_id')) AS same_csv_as_default;
+-- (e) store_id with a nondeterministic (case-blind) collation: x1 and X1
+-- differ in bytes, so they are two stores, each with only a poll older than
+-- the range (found by the list of store ids, which compares bytes).
+CREATE COLLATION public.case_blind (provider = icu, locale = 'und-u-ks-level2',
+                                    deterministic = false);
+CREATE TABLE public.blind_polls (store_id text COLLATE public.case_blind, status text,
+                                 timestamp_utc timestamptz);
+INSERT INTO public.blind_polls SELECT * FROM pg_temp.case_polls;
+INSERT INTO public.blind_polls VALUES ('x1', 'active', '2022-12-01 00:00+00'),
+                                      ('X1', 'active', '2022-12-02 00:00+00');
+SELECT store_monitoring.set_sources('public.blind_polls', 'public.store_hours',
+                                    'public.restaurant_zones');
+SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS blind_id \gset
+SELECT store_monitoring.wait_report(:'blind_id');
+SELECT store_id, downtime_last_week FROM store_monitoring.report_rows(:'blind_id')
+WHERE store_id COLLATE "C" IN ('x1', 'X1') ORDER BY store_id COLLATE "C";
+SELECT store_monitoring.set_sources('public.polls_mv', 'public.hours_mv', 'public.zones_mv');
 -- report_time = 'latest' reads the newest poll of the configured relation:
 -- 11:30 here (the default table holds the same polls, so make it differ).
 INSERT INTO store_monitoring.store_status VALUES ('zz', 'active', '2023-01-30 00:00+00');
@@ -320,6 +349,10 @@ INSERT INTO store_monitoring.business_hours VALUES ('B1', 9, '09:00', '10:00');
 INSERT INTO store_monitoring.store_timezone VALUES ('e1', 'Mars/Olympus_Mons');
 
 DROP PROCEDURE pg_temp.run_bad_cases();
+DROP VIEW public.counted_polls;
+DROP SEQUENCE public.read_counter;
+DROP TABLE public.blind_polls;
+DROP COLLATION public.case_blind;
 DROP TABLE public.bad_cases, public.bad_results, public.bad_polls, public.bad_hours,
     public.bad_zones, public.shape_polls, public.shape_bigint_id, public.shape_char_id,
     public.shape_int_status, public.shape_half_enum, public.shape_no_zone, public.shape_no_time,

@@ -14,3 +14,7 @@ CREATE INDEX store_status_timestamp_utc_brin ON store_monitoring.store_status
     USING brin (timestamp_utc) WITH (pages_per_range = 32, autosummarize = on);
 COMMENT ON INDEX store_monitoring.store_status_timestamp_utc_brin IS
     'Block ranges of timestamp_utc: the heap pages of a report''s evidence range';
+
+-- 1.1 added this column without a comment, unlike its neighbours.
+COMMENT ON COLUMN _store_monitoring_internal.report.progress_handle IS
+    'The handle of the dynamic shared memory segment of the worker that last claimed the report (progress counters, cancel requests); readers trust the segment only while it names this report';

@@ -11,11 +11,6 @@ void StoreIdList::push_back(std::string_view id) {
   ends_.push_back(bytes_.size());
 }
 
-void StoreIdList::reserve(size_t ids, size_t bytes) {
-  ends_.reserve(ids);
-  bytes_.reserve(bytes);
-}
-
 void StoreIdList::shrink_to_fit() {
   bytes_.shrink_to_fit();
   ends_.shrink_to_fit();

@@ -32,7 +32,6 @@ class StoreIdList {
     return std::string_view(bytes_).substr(begin, ends_[i] - begin);
   }
   std::string_view back() const noexcept { return (*this)[size() - 1]; }
-  void reserve(size_t ids, size_t bytes);
   void shrink_to_fit();
   size_t bytes_held() const noexcept {
     return bytes_.capacity() + ends_.capacity() * sizeof(uint64_t);
@@ -54,8 +53,14 @@ class StoreHoursTable {
   // trims spare capacity.
   void finish();
 
+  // Stores whose rows are complete (after finish(): every store).
   size_t size() const noexcept { return schedule_of_.size(); }
   std::string_view store_id(size_t i) const noexcept { return ids_[i]; }
+  // The store of the last add() (still open until the next store or
+  // finish()); empty before any.
+  std::string_view last_store_id() const noexcept {
+    return ids_.empty() ? std::string_view() : ids_.back();
+  }
   // The rows of store i, in the order added.
   std::span<const BusinessHours> hours(size_t i) const noexcept {
     uint32_t s = schedule_of_[i];

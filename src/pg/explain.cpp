@@ -4,6 +4,7 @@
 #include "core/report_engine.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/report_store.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -22,9 +23,6 @@ extern "C" {
 
 namespace store_monitoring::pg {
 namespace {
-
-constexpr int64 kPgEpochInUnixMicros =
-    static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 
 // The elements of a one-dimensional array argument without NULLs (an empty
 // list for a NULL array, which array_agg gives for no rows).
@@ -73,9 +71,20 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
       throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED,
                       "as_of, max_extrapolation, interpolation and time_zone must not be NULL");
   const TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
+  if (TIMESTAMP_NOT_FINITE(as_of))
+    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite time");
+  // As store_monitoring.max_extrapolation: fixed length, 0 to 7 days.
   const Interval* h = PG_GETARG_INTERVAL_P(1);
-  const std::string interpolation(text_bytes(PointerGetDatum(PG_GETARG_TEXT_PP(2))));
-  const std::string zone(text_bytes(PointerGetDatum(PG_GETARG_TEXT_PP(3))));
+  const int64 h_us = h->time + h->day * USECS_PER_DAY;
+  if (h->month != 0 || h->day < 0 || h->day > 7 || h_us < 0 || h_us > 7 * USECS_PER_DAY)
+    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
+                    "max_extrapolation must be an interval of fixed length between 0 and 7 days");
+  const std::string interpolation(text_string(PG_GETARG_DATUM(2)));
+  if (interpolation != "nearest" && interpolation != "previous")
+    throw UserError(
+        ERRCODE_INVALID_PARAMETER_VALUE,
+        "interpolation must be nearest or previous, not \"" + interpolation.substr(0, 64) + "\"");
+  const std::string zone(text_string(PG_GETARG_DATUM(3)));
   std::vector<Datum> days = array_elements(fcinfo, 4, INT2OID, "day_of_week");
   std::vector<Datum> starts = array_elements(fcinfo, 5, TIMEOID, "start_time_local");
   std::vector<Datum> ends = array_elements(fcinfo, 6, TIMEOID, "end_time_local");
@@ -86,15 +95,25 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "array arguments differ in length");
 
   std::vector<BusinessHours> hours;
-  for (size_t i = 0; i < days.size(); ++i)
-    hours.push_back({DatumGetInt16(days[i]), DatumGetTimeADT(starts[i]), DatumGetTimeADT(ends[i])});
+  for (size_t i = 0; i < days.size(); ++i) {
+    int16 day = DatumGetInt16(days[i]);
+    if (day < 0 || day > 6)  // as a report refuses such a business-hours row
+      throw UserError(
+          ERRCODE_INVALID_PARAMETER_VALUE,
+          "day_of_week must lie between 0 (Monday) and 6 (Sunday), not " + std::to_string(day));
+    hours.push_back({day, DatumGetTimeADT(starts[i]), DatumGetTimeADT(ends[i])});
+  }
   std::vector<Poll> polls;
-  for (size_t i = 0; i < poll_at.size(); ++i)
-    polls.push_back({DatumGetTimestampTz(poll_at[i]) + kPgEpochInUnixMicros,
+  for (size_t i = 0; i < poll_at.size(); ++i) {
+    TimestampTz at = DatumGetTimestampTz(poll_at[i]);
+    if (TIMESTAMP_NOT_FINITE(at))
+      throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "poll_at must hold finite times");
+    polls.push_back({at + kPgEpochInUnixMicros,
                      DatumGetBool(poll_active[i]) ? PollStatus::active : PollStatus::inactive});
+  }
 
   ReportEngine engine(
-      {as_of + kPgEpochInUnixMicros, h->time + h->day * USECS_PER_DAY,
+      {as_of + kPgEpochInUnixMicros, h_us,
        interpolation == "previous" ? Interpolation::previous : Interpolation::nearest});
   const std::vector<TimelineEntry> timeline = engine.explain_store(zone, hours, polls);
 

@@ -149,20 +149,12 @@ namespace {
 
 constexpr int kCancelAttempts = 500;  // 10 ms apart: a claim commits well within 5 s
 
-[[noreturn]] void report_does_not_exist(const std::string& id) {
-  throw UserError(ERRCODE_UNDEFINED_OBJECT, "report \"" + id.substr(0, 64) + "\" does not exist",
-                  "Use the id that trigger_report() returned, as the role that triggered it.");
-}
-
-std::string text_string(Datum value) { return std::string(text_bytes(value)); }
-
 // Ends a Running report Failed with "canceled by <current role>": directly
 // when no worker holds it (queued, or its worker died), else through the
 // worker's segment (the worker then fails it and does not retry).
 void cancel_report(FunctionCallInfo fcinfo) {
-  if (PG_ARGISNULL(0))
-    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "report_id must not be NULL");
-  const std::string id(text_bytes(PointerGetDatum(PG_GETARG_TEXT_PP(0))));
+  text* id_text = report_id_argument(fcinfo);
+  const std::string id(VARDATA_ANY(id_text), VARSIZE_ANY_EXHDR(id_text));
   const Oid caller = GetUserId();
   const std::string message =
       std::string("canceled by ") + pg_call([&] { return GetUserNameFromId(caller, false); });
@@ -173,15 +165,15 @@ void cancel_report(FunctionCallInfo fcinfo) {
       uint64 found = spi_execute(
           "SELECT owner, status, lock_key, progress_handle, worker_pid "
           "FROM _store_monitoring_internal.report WHERE report_id = $1",
-          {{TEXTOID, text_datum(id)}}, false, 1);
-      if (found == 0) report_does_not_exist(id);
+          {{TEXTOID, PointerGetDatum(id_text)}}, false, 1);
+      if (found == 0) report_does_not_exist(id_text);
       bool is_null = false;
       Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
-      if (!pg_call([&] { return has_privs_of_role(caller, owner); })) report_does_not_exist(id);
+      if (!may_see(caller, owner)) report_does_not_exist(id_text);
       std::string status = text_string(spi_value(0, 2, &is_null));
-      if (status != "Running")
+      if (status != status_text(ReportStatus::Running))
         throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                        "report \"" + id + "\" is " + status + ", not Running");
+                        "report \"" + shown_id(id_text) + "\" is " + status + ", not Running");
       int64 lock_key = DatumGetInt64(spi_value(0, 3, &is_null));
       Datum handle = spi_value(0, 4, &is_null);
       int64 segment = is_null ? 0 : DatumGetInt64(handle);
@@ -200,7 +192,9 @@ void cancel_report(FunctionCallInfo fcinfo) {
           [&] { return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL; });
       if (locked) {
         // fail_report (report_store.cpp) also announces the end (NOTIFY).
-        (void)fail_report(id, message);
+        // It changes nothing when the report ended between the read above
+        // and the lock: read it again, to say how it ended.
+        if (!fail_report(id, message)) continue;
         // A coordinator report whose worker died may have started reports
         // on its shards: cancel them as its worker would have.
         cancel_shard_reports(id, owner);
@@ -226,7 +220,8 @@ void cancel_report(FunctionCallInfo fcinfo) {
       CHECK_FOR_INTERRUPTS();
     });
   }
-  throw UserError(ERRCODE_LOCK_NOT_AVAILABLE, "could not reach the worker of report \"" + id + "\"",
+  throw UserError(ERRCODE_LOCK_NOT_AVAILABLE,
+                  "could not reach the worker of report \"" + shown_id(id_text) + "\"",
                   "Try again.");
 }
 

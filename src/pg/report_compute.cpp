@@ -37,9 +37,6 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
-constexpr int64 kPgEpochInUnixMicros =
-    static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
 TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
 
@@ -293,12 +290,21 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   PollGroups groups(range);
   GroupingSink sink(groups);
   TimestampTz polls_read = 0;
-  // Both cores read: the store ids in a parallel worker, the range here.
-  bool in_parallel = with_store_ids_read_in_parallel(shapes[0], sink, bad, [&] {
+  auto read_range = [&] {
     read_polls_in_range(shapes[0], to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1),
                         sink, bad);
     polls_read = GetCurrentTimestamp();
-  });
+  };
+  // Both cores read the default table: the store ids in a parallel worker,
+  // the range here. A user's relation is read in turn: a view, a row-level
+  // security policy or a foreign table may call what parallel mode refuses.
+  bool in_parallel = false;
+  if (shapes[0].relation == default_source(Input::polls)) {
+    in_parallel = with_store_ids_read_in_parallel(shapes[0], sink, bad, read_range);
+  } else {
+    read_range();
+    read_poll_store_ids(shapes[0], sink, bad);
+  }
   for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
   for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
   TimestampTz ids_read = GetCurrentTimestamp();

@@ -3,6 +3,7 @@
 #include "core/report_engine.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/report_store.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -27,15 +28,14 @@ std::string complete_report_csv(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "report_id must not be NULL");
   Datum id = PointerGetDatum(PG_GETARG_TEXT_PP(0));
   SpiScope spi(GetUserId());
-  spi_execute("SELECT status, csv FROM store_monitoring.get_report($1)", {{TEXTOID, id}}, false,
-              1);
+  spi_execute("SELECT status, csv FROM store_monitoring.get_report($1)", {{TEXTOID, id}}, false, 1);
   bool is_null = false;
   // Detoasted: a large CSV arrives as a pointer to its out-of-line value.
   auto bytes = [](Datum value) {
     return text_bytes(PointerGetDatum(pg_call([&] { return DatumGetTextPP(value); })));
   };
   std::string status(bytes(spi_value(0, 1, &is_null)));
-  if (status != "Complete")
+  if (status != status_text(ReportStatus::Complete))
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "report \"" + std::string(text_bytes(id)).substr(0, 64) + "\" is " + status +
                         ", not Complete");
@@ -44,7 +44,7 @@ std::string complete_report_csv(FunctionCallInfo fcinfo) {
   return std::string(bytes(csv));
 }
 
-Datum report_csv(FunctionCallInfo fcinfo) {
+Datum report_csv_fields(FunctionCallInfo fcinfo) {
   std::vector<std::vector<std::string>> records;
   try {
     records = split_csv(complete_report_csv(fcinfo));
@@ -74,4 +74,4 @@ Datum report_csv(FunctionCallInfo fcinfo) {
 }  // namespace
 }  // namespace store_monitoring::pg
 
-SM_PG_FUNCTION(store_monitoring_report_csv, store_monitoring::pg::report_csv)
+SM_PG_FUNCTION(store_monitoring_report_csv, store_monitoring::pg::report_csv_fields)

@@ -74,13 +74,13 @@ Datum get_report(FunctionCallInfo fcinfo) {
     values[3] = detoasted_text(4, &nulls[3]);
     status = text_bytes(values[0]);
     std::optional<std::string> csv;
-    if (status == "Complete") csv = report_csv(id_bytes(id));
+    if (status == status_text(ReportStatus::Complete)) csv = report_csv(id_bytes(id));
     nulls[1] = !csv;
     values[1] = csv ? text_datum(*csv) : Datum(0);
     // Copied into the tuplestore before SPI frees the row.
     pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
   }
-  if (status == "Running" && !triggered_in_this_transaction(id_bytes(id)))
+  if (status == status_text(ReportStatus::Running) && !triggered_in_this_transaction(id_bytes(id)))
     resume_orphaned_reports();
   return static_cast<Datum>(0);
 }

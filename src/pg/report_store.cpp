@@ -71,11 +71,6 @@ auto read_stored(std::string_view report_id, Datum data, Read read) {
   }
 }
 
-std::string text_string(Datum value) {
-  return std::string(
-      text_bytes(pg_call([&] { return PointerGetDatum(PG_DETOAST_DATUM_PACKED(value)); })));
-}
-
 int64 interval_us(const Interval* span) {
   // As PostgreSQL compares intervals: a month is 30 days.
   __int128 total = static_cast<__int128>(span->month) * DAYS_PER_MONTH * USECS_PER_DAY +
@@ -90,11 +85,16 @@ Interval* interval_argument(FunctionCallInfo fcinfo, int arg, const char* name) 
   return PG_GETARG_INTERVAL_P(arg);
 }
 
+}  // namespace
+
+std::string text_string(Datum value) {
+  return std::string(
+      text_bytes(pg_call([&] { return PointerGetDatum(PG_DETOAST_DATUM_PACKED(value)); })));
+}
+
 bool may_see(Oid caller, Oid owner) {
   return pg_call([&] { return has_privs_of_role(caller, owner); });
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------------------
 // Status

@@ -25,6 +25,14 @@ enum class ReportStatus { Running, Complete, Failed };
 const char* status_text(ReportStatus status);
 std::optional<ReportStatus> status_from_text(std::string_view text);
 
+// Whether `caller` may see (and cancel, wait for, delete) the reports of
+// `owner`: as a member of its role. A report it may not see does not exist
+// for it.
+bool may_see(Oid caller, Oid owner);
+
+// A text datum's bytes (detoasted first) as a string.
+std::string text_string(Datum value);
+
 // The NOTIFY channel on which the end of every report is announced.
 inline constexpr const char* kReportChannel = "store_monitoring_report";
 

@@ -15,6 +15,7 @@
 #include "core/shard_merge.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/report_store.hpp"
 #include "pg/progress.hpp"
 #include "pg/settings.hpp"
 #include "pg/spi.hpp"
@@ -629,8 +630,7 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
   wait_for_all(shards, deadline, WaitMode::cancelable);
 
   if (!as_of_known) {
-    for (Shard& shard : shards)
-      send_query(shard, "SELECT store_monitoring.latest_poll()::text");
+    for (Shard& shard : shards) send_query(shard, "SELECT store_monitoring.latest_poll()::text");
     wait_for_all(shards, deadline, WaitMode::cancelable);
     std::optional<TimestampTz> latest;
     for (Shard& shard : shards)
@@ -710,18 +710,18 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
   for (Shard& shard : shards) {
     std::optional<std::string> status = single_value(shard);
     shard.status = status.value_or("");
-    if (shard.status == "Running")
+    if (shard.status == status_text(ReportStatus::Running))
       shard_failed(shard, "its report " + shard.shard_report_id +
                               " did not finish within store_monitoring.shard_timeout (" +
                               std::to_string(shard_timeout_ms) + " ms)");
     std::string id = literal(shard, shard.shard_report_id);
-    send_query(shard, shard.status == "Complete"
+    send_query(shard, shard.status == status_text(ReportStatus::Complete)
                           ? "SELECT * FROM store_monitoring.report_rows(" + id + ")"
                           : "SELECT error FROM store_monitoring.get_report(" + id + ")");
   }
   wait_for_all(shards, deadline, WaitMode::cancelable);
   for (Shard& shard : shards) {
-    if (shard.status != "Complete")
+    if (shard.status != status_text(ReportStatus::Complete))
       shard_failed(shard, "its report " + shard.shard_report_id + " is " + shard.status + ": " +
                               single_value(shard).value_or("(no error message)"));
     read_rows(shard);

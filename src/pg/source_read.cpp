@@ -1,13 +1,13 @@
 #include "pg/source_read.hpp"
 
 #include "core/input_syntax.hpp"
+#include "pg/report_store.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type.h"
 #include "utils/date.h"
-#include "utils/guc.h"
 #include "utils/timestamp.h"
 }
 
@@ -39,8 +39,6 @@ std::string query_for(const SourceShape& source) {
   return "SELECT z.store_id, z.timezone_str FROM " + source.name +
          " z ORDER BY z.store_id COLLATE \"C\", z.timezone_str COLLATE \"C\"";
 }
-
-std::string text_string(Datum value) { return std::string(text_bytes(value)); }
 
 // Checks the store_id of a row; false (after reporting it) when unusable.
 bool good_store_id(const SourceShape& source, const Datum* values, const bool* nulls,
@@ -116,8 +114,7 @@ StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad) {
                "is not 0 (Monday) to 6 (Sunday)"});
       return;
     }
-    if (stores.size() > 0 && store_id < stores.store_id(stores.size() - 1))
-      throw_out_of_order(source);
+    if (store_id < stores.last_store_id()) throw_out_of_order(source);
     stores.add(store_id,
                {static_cast<int>(weekday), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
   });
@@ -244,34 +241,6 @@ void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad) {
   stream_polls(source, query_for(source), {}, sink, bad);
 }
 
-namespace {
-
-// enable_indexscan = off for one statement, in a GUC nest level of its own
-// (as PostgreSQL's own internal queries do): the setting is back as it was
-// after it, and an error unwinds it with the transaction.
-class WithoutIndexScans {
- public:
-  WithoutIndexScans() {
-    nest_level_ = pg_call([] { return NewGUCNestLevel(); });
-    pg_call_void([] {
-      (void)set_config_option("enable_indexscan", "off", PGC_USERSET, PGC_S_SESSION,
-                              GUC_ACTION_SAVE, true, 0, false);
-    });
-  }
-  ~WithoutIndexScans() {
-    // Cannot fail: it only restores saved values (AtEOXact_GUC raises no
-    // error), so a bare call is safe in a destructor.
-    AtEOXact_GUC(true, nest_level_);
-  }
-  WithoutIndexScans(const WithoutIndexScans&) = delete;
-  WithoutIndexScans& operator=(const WithoutIndexScans&) = delete;
-
- private:
-  int nest_level_ = 0;
-};
-
-}  // namespace
-
 void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
                          PollSink& sink, BadRows& bad) {
   const bool split = source.relation == default_source(Input::polls);
@@ -290,7 +259,7 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
   // planner prefers (rows in time order lie in heap order, so it costs them
   // little) visits the heap once per row: about 1.5 times as long on a
   // table holding months of polls (bench/README.md).
-  WithoutIndexScans heap_order;
+  ScopedSetting heap_order("enable_indexscan", "off");
   stream_polls(
       source, range_query_for(source, true),
       {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
@@ -318,7 +287,9 @@ void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad
   } else {
     // No such index (a view, or a table without one): one pass over every
     // row, whatever its time.
-    sql = "SELECT DISTINCT s.store_id FROM " + source.name + " s WHERE s.store_id IS NOT NULL";
+    // In byte order ("C"): a nondeterministic collation would merge ids.
+    sql = "SELECT DISTINCT s.store_id COLLATE \"C\" FROM " + source.name +
+          " s WHERE s.store_id IS NOT NULL";
   }
   spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
     if (!good_store_id(source, values, nulls, bad)) return;

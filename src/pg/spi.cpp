@@ -118,16 +118,18 @@ void spi_stream_rows(const char* sql, std::initializer_list<SqlArg> args, RowCal
   if (receiver.error) std::rethrow_exception(receiver.error);
 }
 
-PinnedSearchPath::PinnedSearchPath() {
-  nest_level_ = pg_call([] {
+ScopedSetting::ScopedSetting(const char* name, const char* value) {
+  nest_level_ = pg_call([&] {
     int level = NewGUCNestLevel();
-    (void)set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
-                            GUC_ACTION_SAVE, true, 0, false);
+    (void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                            false);
     return level;
   });
 }
 
-PinnedSearchPath::~PinnedSearchPath() { AtEOXact_GUC(true, nest_level_); }
+// Safe bare: AtEOXact_GUC only restores the values saved above and raises no
+// error.
+ScopedSetting::~ScopedSetting() { AtEOXact_GUC(true, nest_level_); }
 
 SpiScope::Connection::Connection() {
   require_current_extension_version();

@@ -5,6 +5,7 @@
 
 extern "C" {
 #include "catalog/pg_authid.h"
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "miscadmin.h"
@@ -50,6 +51,11 @@ void spi_stream(const char* sql, std::initializer_list<SqlArg> args, Fn&& on_row
       &on_row);
 }
 
+// PostgreSQL counts time from 2000-01-01, the core (src/core) from
+// 1970-01-01, both in microseconds: core time = PostgreSQL time + this.
+inline constexpr int64 kPgEpochInUnixMicros =
+    static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+
 // A text datum (palloc'd in the current memory context) holding `value`.
 inline Datum text_datum(std::string_view value) {
   return pg_call([&] {
@@ -80,15 +86,15 @@ class ActAsRole {
   int saved_context_ = 0;
 };
 
-// Pins search_path to pg_catalog for the SQL run in its scope, so that
-// statements run with raised privileges cannot be redirected to a user's
-// functions or operators (as SET search_path does for SECURITY DEFINER).
-class PinnedSearchPath {
+// A setting changed for the SQL run in its scope, in a GUC nest level of its
+// own (as PostgreSQL's own internal queries do): back as it was when the
+// scope ends, and unwound with the transaction on an error.
+class ScopedSetting {
  public:
-  PinnedSearchPath();
-  ~PinnedSearchPath();
-  PinnedSearchPath(const PinnedSearchPath&) = delete;
-  PinnedSearchPath& operator=(const PinnedSearchPath&) = delete;
+  ScopedSetting(const char* name, const char* value);
+  ~ScopedSetting();
+  ScopedSetting(const ScopedSetting&) = delete;
+  ScopedSetting& operator=(const ScopedSetting&) = delete;
 
  private:
   int nest_level_;
@@ -96,6 +102,14 @@ class PinnedSearchPath {
 
 // The search_path every statement of the extension's own SQL runs under.
 inline constexpr const char* kSafeSearchPath = "pg_catalog, pg_temp";
+
+// Pins search_path to pg_catalog for the SQL run in its scope, so that
+// statements run with raised privileges cannot be redirected to a user's
+// functions or operators (as SET search_path does for SECURITY DEFINER).
+class PinnedSearchPath : public ScopedSetting {
+ public:
+  PinnedSearchPath() : ScopedSetting("search_path", kSafeSearchPath) {}
+};
 
 // The one way SQL functions reach the extension's internal tables: a
 // connected SPI, acting as `role` (the bootstrap superuser, which owns them,

@@ -279,7 +279,8 @@ ClaimResult claim_next_report() {
           "SELECT status, owner, as_of, max_extrapolation, interpolation, attempts, requested_at "
           "FROM _store_monitoring_internal.report WHERE report_id = $1",
           {{TEXTOID, text_datum(report_id)}}, false);
-      if (found == 0 || text_value(spi_value(0, 1, &is_null)) != "Running") {
+      if (found == 0 ||
+          text_value(spi_value(0, 1, &is_null)) != status_text(ReportStatus::Running)) {
         unlock(kReportLockClass, lock_key);
         locked.pop_back();
         continue;

@@ -237,4 +237,19 @@ TEST(ReportPipeline, StoredFormHoldsFewBytesPerStore) {
   EXPECT_LT(out.stored.size() / kStores, 50u);
 }
 
+// The readers check byte order against the store being added, not only the
+// ones already complete: rows A, B, A must be caught at the second A.
+TEST(StoreHoursTable, LastStoreIdIsTheOneBeingAdded) {
+  StoreHoursTable table;
+  EXPECT_TRUE(table.last_store_id().empty());
+  table.add("A", {0, 0, 3600000000});
+  EXPECT_EQ(table.last_store_id(), "A");
+  EXPECT_EQ(table.size(), 0U);  // A is still open
+  table.add("B", {1, 0, 3600000000});
+  EXPECT_EQ(table.last_store_id(), "B");
+  EXPECT_LT(std::string_view("A"), table.last_store_id());  // a second A sorts before it
+  table.finish();
+  EXPECT_EQ(table.size(), 2U);
+}
+
 }  // namespace
