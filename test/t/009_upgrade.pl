@@ -149,5 +149,21 @@ is($node->safe_psql('v11_db', "SELECT csv FROM store_monitoring.get_report('$v11
 	$old_csv, '... with the numbers of the other databases');
 is(schema_of('v11_db'), $fresh, 'schema after 1.1 -> 1.2 equals a fresh install');
 
+# 1.2 -> the default version: a database at 1.2 with a report is updated
+# and reads and computes as before.
+$node->safe_psql('postgres', 'CREATE DATABASE v12_db');
+$node->safe_psql('v12_db', "CREATE EXTENSION store_monitoring VERSION '1.2'");
+load_data($node, 120, db => 'v12_db');
+$node->safe_psql('v12_db', 'ALTER EXTENSION store_monitoring UPDATE');
+is($node->safe_psql('v12_db',
+		"SELECT extversion FROM pg_extension WHERE extname = 'store_monitoring'"),
+	$default, "updated from 1.2 to $default");
+my $v12_id = $node->safe_psql('v12_db', "SELECT store_monitoring.trigger_report('$AS_OF')");
+is($node->safe_psql('v12_db', "SELECT store_monitoring.wait_report('$v12_id', '3 minutes')"),
+	'Complete', 'a report completes after the update from 1.2');
+is($node->safe_psql('v12_db', "SELECT csv FROM store_monitoring.get_report('$v12_id')"),
+	$old_csv, '... with the numbers of the other databases');
+is(schema_of('v12_db'), $fresh, "schema after 1.2 -> $default equals a fresh install");
+
 $node->stop;
 done_testing();
