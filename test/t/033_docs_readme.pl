@@ -67,10 +67,12 @@ for my $line (@lines)
 		}
 		next;
 	}
+	# Counted loosely, so that a fence the parser below would not take for
+	# SQL (indented, upper case, a space) fails the count instead of going unrun.
+	$sql_fences++ if $line =~ /^\s*```\s*sql/i;
 	if ($line =~ /^```(\w*)\s*$/)
 	{
 		$lang = $1;
-		$sql_fences++ if $lang eq 'sql';
 		$in = { opt => $pending // {} };
 		undef $pending;
 		next;
@@ -234,6 +236,13 @@ for my $b (@checks)
 	ok(!@missing, "block $num prints the output the README shows after it")
 	  or diag "missing: @missing\nprinted:\n" . ($printed{$num} // '');
 }
+
+# "Watching and canceling": the paused worker was seen running, and canceled.
+my ($watch) = grep { $sql[ $_ - 1 ]{body} =~ /debug_worker_delay/ } 1 .. @sql;
+like($printed{$watch} // '', qr/^\s*\S{16}\s*\|\s*computing\s*\|/m,
+	"block $watch lists its report as running (the paused worker)");
+like($printed{$watch} // '', qr/Failed \| canceled by postgres/,
+	"block $watch ends its report Failed by the cancel");
 
 # What the blocks did, seen from outside.
 is($node->safe_psql('app', q{SELECT count(*) > 0 FROM store_monitoring.list_reports()}),
