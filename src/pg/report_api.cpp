@@ -89,7 +89,7 @@ void remember_for_commit(std::string id) {
   triggered_in_transaction().push_back({std::move(id), GetCurrentSubTransactionId()});
 }
 
-std::string new_report_id() {
+std::string random_report_id() {
   unsigned char random_bytes[kReportIdBytes];
   if (!pg_strong_random(random_bytes, sizeof(random_bytes)))
     throw UserError(ERRCODE_INTERNAL_ERROR, "could not generate a random report id");
@@ -102,6 +102,16 @@ std::string new_report_id() {
     for (int shift = 18; shift >= 0; shift -= 6) id.push_back(kAlphabet[(group >> shift) & 63]);
   }
   return id;
+}
+
+// An id never starts with '-' (shells and option parsers take it for an
+// option) nor '_': such draws are drawn again, so every id that remains is
+// as likely as any other (1 in 32 draws is redrawn).
+std::string new_report_id() {
+  for (;;) {
+    std::string id = random_report_id();
+    if (id.front() != '-' && id.front() != '_') return id;
+  }
 }
 
 // Refuse at once what the worker would refuse later: the caller's sources
@@ -153,6 +163,34 @@ Datum interval_datum(int64 microseconds) {
   });
 }
 
+// The argument `arg` as a C string, or nullptr for NULL or an argument the
+// calling SQL declaration does not have (an older schema).
+const char* text_argument(FunctionCallInfo fcinfo, int arg) {
+  if (PG_NARGS() <= arg || PG_ARGISNULL(arg)) return nullptr;
+  return pg_call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(arg)); });
+}
+
+// trigger_report(as_of, label, max_extrapolation, interpolation, report_time):
+// a setting given as an argument replaces the session's for this report, so
+// one statement carries everything the report records, and a pooled
+// connection's leftover SETs cannot reach it. Each is checked as its SET is.
+void apply_setting_arguments(FunctionCallInfo fcinfo, Settings& settings) {
+  if (PG_NARGS() > 2 && !PG_ARGISNULL(2)) {
+    // As text, checked and parsed as the setting is (a month is refused,
+    // since months vary in length).
+    const char* extrapolation = DatumGetCString(
+        pg_call([&] { return DirectFunctionCall1(interval_out, PG_GETARG_DATUM(2)); }));
+    settings.max_extrapolation_us = max_extrapolation_argument(extrapolation);
+    settings.max_extrapolation = extrapolation;
+  }
+  if (const char* interpolation = text_argument(fcinfo, 3))
+    settings.interpolation = interpolation_argument(interpolation);
+  if (const char* report_time = text_argument(fcinfo, 4)) {
+    check_report_time_argument(report_time);
+    settings.report_time = report_time;
+  }
+}
+
 Datum trigger_report(FunctionCallInfo fcinfo) {
   // A standby can read reports but never compute them: its workers would not
   // start, and it could not write the result. (RecoveryInProgress() raises no
@@ -163,6 +201,7 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
                     "report_rows() and list_reports() work on a standby too.");
   refuse_settings_refused_at_load();
   Settings settings = current_settings();
+  apply_setting_arguments(fcinfo, settings);
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
   std::optional<std::string> label = label_argument(fcinfo, 1);
   Oid owner = GetUserId();

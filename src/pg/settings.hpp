@@ -56,4 +56,11 @@ const char* interpolation_name(InterpolationSetting value);
 // Interruptible; throws PgError when the sleep is interrupted by an error.
 void pause_for_testing(PausePoint point);
 
+// A setting's value given as an argument of trigger_report instead: checked
+// exactly as the setting checks a SET (same errors), without changing the
+// setting; returns the value parsed.
+int64 max_extrapolation_argument(const char* value);
+InterpolationSetting interpolation_argument(const char* value);
+void check_report_time_argument(const char* value);
+
 }  // namespace store_monitoring::pg

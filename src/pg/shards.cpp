@@ -481,8 +481,8 @@ std::optional<std::string> single_value(const Shard& shard) {
   return std::string(PQgetvalue(shard.last.get(), 0, 0));
 }
 
-// An instant in ISO format with its UTC offset: read back the same under any
-// DateStyle and TimeZone.
+}  // namespace
+
 std::string iso_timestamp(TimestampTz value) {
   char buffer[MAXDATELEN + 1];
   pg_call([&] {
@@ -491,10 +491,16 @@ std::string iso_timestamp(TimestampTz value) {
     if (timestamp2tm(value, nullptr, &tm, &fsec, nullptr, nullptr) != 0)
       ereport(ERROR,
               (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+    // Without a zone, timestamp2tm leaves tm_isdst negative, and
+    // EncodeDateTime then leaves the offset out: the text would be read in
+    // the reader's TimeZone. Offset 0 is UTC.
+    tm.tm_isdst = 0;
     EncodeDateTime(&tm, fsec, true, 0, nullptr, USE_ISO_DATES, buffer);
   });
   return buffer;
 }
+
+namespace {
 
 TimestampTz parse_timestamp(const Shard& shard, const std::string& text) {
   try {
