@@ -226,4 +226,114 @@ SELECT count(*) AS ids, count(DISTINCT id) AS distinct_ids,
 FROM ids;
 ROLLBACK;
 
+---------------------------------------------------------------------------
+-- 6. store_report(): one store's row at once, equal to a report's.
+---------------------------------------------------------------------------
+\df store_monitoring.store_report
+-- 30 generated stores: zones in four offsets (every 5th store none:
+-- America/Chicago), 24x7 (every 3rd), 09:00-17:00 every day, or also an
+-- overnight shift; hourly polls over nine days around T with gaps and
+-- inactive ones, some after T; a store known only from its hours, one only
+-- from its zone, one whose polls are all three weeks old.
+INSERT INTO store_monitoring.store_timezone
+SELECT format('s%s', i), (ARRAY['UTC', 'America/New_York', 'Asia/Kolkata', 'Europe/Berlin'])[i % 4 + 1]
+FROM generate_series(1, 30) i WHERE i % 5 <> 0;
+INSERT INTO store_monitoring.business_hours
+SELECT format('s%s', i), d, '09:00', '17:00'
+FROM generate_series(1, 30) i, generate_series(0, 6) d WHERE i % 3 <> 0;
+INSERT INTO store_monitoring.business_hours
+SELECT format('s%s', i), d, '22:00', '24:00'
+FROM generate_series(1, 30) i, generate_series(0, 6) d WHERE i % 3 = 2;
+INSERT INTO store_monitoring.store_status
+SELECT format('s%s', i), CASE WHEN (i * h) % 7 = 0 THEN 'inactive' ELSE 'active' END::store_monitoring.poll_status,
+       timestamptz '2023-01-25 12:00+00' - h * interval '1 hour' + i * interval '1 minute'
+FROM generate_series(1, 30) i, generate_series(-5, 220) h WHERE h % (i % 4 + 2) <> 0;
+INSERT INTO store_monitoring.business_hours VALUES ('h_only', 2, '10:00', '11:00');
+INSERT INTO store_monitoring.store_timezone VALUES ('z_only', 'Asia/Tokyo');
+INSERT INTO store_monitoring.store_status VALUES ('old', 'active', '2023-01-04 12:00+00');
+
+SELECT store_monitoring.trigger_report('2023-01-25 12:00+00') AS r_default \gset
+SELECT store_monitoring.trigger_report('2023-01-25 12:00+00', max_extrapolation => '30 min',
+                                       interpolation => 'previous') AS r_previous \gset
+SELECT store_monitoring.trigger_report() AS r_latest \gset
+SELECT store_monitoring.wait_report(:'r_default') AS r_default,
+       store_monitoring.wait_report(:'r_previous') AS r_previous,
+       store_monitoring.wait_report(:'r_latest') AS r_latest;
+-- Every store of each report, against store_report with the same T and
+-- settings (as arguments, as SETs, latest): equal to the last bit.
+CREATE FUNCTION pg_temp.compare(id text, stmt text)
+RETURNS TABLE (stores bigint, equal bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT count(*), count(*) FILTER (WHERE row(s.*) IS NOT DISTINCT FROM row(r.*)) '
+        'FROM store_monitoring.report_rows($1) r LEFT JOIN LATERAL (%s) s ON true', stmt)
+    USING id;
+END
+$$;
+SELECT * FROM pg_temp.compare(:'r_default',
+    'SELECT * FROM store_monitoring.store_report(r.store_id, ''2023-01-25 12:00+00'')');
+SELECT * FROM pg_temp.compare(:'r_previous',
+    'SELECT * FROM store_monitoring.store_report(r.store_id, ''2023-01-25 12:00+00'', ''30 min'', ''previous'')');
+SET store_monitoring.max_extrapolation = '30 min';
+SET store_monitoring.interpolation = 'previous';
+SELECT * FROM pg_temp.compare(:'r_previous',
+    'SELECT * FROM store_monitoring.store_report(r.store_id, ''2023-01-25 12:00+00'')');
+SELECT * FROM pg_temp.compare(:'r_default',
+    'SELECT * FROM store_monitoring.store_report(r.store_id, ''2023-01-25 12:00+00'', ''2 hours'', ''nearest'')');
+RESET store_monitoring.max_extrapolation;
+RESET store_monitoring.interpolation;
+SELECT * FROM pg_temp.compare(:'r_latest',
+    'SELECT * FROM store_monitoring.store_report(r.store_id)');
+-- The stores without polls in the range have their rows too; a store no
+-- source knows has none.
+SELECT store_id, uptime_last_week, downtime_last_week, unknown_last_week
+FROM store_monitoring.store_report('h_only', '2023-01-25 12:00+00')
+UNION ALL SELECT store_id, uptime_last_week, downtime_last_week, unknown_last_week
+FROM store_monitoring.store_report('old', '2023-01-25 12:00+00')
+UNION ALL SELECT store_id, uptime_last_week, downtime_last_week, unknown_last_week
+FROM store_monitoring.store_report('z_only', '2023-01-25 12:00+00');
+SELECT count(*) AS unknown_store FROM store_monitoring.store_report('nobody', '2023-01-25 12:00+00');
+SELECT pg_temp.err('SELECT * FROM store_monitoring.store_report(NULL)') AS null_store;
+SELECT pg_temp.try('SELECT * FROM store_monitoring.store_report(''s1'', max_extrapolation => ''8 days'')', '')
+    AS checked_as_the_setting;
+-- It reads only the store's polls, through the default table's index on
+-- (store_id, timestamp_utc): with sequential scans priced as on a table of
+-- real size, none.
+BEGIN;
+SET LOCAL enable_seqscan = off;
+SELECT count(*) FROM store_monitoring.store_report('s7', '2023-01-25 12:00+00');
+SELECT seq_scan, idx_scan > 0 AS index_used
+FROM pg_stat_xact_user_tables WHERE relid = 'store_monitoring.store_status'::regclass;
+ROLLBACK;
+
+-- As the caller, from its own sources, with a report's checks and errors.
+DROP ROLE IF EXISTS regress_sm_apps2;
+CREATE ROLE regress_sm_apps2;
+CREATE TABLE public.apps_polls (store_id text, timestamp_utc timestamptz, status text);
+INSERT INTO public.apps_polls VALUES ('good', '2023-01-25 11:00+00', 'active'),
+                                     ('bad', '2023-01-25 11:00+00', 'banana');
+GRANT SELECT ON public.apps_polls TO regress_sm_apps2;
+SET ROLE regress_sm_apps2;
+-- No SELECT on the default tables yet: the same error as trigger_report.
+SELECT pg_temp.try('SELECT store_monitoring.trigger_report()', '') AS trigger_report;
+SELECT pg_temp.try('SELECT * FROM store_monitoring.store_report(''s1'')', '') AS store_report;
+RESET ROLE;
+GRANT SELECT ON store_monitoring.business_hours, store_monitoring.store_timezone TO regress_sm_apps2;
+SET ROLE regress_sm_apps2;
+SELECT store_monitoring.set_sources(polls => 'public.apps_polls');
+SELECT store_monitoring.trigger_report('2023-01-25 12:00+00') AS bad_report \gset
+RESET ROLE;
+SELECT store_monitoring.wait_report(:'bad_report');
+SET ROLE regress_sm_apps2;
+SELECT status, error FROM store_monitoring.report_status(:'bad_report');
+SELECT pg_temp.try('SELECT * FROM store_monitoring.store_report(''bad'', ''2023-01-25 12:00+00'')', '')
+    AS bad_store;
+-- The other stores' rows are not read: their rows come.
+SELECT store_id, uptime_last_hour, downtime_last_hour
+FROM store_monitoring.store_report('good', '2023-01-25 12:00+00');
+RESET ROLE;
+DROP TABLE public.apps_polls;
+DROP OWNED BY regress_sm_apps2;
+DROP ROLE regress_sm_apps2;
+
 DELETE FROM _store_monitoring_internal.report;

@@ -33,3 +33,25 @@ AS 'MODULE_PATHNAME', 'store_monitoring_report_status'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.report_status(text) IS
     'Status, phase, as_of (also as exact UTC text), error and times of a report the caller may see, without reading its results; no row for a NULL id';
+
+-- One store's row at once, in the caller's transaction, from the caller's
+-- own sources read as the caller: the row a report with the same T and
+-- settings gives for that store. It reads only that store's rows.
+CREATE FUNCTION store_monitoring.store_report(store_id text,
+                                              as_of timestamptz DEFAULT NULL,
+                                              max_extrapolation interval DEFAULT NULL,
+                                              interpolation text DEFAULT NULL)
+RETURNS TABLE (store_id text,
+               uptime_last_hour double precision,
+               uptime_last_day double precision,
+               uptime_last_week double precision,
+               downtime_last_hour double precision,
+               downtime_last_day double precision,
+               downtime_last_week double precision,
+               unknown_last_hour double precision,
+               unknown_last_day double precision,
+               unknown_last_week double precision)
+AS 'MODULE_PATHNAME', 'store_monitoring_store_report'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.store_report(text, timestamptz, interval, text) IS
+    'One store''s report row (the columns of report_rows()) computed now from the caller''s sources, for T = as_of (default: store_monitoring.report_time) and the given or current settings; no row for a store no source knows';
