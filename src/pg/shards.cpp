@@ -493,7 +493,8 @@ std::string iso_timestamp(TimestampTz value) {
               (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
     // Without a zone, timestamp2tm leaves tm_isdst negative, and
     // EncodeDateTime then leaves the offset out: the text would be read in
-    // the reader's TimeZone. Offset 0 is UTC.
+    // the reader's TimeZone (the shards' sessions are in UTC; report_status
+    // readers are in any zone). Offset 0 is UTC.
     tm.tm_isdst = 0;
     EncodeDateTime(&tm, fsec, true, 0, nullptr, USE_ISO_DATES, buffer);
   });
