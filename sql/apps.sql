@@ -342,4 +342,14 @@ DROP TABLE public.apps_polls;
 DROP OWNED BY regress_sm_apps2;
 DROP ROLE regress_sm_apps2;
 
+-- A coordinator holds none of its stores: refused, with the way out.
+CREATE EXTENSION IF NOT EXISTS postgres_fdw;
+CREATE SERVER regress_sm_apps_shard FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '/nonexistent', port '1', dbname 'postgres');
+SELECT store_monitoring.add_shard('regress_sm_apps_shard');
+SELECT pg_temp.err('SELECT * FROM store_monitoring.store_report(''s1'', ''2023-01-25 12:00+00'')')
+    AS on_a_coordinator;
+SELECT store_monitoring.remove_shard('regress_sm_apps_shard');
+DROP SERVER regress_sm_apps_shard;
+
 DELETE FROM _store_monitoring_internal.report;
