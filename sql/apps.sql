@@ -353,3 +353,20 @@ SELECT store_monitoring.remove_shard('regress_sm_apps_shard');
 DROP SERVER regress_sm_apps_shard;
 
 DELETE FROM _store_monitoring_internal.report;
+
+---------------------------------------------------------------------------
+-- 7. A bad value set before the library loaded (a pooled server connection
+-- may carry one from another client) does not matter to a call that gives
+-- that setting as an argument; a call that needs it still refuses.
+---------------------------------------------------------------------------
+\c
+SET store_monitoring.interpolation = 'banana';
+SET store_monitoring.max_extrapolation = '9 days';
+SELECT store_monitoring.trigger_report('2023-01-25 12:00+00', interpolation => 'nearest');
+BEGIN;
+SELECT store_monitoring.trigger_report('2023-01-25 12:00+00', max_extrapolation => '1 hour',
+                                       interpolation => 'nearest') IS NOT NULL AS triggered;
+ROLLBACK;
+SELECT store_id, uptime_last_hour
+FROM store_monitoring.store_report('s1', '2023-01-25 12:00+00', '2 hours', 'nearest');
+SELECT store_id FROM store_monitoring.store_report('s1', '2023-01-25 12:00+00', '2 hours');

@@ -174,6 +174,11 @@ const char* text_argument(FunctionCallInfo fcinfo, int arg) {
   return pg_call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(arg)); });
 }
 
+// The setting `name` when the argument `arg` gives it, else nullptr.
+const char* given_setting(FunctionCallInfo fcinfo, int arg, const char* name) {
+  return arg >= 0 && PG_NARGS() > arg && !PG_ARGISNULL(arg) ? name : nullptr;
+}
+
 // trigger_report(as_of, label, max_extrapolation, interpolation, report_time):
 // a setting given as an argument replaces the session's for this report, so
 // one statement carries everything the report records, and a pooled
@@ -208,7 +213,12 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_READ_ONLY_SQL_TRANSACTION, "reports are computed on the primary",
                     "Call trigger_report() on the primary server; get_report(), wait_report(), "
                     "report_rows() and list_reports() work on a standby too.");
-  refuse_settings_refused_at_load();
+  // A value refused at load that an argument replaces does not matter (a
+  // pooled connection may carry one from another client).
+  refuse_settings_refused_at_load(
+      {given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
+       given_setting(fcinfo, 3, "store_monitoring.interpolation"),
+       given_setting(fcinfo, 4, "store_monitoring.report_time")});
   Settings settings = current_settings();
   apply_setting_arguments(fcinfo, settings);
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
@@ -270,7 +280,9 @@ Datum store_report(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0))
     throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
   std::string store_id = text_string(PG_GETARG_DATUM(0));
-  refuse_settings_refused_at_load();
+  refuse_settings_refused_at_load(
+      {given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
+       given_setting(fcinfo, 3, "store_monitoring.interpolation")});
   Settings settings = current_settings();
   apply_setting_arguments(fcinfo, settings, 2, 3, -1);
   AsOfChoice as_of = choose_as_of(fcinfo, settings, 1);

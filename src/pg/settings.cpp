@@ -352,10 +352,15 @@ void define_settings() {
   }
 }
 
-void refuse_settings_refused_at_load() {
+void refuse_settings_refused_at_load(std::initializer_list<const char*> replaced) {
   // A copy: the error path must not run while iterating over the list.
   std::vector<EarlyValue> refused = refused_at_load();
-  for (const EarlyValue& value : refused) (void)accepted(value, ERROR);
+  for (const EarlyValue& value : refused) {
+    bool is_replaced = false;
+    for (const char* name : replaced)
+      if (name != nullptr && equals_ignoring_case(value.name.c_str(), name)) is_replaced = true;
+    if (!is_replaced) (void)accepted(value, ERROR);
+  }
 }
 
 Settings current_settings() {

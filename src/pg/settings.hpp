@@ -7,6 +7,8 @@ extern "C" {
 #include "datatype/timestamp.h"
 }
 
+#include <initializer_list>
+
 namespace store_monitoring::pg {
 
 enum class InterpolationSetting { nearest = 0, previous = 1 };
@@ -45,7 +47,9 @@ void define_settings();
 // in force (not replaced since by a SET, RESET or reload of that setting):
 // the same error a SET gives once the library is loaded. Called before a
 // report is triggered, so that a report never silently uses a default.
-void refuse_settings_refused_at_load();
+// `replaced`: settings the call gives as arguments instead (nullptr: none),
+// whose refused values do not matter to it.
+void refuse_settings_refused_at_load(std::initializer_list<const char*> replaced = {});
 
 // The values in force in this backend.
 Settings current_settings();
