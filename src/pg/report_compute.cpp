@@ -322,13 +322,6 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   return output;
 }
 
-void check_owner_exists(Oid owner) {
-  bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
-  if (!exists)
-    throw UserError(ERRCODE_UNDEFINED_OBJECT,
-                    "the role that triggered the report no longer exists");
-}
-
 // Fields of /proc/self/status, in kB (-1 when unknown).
 struct ProcessMemory {
   int64 anonymous = -1;  // RssAnon: private resident memory now
@@ -392,6 +385,13 @@ void release_freed_memory() { (void)malloc_trim(0); }
 
 }  // namespace
 
+void check_owner_exists(Oid owner) {
+  bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
+  if (!exists)
+    throw UserError(ERRCODE_UNDEFINED_OBJECT,
+                    "the role that triggered the report no longer exists");
+}
+
 // The report must still be ours to finish: the extension may have been
 // dropped (and created again) while the worker waited between transactions.
 // Locking the row also makes a concurrent DROP EXTENSION wait for this report.
@@ -417,7 +417,7 @@ Sources lock_running_report(Datum id) {
 TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
   check_owner_exists(job.owner);
   Sources sources = lock_running_report(text_datum(job.report_id));
-  ActAsRole reader(job.owner);
+  OwnerRead reader(job.owner);
   std::optional<TimestampTz> newest =
       newest_poll(check_source(Input::polls, sources[0], job.owner));
   return newest ? *newest : fallback;
@@ -425,7 +425,7 @@ TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
 
 std::optional<TimestampTz> newest_poll_for(Oid role) {
   Sources sources = configured_sources(role);
-  ActAsRole reader(role);
+  OwnerRead reader(role);
   return newest_poll(check_source(Input::polls, sources[0], role));
 }
 
@@ -469,7 +469,9 @@ void compute_and_store_report(const ReportJob& job) {
   throw_if_canceled();
   ReportOutput report;
   {
-    ActAsRole reader(job.owner);  // privileges and row-level security of the owner
+    // The owner's privileges and row-level security; nothing its relations
+    // run outlives the read (the bookkeeping below runs as a superuser).
+    OwnerRead reader(job.owner);
     report = compute(job, sources);
   }
   memory.sample();  // every store's stored result is held

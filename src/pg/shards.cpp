@@ -897,9 +897,10 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
 SM_PG_FUNCTION(store_monitoring_latest_poll, [](FunctionCallInfo fcinfo) -> Datum {
   using namespace store_monitoring::pg;
   std::optional<TimestampTz> latest;
+  Oid caller = GetUserId();  // before SpiScope acts as the table owner
   {
     SpiScope spi;
-    latest = newest_poll_for(GetUserId());
+    latest = newest_poll_for(caller);
   }
   if (!latest) PG_RETURN_NULL();
   return TimestampTzGetDatum(*latest);

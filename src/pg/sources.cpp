@@ -307,6 +307,7 @@ Datum check_sources_rows(FunctionCallInfo fcinfo) {
   BadRows bad(true);
   {
     SpiScope spi(role);
+    OwnerRead reader(role);
     struct IgnorePolls final : PollSink {
       void poll(std::string_view, TimestampTz, PollStatus) override {}
     } ignore;

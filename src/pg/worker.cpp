@@ -148,8 +148,14 @@ struct TransactionResult {
 
 using TransactionBody = void (*)(void* state);
 
+// search_path pinned again for each transaction's own statements, whatever
+// a setting left in the session (reads of users' relations roll theirs back
+// in OwnerRead; this is the second wall).
 void run_body(TransactionBody body, void* state) {
-  pg_entry([&] { body(state); });
+  pg_entry([&] {
+    PinnedSearchPath safe_names;
+    body(state);
+  });
 }
 
 // No C++ object with a destructor may live in this frame: it hosts the
