@@ -183,7 +183,12 @@ SELECT store_monitoring.wait_report(:'rls_id');
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'rls_id');
 \a\t
+-- latest_poll() reads the caller's own sources as the caller (not those of
+-- the superuser it acts as to read the sources table): B1's newest poll.
 SET ROLE regress_sm_other;
+SELECT store_monitoring.latest_poll() AS own_latest,
+       store_monitoring.latest_poll() IS NOT DISTINCT FROM
+           (SELECT max(timestamp_utc) FROM public.shared_polls) AS as_the_caller;
 SELECT store_monitoring.set_sources();
 RESET ROLE;
 

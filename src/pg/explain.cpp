@@ -179,8 +179,7 @@ std::string polls_query(const std::string& relation) {
 
 Datum explain_store_inputs(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
-  if (PG_ARGISNULL(1))
-    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
+  if (PG_ARGISNULL(1)) throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
   Datum store_id = PG_GETARG_DATUM(1);
   pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
   auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
@@ -208,8 +207,8 @@ Datum explain_store_inputs(FunctionCallInfo fcinfo) {
     Datum* values;
     bool* nulls;
     int count;
-    deconstruct_array(DatumGetArrayTypeP(relations_datum), OIDOID, sizeof(Oid), true,
-                      TYPALIGN_INT, &values, &nulls, &count);
+    deconstruct_array(DatumGetArrayTypeP(relations_datum), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+                      &values, &nulls, &count);
     for (int i = 0; i < count && i < 3; ++i)
       relations[i] = nulls[i] ? InvalidOid : DatumGetObjectId(values[i]);
   });
@@ -251,7 +250,8 @@ Datum explain_store_inputs(FunctionCallInfo fcinfo) {
       bool is_null = true;
       Datum value = spi_value(0, c + 1, &is_null);
       nulls[first + c] = is_null;
-      if (!is_null) values[first + c] = pg_call([&] { return SPI_datumTransfer(value, false, -1); });
+      if (!is_null)
+        values[first + c] = pg_call([&] { return SPI_datumTransfer(value, false, -1); });
     }
   };
   read(Input::time_zones, zone_query, {{TEXTOID, store_id}}, 0, 1);

@@ -135,8 +135,8 @@ OwnerRead::OwnerRead(Oid owner) {
   // Bare: these only read and set backend-local variables (NewGUCNestLevel
   // increments a counter), raising no error.
   GetUserIdAndSecContext(&saved_user_, &saved_context_);
-  SetUserIdAndSecContext(owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE |
-                                    SECURITY_RESTRICTED_OPERATION);
+  SetUserIdAndSecContext(
+      owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
   nest_level_ = NewGUCNestLevel();
   try {
     // Inside the level: rolled back with everything else the read sets.

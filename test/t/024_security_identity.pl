@@ -111,7 +111,8 @@ is( $node->safe_psql('postgres',
 		q{SELECT count(*) FROM m.seen WHERE who <> 'regress_mallory' OR su}),
 	'0',
 	"a: the view's function only ever ran as mallory");
-$node->safe_psql('postgres', 'TRUNCATE m.seen');
+# Each attack starts from a plain mallory (the old code had made it superuser).
+$node->safe_psql('postgres', 'TRUNCATE m.seen; ALTER ROLE regress_mallory NOSUPERUSER');
 
 # --- b. the worker's search_path ----------------------------------------------
 as_role('regress_mallory',
@@ -141,7 +142,8 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM m.seen WHERE su}),
 is($node->safe_psql('postgres', q{SELECT count(*) FROM m.seen WHERE who <> 'regress_mallory'}),
 	'0', "b: nor as any other role (alice's report)");
 as_role('regress_mallory', q{SELECT store_monitoring.set_sources()});
-$node->safe_psql('postgres', 'TRUNCATE m.seen');
+# Each attack starts from a plain mallory (the old code had made it superuser).
+$node->safe_psql('postgres', 'TRUNCATE m.seen; ALTER ROLE regress_mallory NOSUPERUSER');
 
 # --- c. explain_store() finds the relations by OID ------------------------------
 as_role('regress_alice', q{
@@ -159,7 +161,7 @@ CREATE VIEW shared.zones AS
 GRANT SELECT ON shared.zones TO PUBLIC;
 });
 my $rows = as_role('regress_alice',
-	"SELECT count(*), bool_or(changed_since) FROM store_monitoring.explain_store('$c_id', '00001')"
+	"SELECT count(*), bool_or(changed_since) FROM store_monitoring.explain_store('$c_id', '00003')"
 );
 is($rows =~ /^[1-9]\d*\|f$/ ? 'ok' : $rows, 'ok',
 	"c: alice's explain_store() after the rename gives the report's numbers");
@@ -170,7 +172,7 @@ SELECT store_monitoring.set_sources();
 DROP VIEW shared.zones_renamed;
 });
 my ($ret, $out, $err) = $node->psql('postgres',
-	"SELECT count(*) FROM store_monitoring.explain_store('$c_id', '00001')",
+	"SELECT count(*) FROM store_monitoring.explain_store('$c_id', '00003')",
 	extra_params => [ '-U', 'regress_alice' ]);
 isnt($ret, 0, 'c: explain_store() refuses once a relation the report read is dropped');
 like(
