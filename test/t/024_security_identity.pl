@@ -86,6 +86,7 @@ END $$;
 CREATE OPERATOR mine.= (LEFTARG = text, RIGHTARG = text, FUNCTION = mine.text_eq);
 CREATE FUNCTION m.hijack(id text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM m.note('hijack');
     PERFORM pg_catalog.set_config('search_path', 'mine, pg_catalog', false);
     RETURN id;
 END $$;
@@ -136,6 +137,8 @@ SELECT count(DISTINCT worker_pid) FROM _store_monitoring_internal.report
 WHERE report_id IN ('$b_id', '$alice_id')}),
 	'1',
 	'b: one worker computed both');
+cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM m.seen WHERE what = 'hijack'}),
+	'>', 0, "b: the worker ran the view's set_config()");
 is(is_superuser('regress_mallory'), 'f', 'b: mallory is not superuser afterwards');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM m.seen WHERE su}),
 	'0', "b: mallory's operator never ran as a superuser");
