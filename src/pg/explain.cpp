@@ -142,14 +142,11 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
   return static_cast<Datum>(0);
 }
 
-// One store's inputs, as explain_store() shows them, from the relations the
-// report recorded (their OIDs: a relation renamed since, or one put in its
-// place under the old name, is never read), read as the report's owner
-// (OwnerRead), whoever calls: a caller who may see the report (a superuser,
-// a member of the owner) never lends its own identity to the views and
-// functions the owner wrote. Each column is cast to what explain_store
-// passes on; every name and operator is schema-qualified.
+// For messages, in Input order.
 constexpr const char* kInputLabels[3] = {"polls", "business hours", "time zones"};
+
+// The statements reading one store's rows of each input: each column cast
+// to what explain_store() passes on, every name and operator qualified.
 
 std::string zone_query(const std::string& relation) {
   return "SELECT z.timezone_str::pg_catalog.text FROM " + relation +
@@ -177,6 +174,12 @@ std::string polls_query(const std::string& relation) {
          " AND s.timestamp_utc OPERATOR(pg_catalog.<=) $3";
 }
 
+// store_inputs(report_id, store_id): one store's inputs, as explain_store()
+// shows them, from the relations the report recorded, found by their OIDs (a
+// relation renamed since is still the one read; one put under the old name
+// never is), read as the report's owner (OwnerRead) whoever calls: a caller
+// who may see the report (a superuser, a member of the owner) never lends
+// its own identity to the views and functions the owner wrote.
 Datum explain_store_inputs(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
   if (PG_ARGISNULL(1)) throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
