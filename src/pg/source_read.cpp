@@ -114,9 +114,16 @@ StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad) {
                "is not 0 (Monday) to 6 (Sunday)"});
       return;
     }
+    const TimeADT start = DatumGetTimeADT(values[2]);
+    // The default table and its import view refuse it; a report keeps it, as
+    // the rules say (an end from 23:59:00 on means midnight before start =
+    // end means 24 hours, so 24:00-24:00 is empty), so as not to change the
+    // numbers of rows written before.
+    if (start == input::kEndOfDayMicroseconds)
+      bad.note({source.name, std::string(store_id), "start_time_local", "24:00:00",
+                input::kShiftStartsAtEndOfDay});
     if (store_id < stores.last_store_id()) throw_out_of_order(source);
-    stores.add(store_id,
-               {static_cast<int>(weekday), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
+    stores.add(store_id, {static_cast<int>(weekday), start, DatumGetTimeADT(values[3])});
   });
   stores.finish();
   return stores;
