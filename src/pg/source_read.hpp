@@ -35,10 +35,15 @@ struct BadRow {
 
 // Where bad rows go: a report stops at the first (throws a UserError naming
 // the relation, the store and the value); check_sources() collects them all.
+// A suspect row (note) is one the rules give a meaning the writer hardly
+// meant: a report uses it as the rules say, check_sources() lists it.
 class BadRows {
  public:
   explicit BadRows(bool collect) : collect_(collect) {}
   void add(BadRow&& row);
+  void note(BadRow&& row) {
+    if (collect_) rows_.push_back(std::move(row));
+  }
   const std::vector<BadRow>& rows() const noexcept { return rows_; }
 
  private:

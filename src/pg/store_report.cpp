@@ -27,15 +27,13 @@ std::optional<StoreDurations> compute_store_now(std::string_view store_id,
                                                 TimestampTz no_polls_as_of,
                                                 int64 max_extrapolation_us,
                                                 InterpolationSetting interpolation, Oid role) {
-  Sources sources;
-  {
-    SpiScope spi;
-    sources = configured_sources(role);
-  }
+  SpiScope spi;
+  Sources sources = configured_sources(role);
+  // As the worker reads a report's inputs: the caller's privileges and
+  // row-level security, in a security-restricted read whose settings end
+  // with it.
+  OwnerRead reader(role);
   std::array<SourceShape, 3> shapes = check_sources(sources, role);
-  // Read as the caller: its privileges and row-level security, as its
-  // reports are read by the worker.
-  SpiScope spi(role);
   if (!as_of) as_of = newest_poll(shapes[0]).value_or(no_polls_as_of);
   ReportEngine engine({*as_of + kPgEpochInUnixMicros, max_extrapolation_us,
                        interpolation == InterpolationSetting::previous ? Interpolation::previous
