@@ -65,8 +65,10 @@ std::string name_argument(FunctionCallInfo fcinfo) {
 
 // Needs a connected SPI.
 Oid extension_owner() {
-  spi_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'store_monitoring'", {},
-              true);
+  spi_execute(
+      "SELECT extowner FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) "
+      "'store_monitoring'",
+      {}, true);
   bool is_null = true;
   return SPI_processed == 1 ? DatumGetObjectId(spi_value(0, 1, &is_null)) : InvalidOid;
 }
@@ -135,8 +137,9 @@ Datum remove_shard(FunctionCallInfo fcinfo) {
   std::string name = name_argument(fcinfo);
   require_shard_admin();
   SpiScope spi;
-  uint64 removed = spi_execute("DELETE FROM _store_monitoring_internal.shard WHERE server = $1",
-                               {{NAMEOID, CStringGetDatum(name.c_str())}}, false);
+  uint64 removed = spi_execute(
+      "DELETE FROM _store_monitoring_internal.shard WHERE server OPERATOR(pg_catalog.=) $1",
+      {{NAMEOID, CStringGetDatum(name.c_str())}}, false);
   if (removed != 1)
     throw UserError(ERRCODE_UNDEFINED_OBJECT, "server \"" + name + "\" is not a shard");
   return static_cast<Datum>(0);
@@ -481,8 +484,20 @@ std::optional<std::string> single_value(const Shard& shard) {
   return std::string(PQgetvalue(shard.last.get(), 0, 0));
 }
 
-// An instant in ISO format with its UTC offset: read back the same under any
-// DateStyle and TimeZone.
+// The store_count of a shard's Complete report, from its one-row answer.
+long store_count_of(const Shard& shard) {
+  std::optional<std::string> text = single_value(shard);
+  char* end = nullptr;
+  errno = 0;
+  long count = text ? std::strtol(text->c_str(), &end, 10) : -1;
+  if (!text || end == text->c_str() || *end != '\0' || errno != 0 || count < 0)
+    shard_failed(shard, "its report " + shard.shard_report_id + " has no usable store_count: " +
+                            text.value_or("NULL"));
+  return count;
+}
+
+}  // namespace
+
 std::string iso_timestamp(TimestampTz value) {
   char buffer[MAXDATELEN + 1];
   pg_call([&] {
@@ -491,10 +506,17 @@ std::string iso_timestamp(TimestampTz value) {
     if (timestamp2tm(value, nullptr, &tm, &fsec, nullptr, nullptr) != 0)
       ereport(ERROR,
               (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+    // Without a zone, timestamp2tm leaves tm_isdst negative, and
+    // EncodeDateTime then leaves the offset out: the text would be read in
+    // the reader's TimeZone (the shards' sessions are in UTC; report_status
+    // readers are in any zone). Offset 0 is UTC.
+    tm.tm_isdst = 0;
     EncodeDateTime(&tm, fsec, true, 0, nullptr, USE_ISO_DATES, buffer);
   });
   return buffer;
 }
+
+namespace {
 
 TimestampTz parse_timestamp(const Shard& shard, const std::string& text) {
   try {
@@ -595,7 +617,8 @@ void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action) 
     // coordinator's ended without it) and waits for it to end.
     // wait_report(id, 0) reads the status without rendering the CSV.
     std::string cancel = "SELECT store_monitoring.cancel_report(" + id +
-                         ") WHERE store_monitoring.wait_report(" + id + ", '0') = 'Running'";
+                         ") WHERE store_monitoring.wait_report(" + id +
+                         ", '0') OPERATOR(pg_catalog.=) 'Running'";
     send_query(shard, action == ShardReportAction::cancel
                           ? cancel
                           : cancel + "; SELECT store_monitoring.wait_report(" + id + ", " +
@@ -641,7 +664,8 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
     job.as_of = latest.value_or(requested_at);
     if (auto error = in_transaction([&] {
           spi_execute(
-              "UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
+              "UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id "
+              "OPERATOR(pg_catalog.=) $1",
               {{TEXTOID, text_datum(job.report_id)},
                {TIMESTAMPTZOID, TimestampTzGetDatum(job.as_of)}},
               false);
@@ -716,15 +740,31 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
                               std::to_string(shard_timeout_ms) + " ms)");
     std::string id = literal(shard, shard.shard_report_id);
     send_query(shard, shard.status == status_text(ReportStatus::Complete)
-                          ? "SELECT * FROM store_monitoring.report_rows(" + id + ")"
+                          ? "SELECT l.store_count FROM store_monitoring.list_reports() l "
+                            "WHERE l.report_id = " + id
                           : "SELECT error FROM store_monitoring.get_report(" + id + ")");
   }
   wait_for_all(shards, deadline, WaitMode::cancelable);
+  std::vector<long> store_counts;
   for (Shard& shard : shards) {
     if (shard.status != status_text(ReportStatus::Complete))
       shard_failed(shard, "its report " + shard.shard_report_id + " is " + shard.status + ": " +
                               single_value(shard).value_or("(no error message)"));
+    store_counts.push_back(store_count_of(shard));
+    send_query(shard, "SELECT * FROM store_monitoring.report_rows(" +
+                          literal(shard, shard.shard_report_id) + ")");
+  }
+  wait_for_all(shards, deadline, WaitMode::cancelable);
+  for (size_t i = 0; i < shards.size(); ++i) {
+    Shard& shard = shards[i];
     read_rows(shard);
+    // The rows must be the whole report the shard says it computed: a shard
+    // whose stored rows lost some (or gained some) is not merged as if whole.
+    const size_t received = shard.rows.store_ids.size();
+    if (received != static_cast<size_t>(store_counts[i]))
+      shard_failed(shard, "its report " + shard.shard_report_id + " has store_count " +
+                              std::to_string(store_counts[i]) + " but report_rows() returned " +
+                              std::to_string(received) + " rows");
   }
   for (Shard& shard : shards) shard.connection.reset();
 
@@ -768,7 +808,7 @@ void act_on_recorded_shard_reports(std::string_view report_id, Oid owner,
                                    ShardReportAction action) {
   uint64 rows = spi_execute(
       "SELECT server::text, shard_report_id FROM _store_monitoring_internal.shard_report "
-      "WHERE report_id = $1 ORDER BY server",
+      "WHERE report_id OPERATOR(pg_catalog.=) $1 ORDER BY server",
       {{TEXTOID, text_datum(report_id)}}, true);
   std::vector<Shard> shards(rows);
   for (uint64 i = 0; i < rows; ++i) {
@@ -850,7 +890,7 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
       shard.options = connection_options(name, job.owner);
       if (spi_execute(
               "SELECT shard_report_id FROM _store_monitoring_internal.shard_report "
-              "WHERE report_id = $1 AND server = $2",
+              "WHERE report_id OPERATOR(pg_catalog.=) $1 AND server OPERATOR(pg_catalog.=) $2",
               {{TEXTOID, text_datum(job.report_id)}, {NAMEOID, CStringGetDatum(name.c_str())}},
               true) == 1) {
         bool is_null = false;
@@ -897,9 +937,10 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
 SM_PG_FUNCTION(store_monitoring_latest_poll, [](FunctionCallInfo fcinfo) -> Datum {
   using namespace store_monitoring::pg;
   std::optional<TimestampTz> latest;
+  Oid caller = GetUserId();  // before SpiScope acts as the table owner
   {
     SpiScope spi;
-    latest = newest_poll_for(GetUserId());
+    latest = newest_poll_for(caller);
   }
   if (!latest) PG_RETURN_NULL();
   return TimestampTzGetDatum(*latest);

@@ -148,8 +148,14 @@ struct TransactionResult {
 
 using TransactionBody = void (*)(void* state);
 
+// search_path pinned again for each transaction's own statements, whatever
+// a setting left in the session (reads of users' relations roll theirs back
+// in OwnerRead; this is the second wall).
 void run_body(TransactionBody body, void* state) {
-  pg_entry([&] { body(state); });
+  pg_entry([&] {
+    PinnedSearchPath safe_names;
+    body(state);
+  });
 }
 
 // No C++ object with a destructor may live in this frame: it hosts the
@@ -220,7 +226,8 @@ bool note_trouble(const std::string& report_id, const std::string& note) {
   (void)in_transaction([&] {
     changed = spi_execute(
                   "UPDATE _store_monitoring_internal.report SET error = $2 "
-                  "WHERE report_id = $1 AND status = 'Running' AND error IS DISTINCT FROM $2",
+                  "WHERE report_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) "
+                  "'Running' AND error IS DISTINCT FROM $2",
                   {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(note)}}, false) > 0;
   });
   return changed;
@@ -262,7 +269,7 @@ ClaimResult claim_next_report() {
     // so the 100 oldest Running reports include any that nobody holds.
     uint64 count = spi_execute(
         "SELECT report_id, lock_key FROM _store_monitoring_internal.report "
-        "WHERE status = 'Running' ORDER BY requested_at, lock_key LIMIT 100",
+        "WHERE status OPERATOR(pg_catalog.=) 'Running' ORDER BY requested_at, lock_key LIMIT 100",
         {}, false);
     std::vector<std::pair<std::string, uint32>> candidates;
     bool is_null = false;
@@ -277,7 +284,7 @@ ClaimResult claim_next_report() {
       // finished it since the list above was read.
       uint64 found = spi_execute(
           "SELECT status, owner, as_of, max_extrapolation, interpolation, attempts, requested_at "
-          "FROM _store_monitoring_internal.report WHERE report_id = $1",
+          "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
           {{TEXTOID, text_datum(report_id)}}, false);
       if (found == 0 ||
           text_value(spi_value(0, 1, &is_null)) != status_text(ReportStatus::Running)) {
@@ -307,9 +314,10 @@ ClaimResult claim_next_report() {
                                     : InterpolationSetting::nearest;
       claim.requested_at = DatumGetTimestampTz(spi_value(0, 7, &is_null));
       spi_execute(
-          "UPDATE _store_monitoring_internal.report SET phase = 'computing', attempts = attempts + "
+          "UPDATE _store_monitoring_internal.report SET phase = 'computing', attempts = attempts "
+          "OPERATOR(pg_catalog.+) "
           "1, started_at = pg_catalog.clock_timestamp(), "
-          "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id = $1",
+          "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id OPERATOR(pg_catalog.=) $1",
           {{TEXTOID, text_datum(report_id)}}, false);
       progress_begin(report_id);
       outcome.claim = std::move(claim);
@@ -333,18 +341,17 @@ ClaimResult claim_next_report() {
 
 bool process_report(Claim& claim);
 
-// Names the report in application_name and the query text while computing
-// it (empty: none).
+// Names the report in the query text while computing it (empty: none). Only
+// the query text: PostgreSQL shows it to superusers and pg_read_all_stats
+// alone (the worker runs as the bootstrap superuser), while application_name
+// is shown to every role, and a report id is its owner's secret (whoever
+// holds it may read, cancel or delete the report where privileges allow,
+// and can forge its completion event). So application_name never changes.
 void show_report(const std::string& report_id) {
-  std::string name =
-      report_id.empty() ? "store_monitoring worker" : "store_monitoring report " + report_id;
   snprintf(activity, sizeof(activity), "%s",
            report_id.empty() ? "store_monitoring report worker"
                              : ("store_monitoring report worker: report " + report_id).c_str());
-  pg_call([&] {
-    SetConfigOption("application_name", name.c_str(), PGC_USERSET, PGC_S_SESSION);
-    pgstat_report_activity(STATE_IDLE, activity);
-  });
+  pg_call([&] { pgstat_report_activity(STATE_IDLE, activity); });
 }
 
 // store_monitoring.report_timeout for one report: PostgreSQL's statement
@@ -400,10 +407,12 @@ bool process_report(Claim& claim) {
     if (!claim.as_of_known) {
       TransactionResult resolved = in_transaction([&] {
         claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
-        spi_execute("UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
-                    {{TEXTOID, text_datum(claim.job.report_id)},
-                     {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
-                    false);
+        spi_execute(
+            "UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id "
+            "OPERATOR(pg_catalog.=) $1",
+            {{TEXTOID, text_datum(claim.job.report_id)},
+             {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
+            false);
       });
       if (!resolved.ok) return mark_failed(claim.job.report_id, resolved.error);
     }
@@ -503,6 +512,9 @@ void connect_worker(Oid database) {
   SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
   // Compiling the read's expressions costs more than it saves (one pass).
   SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+  // Every role sees application_name: it names the kind of process, never a
+  // report (show_report).
+  SetConfigOption("application_name", "store_monitoring worker", PGC_SUSET, PGC_S_OVERRIDE);
   worker_context =
       AllocSetContextCreate(TopMemoryContext, "store_monitoring worker", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(worker_context);
@@ -557,10 +569,13 @@ bool check_database(Oid database) {
 bool any_orphaned_report() {
   char sql[1024];
   snprintf(sql, sizeof(sql),
-           "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status = 'Running' "
+           "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status "
+           "OPERATOR(pg_catalog.=) 'Running' "
            "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
-           "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
-           "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = %d) LIMIT 1",
+           "WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.database "
+           "OPERATOR(pg_catalog.=) %u AND l.classid OPERATOR(pg_catalog.=) %u "
+           "AND l.objid OPERATOR(pg_catalog.=) (r.lock_key OPERATOR(pg_catalog.&) 4294967295)::oid "
+           "AND l.objsubid OPERATOR(pg_catalog.=) %d) LIMIT 1",
            MyDatabaseId, kReportLockClass, static_cast<int>(kLockTagSpace));
   return spi_execute(sql, {}, false, 1) > 0;
 }
@@ -570,10 +585,13 @@ std::string queued_reason() {
   if (RecoveryInProgress()) return "reports are computed on the primary (this is a standby)";
   char sql[1024];
   snprintf(sql, sizeof(sql),
-           "SELECT (SELECT count(*) FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' "
-           "AND l.database = %u AND l.classid = %u AND l.objsubid = %d AND l.granted), "
+           "SELECT (SELECT count(*) FROM pg_catalog.pg_locks l WHERE l.locktype "
+           "OPERATOR(pg_catalog.=) 'advisory' "
+           "AND l.database OPERATOR(pg_catalog.=) %u AND l.classid OPERATOR(pg_catalog.=) %u AND "
+           "l.objsubid OPERATOR(pg_catalog.=) %d AND l.granted), "
            "(SELECT count(*) FROM pg_catalog.pg_stat_activity a "
-           "WHERE a.backend_type = 'store_monitoring worker' AND a.datid = %u)",
+           "WHERE a.backend_type OPERATOR(pg_catalog.=) 'store_monitoring worker' AND a.datid "
+           "OPERATOR(pg_catalog.=) %u)",
            MyDatabaseId, kSlotLockClass, static_cast<int>(kLockTagSpace), MyDatabaseId);
   spi_execute(sql, {}, true);
   bool is_null = false;
