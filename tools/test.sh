@@ -108,7 +108,7 @@ rmdir "$fuzz_out" 2>/dev/null || echo "fuzzer artifacts kept in $fuzz_out"
 
 # --- 2. build and install -----------------------------------------------------
 section "build and install the extension"
-make -C "$repo" -s -j2
+make -C "$repo" -s -j2 WERROR=1
 as_root make -C "$repo" -s install
 
 # The server refuses to run as root: the PostgreSQL tests run as "postgres"
