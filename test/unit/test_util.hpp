@@ -3,7 +3,7 @@
 
 #include "report_engine.hpp"
 
-#include <date/date.h>
+#include "date_tz.hpp"
 
 #include <ostream>
 
