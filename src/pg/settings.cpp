@@ -350,7 +350,6 @@ void refuse_settings_refused_at_load() {
 
 Settings current_settings() {
   return Settings{report_time,
-                  max_extrapolation,
                   max_extrapolation_us,
                   static_cast<InterpolationSetting>(interpolation),
                   max_workers,
