@@ -332,7 +332,7 @@ ORDER BY relation::text, store_id COLLATE "C" NULLS FIRST, column_name, value CO
 SELECT store_monitoring.set_sources();
 SELECT count(*) AS bad_rows_in_default_tables FROM store_monitoring.check_sources();
 
--- Issue 7: a NULL in a default table (NOT NULL dropped) used to crash the
+-- A NULL in a default table (NOT NULL dropped) used to crash the
 -- worker. Now: Failed, one attempt. (A column whose type changes after the
 -- trigger is the public.shape_polls case above; the default tables' import
 -- views keep their types from changing.)
