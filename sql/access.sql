@@ -329,7 +329,7 @@ SELECT store_monitoring.wait_report(:'c_id');
 -----------------------------------------------------------------------------
 
 -- regress_sm_x owns schema regress_sm_evil and fills it with look-alikes
--- (sql/include/hijack.psql, the same harness as test/t/007_access_worker.pl's)
+-- (sql/include/hijack.psql, the same harness as test/t/007_security_access_worker.pl's)
 -- of every operator, aggregate and function that the extension's SQL uses
 -- unqualified, here: the plpgsql functions of 1.0 (text =, <>, ||, integer >,
 -- interval <, timestamptz >= and +), the C code run as superuser in the

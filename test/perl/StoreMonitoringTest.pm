@@ -75,7 +75,7 @@ sub new_node
 #   hours => poll hours per store (default 200)
 #   db    => database (default 'postgres')
 #   schema => schema of the three input tables (default 'store_monitoring';
-#            012_shards.pl loads through partitioned tables in 'public')
+#            012_shards_report.pl loads through partitioned tables in 'public')
 sub load_data
 {
 	my ($node, $n, %opt) = @_;

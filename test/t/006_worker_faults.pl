@@ -3,7 +3,7 @@
 # recovery runs; a trigger whose transaction does not commit leaves neither a
 # report nor a worker; DROP EXTENSION and DROP DATABASE ... WITH (FORCE)
 # while a report runs neither crash the server nor leave a worker behind.
-# (stop -m immediate mid-report is 004_restart.pl's.)
+# (stop -m immediate mid-report is 004_worker_restart.pl's.)
 use strict;
 use warnings;
 
