@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# store_monitoring shards benchmark (issue 12): one node against a
+# store_monitoring shards benchmark: one node against a
 # coordinator with two shards, on the public data set, in one throwaway
 # cluster (four databases: single, coord, shard1, shard2; the coordinator
 # reaches its shards through postgres_fdw servers on the Unix socket).

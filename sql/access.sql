@@ -328,74 +328,19 @@ SELECT store_monitoring.wait_report(:'c_id');
 --    in the extension's SQL.
 -----------------------------------------------------------------------------
 
--- regress_sm_x owns schema regress_sm_evil and fills it with look-alikes of
--- every operator and aggregate that the extension's SQL uses unqualified:
--- the plpgsql functions of 1.0 (text =, <>, ||, integer >, interval <,
--- timestamptz >= and +), the C code run as superuser in the caller's backend
--- by _resume_orphaned_reports() (text =, oid = integer, bigint &) and by
--- get_report(), wait_report(), report_rows() and list_reports() (text =), the CHECK
--- constraints (text =, integer >= <=) and the worker (poll_status =,
--- timestamptz >= <=, max(timestamptz)). Each look-alike computes the right
--- answer, but first raises a NOTICE and records who ran it: a hijacked call
--- would show in the output, even when its statement fails, and in
--- regress_sm_evil.calls when it commits.
+-- regress_sm_x owns schema regress_sm_evil and fills it with look-alikes
+-- (sql/include/hijack.psql, the same harness as test/t/007_security_access_worker.pl's)
+-- of every operator, aggregate and function that the extension's SQL uses
+-- unqualified, here: the plpgsql functions of 1.0 (text =, <>, ||, integer >,
+-- interval <, timestamptz >= and +), the C code run as superuser in the
+-- caller's backend by _resume_orphaned_reports() (text =, oid = integer,
+-- bigint &) and by get_report(), wait_report(), report_rows() and
+-- list_reports() (text =), the CHECK constraints (text =, integer >= <=).
+-- A hijacked call would show in the output as a NOTICE, even when its
+-- statement fails, and in regress_sm_evil.calls when it commits.
 CREATE SCHEMA regress_sm_evil AUTHORIZATION regress_sm_x;
 SET ROLE regress_sm_x;
-CREATE TABLE regress_sm_evil.calls (who name, what text);
-GRANT USAGE ON SCHEMA regress_sm_evil TO PUBLIC;
-GRANT INSERT, SELECT ON regress_sm_evil.calls TO PUBLIC;
-CREATE FUNCTION regress_sm_evil.record(what text) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RAISE NOTICE 'hijacked: % ran %', current_user, what;
-    INSERT INTO regress_sm_evil.calls VALUES (current_user, what);
-END
-$$;
-DO $do$
-DECLARE
-    o record;
-    n integer := 0;
-BEGIN
-    FOR o IN SELECT * FROM (VALUES
-        ('=', 'text', 'text', 'boolean'),
-        ('<>', 'text', 'text', 'boolean'),
-        ('||', 'text', 'text', 'text'),
-        ('>', 'integer', 'integer', 'boolean'),
-        ('>=', 'integer', 'integer', 'boolean'),
-        ('<=', 'integer', 'integer', 'boolean'),
-        ('=', 'oid', 'oid', 'boolean'),
-        ('=', 'oid', 'integer', 'boolean'),
-        ('&', 'bigint', 'bigint', 'bigint'),
-        ('<', 'interval', 'interval', 'boolean'),
-        ('>=', 'timestamptz', 'timestamptz', 'boolean'),
-        ('<=', 'timestamptz', 'timestamptz', 'boolean'),
-        ('+', 'timestamptz', 'interval', 'timestamptz'),
-        ('=', 'store_monitoring.poll_status', 'store_monitoring.poll_status', 'boolean'))
-        AS v(op, l, r, result)
-    LOOP
-        n := n + 1;
-        EXECUTE format($f$
-            CREATE FUNCTION regress_sm_evil.hijack_%s(a %s, b %s) RETURNS %s
-            LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $b$
-            BEGIN
-                PERFORM regress_sm_evil.record(%L);
-                RETURN a OPERATOR(pg_catalog.%s) b;
-            END
-            $b$$f$, n, o.l, o.r, o.result, o.l || ' ' || o.op || ' ' || o.r, o.op);
-        EXECUTE format('CREATE OPERATOR regress_sm_evil.%s (LEFTARG = %s, RIGHTARG = %s, '
-                       'FUNCTION = regress_sm_evil.hijack_%s)', o.op, o.l, o.r, n);
-    END LOOP;
-END
-$do$;
-CREATE FUNCTION regress_sm_evil.max_step(a timestamptz, b timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM regress_sm_evil.record('max(timestamptz)');
-    RETURN greatest(a, b);
-END
-$$;
-CREATE AGGREGATE regress_sm_evil.max(timestamptz) (SFUNC = regress_sm_evil.max_step,
-                                                   STYPE = timestamptz);
+\i sql/include/hijack.psql
 
 -- The traps work: with regress_sm_evil first, an unqualified text = text is
 -- captured. And even with pg_catalog FIRST, oid = integer is captured: an

@@ -2,7 +2,7 @@
 -- the default input tables belong to the extension, and PostgreSQL would
 -- drop them with it. While they hold rows the drop is refused, naming the
 -- tables; CASCADE drops them; with empty tables a plain drop goes through.
--- (pg_dump/restore of the inputs: test/t/010_dump_restore.pl.)
+-- (pg_dump/restore of the inputs: test/t/010_upgrade_dump_restore.pl.)
 \i sql/include/setup.psql
 DROP ROLE IF EXISTS regress_sm_dropper;
 CREATE ROLE regress_sm_dropper;

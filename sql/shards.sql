@@ -1,6 +1,6 @@
--- Shards (issue 12): the catalog's rules, the checks at trigger time, and a
+-- Shards: the catalog's rules, the checks at trigger time, and a
 -- report whose shard cannot be reached. Reports that reach real shards are
--- in test/t/012_shards.pl (they need more than one server). Every object
+-- in test/t/012_shards_report.pl (they need more than one server). Every object
 -- made here is dropped at the end: with a shard left, every later report in
 -- this database would go to it.
 \i sql/include/setup.psql

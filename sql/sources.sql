@@ -355,7 +355,7 @@ SELECT status, attempts, error FROM store_monitoring.list_reports() WHERE report
 SELECT store_monitoring.set_sources();
 DROP TABLE public.late_hours;
 
--- Issue 7: a NULL in a default table (NOT NULL dropped) used to crash the
+-- A NULL in a default table (NOT NULL dropped) used to crash the
 -- worker. Now: Failed, one attempt. (A column whose type changes after the
 -- trigger is the public.shape_polls case above; the default tables' import
 -- views keep their types from changing.)

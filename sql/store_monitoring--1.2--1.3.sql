@@ -177,3 +177,10 @@ AS 'MODULE_PATHNAME', 'store_monitoring_store_report'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION store_monitoring.store_report(text, timestamptz, interval, text) IS
     'One store''s report row (the columns of report_rows()) computed now from the caller''s sources, for T = as_of (default: store_monitoring.report_time) and the given or current settings; no row for a store no source knows';
+
+-- Dead surface
+-- _visible_report() had no caller left, and _triggered_in_this_transaction()
+-- only wait_report(), which now asks the C++ function itself. The library
+-- keeps their C symbols, which the released scripts name.
+DROP FUNCTION _store_monitoring_internal._visible_report(text);
+DROP FUNCTION _store_monitoring_internal._triggered_in_this_transaction(text);

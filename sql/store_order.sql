@@ -4,7 +4,7 @@
 --
 -- Byte order of the ids: 'B' (0x42) < 'Z9' (0x5A) < '_x' (0x5F) < 'a' (0x61)
 -- < 'b' (0x62) < 'é' (0xC3 0xA9). A linguistic collation (en-US) would give
--- _x, a, b, B, é, Z9 or similar; test/t/016_collation.pl runs this file in
+-- _x, a, b, B, é, Z9 or similar; test/t/016_report_collation.pl runs this file in
 -- such a database.
 \i sql/include/setup.psql
 

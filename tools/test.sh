@@ -108,8 +108,9 @@ rmdir "$fuzz_out" 2>/dev/null || echo "fuzzer artifacts kept in $fuzz_out"
 
 # --- 2. build and install -----------------------------------------------------
 section "build and install the extension"
-make -C "$repo" -s -j2
+make -C "$repo" -s -j2 WERROR=1
 as_root make -C "$repo" -s install
+if "$repo/tools/check_exports.sh" "$repo/store_monitoring.so"; then record exports 1 0; else record exports 0 1; fi
 
 # The server refuses to run as root: the PostgreSQL tests run as "postgres"
 # in a copy of the tree that user may write to.

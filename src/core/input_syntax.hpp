@@ -45,8 +45,8 @@ std::optional<std::string> problem_with_local_time(std::string_view text);
 // quoted value), and that start in microseconds after midnight.
 inline constexpr long long kEndOfDayMicroseconds = 86'400'000'000LL;
 inline constexpr const char* kShiftStartsAtEndOfDay =
-    "is the end of the day, not a start: up to an end at or after 23:59:00 the shift is "
-    "empty, not 24 hours (a shift from midnight starts at 00:00)";
+    "is the end of the day, not a start (from 24:00 to an end at or after 23:59:00 a shift "
+    "is empty, not 24 hours; a shift from midnight starts at 00:00)";
 
 // A weekday: one digit 0 (Monday) to 6 (Sunday), nothing else.
 std::optional<std::string> problem_with_weekday(std::string_view text);

@@ -1,4 +1,4 @@
-// Merging the reports of several shards into one (issue 12): each shard
+// Merging the reports of several shards into one: each shard
 // computed its own stores; the coordinator joins their rows, which arrive in
 // store_id byte order, and renders the one CSV a single node would have.
 #pragma once

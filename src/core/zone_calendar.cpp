@@ -4,7 +4,7 @@
 #include <chrono>
 #include <limits>
 
-#include <date/tz.h>
+#include "date_tz.hpp"
 
 namespace store_monitoring::detail {
 namespace {

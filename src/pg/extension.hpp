@@ -25,10 +25,13 @@ void require_current_extension_version();
 // returning Datum (a function name or a lambda; variadic so that commas in a
 // lambda need no parentheses): PostgreSQL's V1 calling
 // convention plus pg_entry, so that no C++ exception reaches PostgreSQL's
-// frames and no PostgreSQL error longjmps over a C++ frame. Every entry point
-// goes through it.
+// frames and no PostgreSQL error longjmps over a C++ frame. Every
+// SQL-callable function goes through it. The library is built with hidden
+// visibility: PG_FUNCTION_INFO_V1 marks only pg_finfo_<name> PGDLLEXPORT
+// before PostgreSQL 16, so `name` itself is declared PGDLLEXPORT here.
 #define SM_PG_FUNCTION(name, ...)                                                              \
   extern "C" {                                                                                 \
+  PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);                                                    \
   PG_FUNCTION_INFO_V1(name);                                                                   \
   }                                                                                            \
   extern "C" Datum name(PG_FUNCTION_ARGS) {                                                    \

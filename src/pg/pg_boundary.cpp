@@ -5,18 +5,22 @@
 namespace store_monitoring::pg {
 
 namespace detail {
-void throw_pg_error(ErrorData* data) { throw PgError(data); }
+namespace {
+// FreeErrorData only pfrees chunks it owns: it does not raise an error.
+void free_error_data(ErrorData* data) noexcept { FreeErrorData(data); }
+}  // namespace
+
+void throw_pg_error(ErrorData* data) {
+  // Should the shared_ptr's control block fail to allocate, its constructor
+  // frees `data` before bad_alloc is thrown.
+  throw PgError(std::shared_ptr<ErrorData>(data, free_error_data));
+}
 
 ErrorData* take_error(MemoryContext caller_context) {
-  // At most one carried error is in flight: freeing the previous one bounds
-  // what errors that were handled in C++ (and never re-raised) can leak.
-  static ErrorData* previous = nullptr;
   MemoryContextSwitchTo(TopMemoryContext);
   ErrorData* error = CopyErrorData();
   FlushErrorState();
   MemoryContextSwitchTo(caller_context);
-  if (previous != nullptr) FreeErrorData(previous);
-  previous = error;
   return error;
 }
 }  // namespace detail
@@ -30,6 +34,38 @@ char* copy_message(const char* text) noexcept {
   if (copy != nullptr) std::memcpy(copy, text, length + 1);
   return copy;
 }
+
+// CopyErrorData of the error being handled, or NULL when there is no memory
+// for it; the error stack is cleared either way.
+ErrorData* copy_current_error_or_null() noexcept {
+  ErrorData* volatile copy = nullptr;
+  PG_TRY();
+  { copy = CopyErrorData(); }
+  PG_CATCH();
+  {}  // out of memory: what was copied goes with the context
+  PG_END_TRY();
+  FlushErrorState();
+  return copy;
+}
+
+// A copy of `source` in CurrentMemoryContext, or NULL when there is no memory
+// for it. PostgreSQL's own CopyErrorData makes it (it knows every field of
+// this server's ErrorData): `source` is pushed back onto the error stack
+// (ReThrowError copies it there) and copied off again. No C++ object lives in
+// this frame, which the longjmp returns to.
+ErrorData* copy_error_data(ErrorData* source) noexcept {
+  MemoryContext caller_context = CurrentMemoryContext;
+  ErrorData* volatile copy = nullptr;
+  PG_TRY();
+  { ReThrowError(source); }
+  PG_CATCH();
+  {
+    MemoryContextSwitchTo(caller_context);
+    copy = copy_current_error_or_null();
+  }
+  PG_END_TRY();
+  return copy;
+}
 }  // namespace
 
 PendingError capture_current_exception() noexcept {
@@ -37,7 +73,14 @@ PendingError capture_current_exception() noexcept {
   try {
     throw;
   } catch (const PgError& e) {
-    pending.pg = e.data();
+    // The exception, and with it e.data(), is gone once the catch block in
+    // pg_entry ends; raise_pending runs after that.
+    if (e.data() == nullptr) {
+      pending.sqlstate = ERRCODE_INTERNAL_ERROR;
+    } else {
+      pending.pg = copy_error_data(e.data());
+      if (pending.pg == nullptr) pending.sqlstate = ERRCODE_OUT_OF_MEMORY;
+    }
   } catch (const UserError& e) {
     pending.sqlstate = e.sqlstate();
     pending.message = copy_message(e.what());

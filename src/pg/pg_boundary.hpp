@@ -22,6 +22,7 @@ extern "C" {
 }
 
 #include <exception>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -30,17 +31,21 @@ extern "C" {
 
 namespace store_monitoring::pg {
 
-// A PostgreSQL error carried through C++ frames.
+// A PostgreSQL error carried through C++ frames. It owns its ErrorData (a
+// copy in TopMemoryContext, so that it outlives SPI and transaction
+// contexts): copies of the exception share it, and the last one frees it,
+// whether the error is handled in C++ or re-raised (capture_current_exception
+// copies it first).
 class PgError : public std::exception {
  public:
-  explicit PgError(ErrorData* data) noexcept : data_(data) {}
+  explicit PgError(std::shared_ptr<ErrorData> data) noexcept : data_(std::move(data)) {}
   const char* what() const noexcept override {
     return data_ && data_->message ? data_->message : "PostgreSQL error";
   }
-  ErrorData* data() const noexcept { return data_; }
+  ErrorData* data() const noexcept { return data_.get(); }
 
  private:
-  ErrorData* data_;  // in TopMemoryContext; see detail::take_error
+  std::shared_ptr<ErrorData> data_;
 };
 
 // An error meant for the user, with its SQLSTATE (ERRCODE_*).
@@ -58,10 +63,11 @@ class UserError : public std::runtime_error {
 
 namespace detail {
 // Out of line so that no C++ object lives in the frame that calls sigsetjmp.
+// Takes ownership of `data` (from take_error).
 [[noreturn]] void throw_pg_error(ErrorData* data);
-// Copies the error being handled to long-lived memory (it must outlive SPI
+// Copies the error being handled to TopMemoryContext (it must outlive SPI
 // and transaction contexts until re-raised), clears it, and switches back to
-// `caller_context`.
+// `caller_context`. The caller owns the copy.
 ErrorData* take_error(MemoryContext caller_context);
 }  // namespace detail
 
@@ -102,7 +108,7 @@ auto pg_call(Fn&& fn) -> decltype(fn()) {
 
 // What a caught C++ exception becomes once the C++ frames are gone.
 struct PendingError {
-  ErrorData* pg = nullptr;  // re-thrown as is
+  ErrorData* pg = nullptr;  // re-thrown as is (a copy in CurrentMemoryContext)
   int sqlstate = 0;
   char* message = nullptr;  // palloc'd copies
   char* hint = nullptr;

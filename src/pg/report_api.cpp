@@ -344,11 +344,6 @@ using store_monitoring::pg::trigger_report;
 
 SM_PG_FUNCTION(store_monitoring_trigger_report, trigger_report)
 SM_PG_FUNCTION(store_monitoring_store_report, store_monitoring::pg::store_report)
-SM_PG_FUNCTION(store_monitoring_triggered_in_this_transaction, [](FunctionCallInfo fcinfo) {
-  text* id = PG_GETARG_TEXT_PP(0);
-  return BoolGetDatum(store_monitoring::pg::triggered_in_this_transaction(
-      std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id))));
-})
 SM_PG_FUNCTION(store_monitoring_resume_orphaned_reports, [](FunctionCallInfo) {
   store_monitoring::pg::resume_orphaned_reports();
   return Datum(0);

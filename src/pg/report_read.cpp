@@ -31,20 +31,6 @@ namespace {
 
 std::string_view id_bytes(text* id) { return {VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)}; }
 
-// The report row (a composite datum, copied out of SPI). Visibility is
-// checked first on the owner alone (find_visible_report), so nothing more of
-// a report is read, nor does it take longer, for an id the caller may not see.
-Datum visible_report(text* id, Oid caller) {
-  SpiScope spi;
-  find_visible_report(
-      "SELECT r.owner, r FROM _store_monitoring_internal.report r WHERE r.report_id "
-      "OPERATOR(pg_catalog.=) $1",
-      id, caller);
-  bool is_null = false;
-  Datum row = spi_value(0, 2, &is_null);
-  return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
-}
-
 // A text column of the SPI row, detoasted: the value must not point into a
 // toast table once it leaves SPI.
 Datum detoasted_text(int column, bool* is_null) {
@@ -120,7 +106,7 @@ Datum report_status(FunctionCallInfo fcinfo) {
     find_visible_report(
         "SELECT r.owner, r.status, r.phase, r.as_of, r.error, r.requested_at, r.started_at, "
         "r.finished_at, r.store_count FROM _store_monitoring_internal.report r "
-        "WHERE r.report_id = $1",
+        "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
         id, caller);
     Datum values[kStatusColumns];
     bool nulls[kStatusColumns];
@@ -144,7 +130,3 @@ Datum report_status(FunctionCallInfo fcinfo) {
 
 SM_PG_FUNCTION(store_monitoring_get_report, store_monitoring::pg::get_report)
 SM_PG_FUNCTION(store_monitoring_report_status, store_monitoring::pg::report_status)
-SM_PG_FUNCTION(store_monitoring_visible_report, [](FunctionCallInfo fcinfo) {
-  return store_monitoring::pg::visible_report(store_monitoring::pg::report_id_argument(fcinfo),
-                                              GetUserId());
-})

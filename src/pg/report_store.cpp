@@ -4,6 +4,7 @@
 #include "pg/extension.hpp"
 #include "pg/settings.hpp"
 #include "pg/progress.hpp"
+#include "pg/report_api.hpp"
 #include "pg/shards.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
@@ -539,14 +540,6 @@ WaitState read_wait_state(text* id, Oid caller) {
   return state;
 }
 
-bool sql_bool(const char* sql, text* id) {
-  SpiScope spi;
-  spi_execute(sql, {{TEXTOID, PointerGetDatum(id)}}, false, 1);
-  bool is_null = true;
-  Datum value = spi_value(0, 1, &is_null);
-  return !is_null && DatumGetBool(value);
-}
-
 Datum wait_report(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
   if (PG_ARGISNULL(1) || interval_us(PG_GETARG_INTERVAL_P(1)) < 0)
@@ -561,7 +554,7 @@ Datum wait_report(FunctionCallInfo fcinfo) {
   WaitState state = read_wait_state(id, caller);
   const char* running = status_text(ReportStatus::Running);
   if (state.status != running) return text_datum(state.status);
-  if (sql_bool("SELECT _store_monitoring_internal._triggered_in_this_transaction($1)", id))
+  if (triggered_in_this_transaction({VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)}))
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "report \"" + shown_id(id) +
                         "\" was triggered in this transaction and cannot start before it commits",
@@ -587,8 +580,7 @@ Datum wait_report(FunctionCallInfo fcinfo) {
     if (state.status != running || now >= deadline) break;
     if (now >= next_resume) {
       // A queued report, or one whose worker died, needs a worker started.
-      SpiScope spi;
-      spi_execute("SELECT _store_monitoring_internal._resume_orphaned_reports()", {}, false);
+      resume_orphaned_reports();
       next_resume = now + kRecheckMs * 1000;
     }
     long sleep_ms = static_cast<long>(std::min<int64>((deadline - now + 999) / 1000, kRecheckMs));

@@ -2,6 +2,7 @@
 
 #include "pg/progress.hpp"
 
+#include "pg/compat.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/shards.hpp"
 
@@ -89,11 +90,11 @@ bool is_setting_name(const char* name) {
 }
 
 // The placeholders PostgreSQL created for our settings before the library
-// was loaded. Reads guc.c's table without calling into PostgreSQL.
+// was loaded. Reads guc.c's table (from 16 through a palloc'd list of it).
 std::vector<EarlyValue> early_values() {
   std::vector<EarlyValue> values;
-  config_generic** variables = get_guc_variables();
-  int count = GetNumConfigOptions();
+  int count = 0;
+  config_generic** variables = pg_call([&] { return compat::guc_variables(&count); });
   for (int i = 0; i < count; ++i) {
     config_generic* variable = variables[i];
     if ((variable->flags & GUC_CUSTOM_PLACEHOLDER) == 0 || !is_setting_name(variable->name))
@@ -196,17 +197,6 @@ void assign_max_extrapolation(const char*, void* extra) {
   forget_refused("store_monitoring.max_extrapolation");
 }
 
-// DecodeDateTime gained an error-detail argument in PostgreSQL 16.
-int decode_date_time(char** fields, int* field_types, int field_count, int* dtype, pg_tm* tm,
-                     fsec_t* fsec, int* tz) {
-#if PG_VERSION_NUM >= 160000
-  DateTimeErrorExtra extra{};
-  return DecodeDateTime(fields, field_types, field_count, dtype, tm, fsec, tz, &extra);
-#else
-  return DecodeDateTime(fields, field_types, field_count, dtype, tm, fsec, tz);
-#endif
-}
-
 // Empty: keep every report. Otherwise a positive interval of fixed length.
 bool check_report_retention(char** newval, void** extra, GucSource) {
   int64 value = 0;
@@ -241,7 +231,7 @@ bool check_report_time(char** newval, void**, GucSource) {
   bool ok = std::strlen(value) < sizeof(workbuf) &&
             ParseDateTime(value, workbuf, sizeof(workbuf), fields, field_types, MAXDATEFIELDS,
                           &field_count) == 0 &&
-            decode_date_time(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
+            compat::decode_date_time(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
             dtype == DTK_DATE;
   if (!ok) {
     GUC_check_errdetail(
@@ -262,7 +252,7 @@ void define_settings() {
   if (IsUnderPostmaster) {
     try {
       early = early_values();
-    } catch (const std::bad_alloc&) {
+    } catch (const std::exception&) {  // out of memory, C++'s or PostgreSQL's
       early.clear();  // nothing remembered: PostgreSQL's warnings stand
     }
   }
@@ -365,7 +355,6 @@ void refuse_settings_refused_at_load(std::initializer_list<const char*> replaced
 
 Settings current_settings() {
   return Settings{report_time,
-                  max_extrapolation,
                   max_extrapolation_us,
                   static_cast<InterpolationSetting>(interpolation),
                   max_workers,

@@ -24,8 +24,7 @@ enum class PausePoint {
 
 struct Settings {
   const char* report_time;        // "latest", "now" or a timestamptz literal
-  const char* max_extrapolation;  // as written by the user, e.g. "2 hours"
-  int64 max_extrapolation_us;     // the same, parsed
+  int64 max_extrapolation_us;     // store_monitoring.max_extrapolation, parsed
   InterpolationSetting interpolation;
   int max_workers;         // per database
   int max_attempts;        // interrupted runs before a report fails

@@ -13,6 +13,7 @@
 #include "pg/shards.hpp"
 
 #include "core/shard_merge.hpp"
+#include "pg/compat.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/report_store.hpp"
@@ -172,7 +173,7 @@ std::vector<std::string> shard_names() {
 ForeignServer* usable_server(const std::string& name, Oid role) {
   ForeignServer* server = postgres_fdw_server(name);
   AclResult usage =
-      pg_call([&] { return pg_foreign_server_aclcheck(server->serverid, role, ACL_USAGE); });
+      pg_call([&] { return compat::foreign_server_aclcheck(server->serverid, role, ACL_USAGE); });
   if (usage != ACLCHECK_OK)
     throw UserError(
         ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -376,7 +377,7 @@ bool advance(Shard& shard) {
 struct WaitSet {
   WaitEventSet* set;
   explicit WaitSet(int events)
-      : set(pg_call([&] { return CreateWaitEventSet(CurrentMemoryContext, events); })) {}
+      : set(pg_call([&] { return compat::create_wait_event_set(events); })) {}
   // FreeWaitEventSet closes and frees without raising errors.
   ~WaitSet() { FreeWaitEventSet(set); }
   WaitSet(const WaitSet&) = delete;

@@ -1,4 +1,4 @@
-// One report across PostgreSQL shards (issue 12). A database whose
+// One report across PostgreSQL shards. A database whose
 // _store_monitoring_internal.shard table lists postgres_fdw foreign servers
 // is a coordinator: its worker does not read local inputs but triggers the
 // same report (same T and settings) on every shard over libpq, as the

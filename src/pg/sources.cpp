@@ -3,6 +3,7 @@
 #include "pg/sources.hpp"
 
 #include "core/input_syntax.hpp"
+#include "pg/compat.hpp"
 #include "pg/extension.hpp"
 #include "pg/source_read.hpp"
 #include "pg/spi.hpp"
@@ -74,11 +75,16 @@ std::string type_name(Oid type) {
 std::vector<std::pair<Oid, std::string>> enum_labels(Oid type) {
   std::vector<std::pair<Oid, std::string>> labels;
   CatCList* list = pg_call([&] { return SearchSysCacheList1(ENUMTYPOIDNAME, type); });
+  // Released however the copy ends (emplace_back may throw bad_alloc); bare:
+  // it only releases pins and raises no error.
+  struct Release {
+    CatCList* list;
+    ~Release() { ReleaseSysCacheList(list); }
+  } release{list};
   for (int i = 0; i < list->n_members; ++i) {
     auto* e = reinterpret_cast<Form_pg_enum>(GETSTRUCT(&list->members[i]->tuple));
     labels.emplace_back(e->oid, std::string(NameStr(e->enumlabel)));
   }
-  ReleaseSysCacheList(list);  // bare: only releases pins, raises no error
   return labels;
 }
 
@@ -205,7 +211,7 @@ SourceShape check_source(Input input, Oid relation, Oid role) {
   // privileges on the needed columns are enough. The schema is checked too:
   // a role can lose USAGE on it after choosing the relation.
   pg_call([&] {
-    AclResult usage = pg_namespace_aclcheck(facts.schema, role, ACL_USAGE);
+    AclResult usage = compat::namespace_aclcheck(facts.schema, role, ACL_USAGE);
     if (usage != ACLCHECK_OK)
       aclcheck_error(usage, OBJECT_SCHEMA, get_namespace_name(facts.schema));
   });

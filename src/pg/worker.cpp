@@ -15,6 +15,7 @@
 // for the next get_report/wait_report call or launcher round.
 #include "pg/worker.hpp"
 
+#include "pg/compat.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
 #include "pg/progress.hpp"
@@ -529,7 +530,7 @@ int free_worker_slots() {
   int running = 0;
   int backends = pgstat_fetch_stat_numbackends();
   for (int i = 1; i <= backends; ++i) {
-    LocalPgBackendStatus* status = pgstat_fetch_stat_local_beentry(i);
+    LocalPgBackendStatus* status = compat::local_backend_status(i);
     if (status != nullptr && status->backendStatus.st_backendType == B_BG_WORKER) ++running;
   }
   pgstat_clear_backend_activity_snapshot();

@@ -13,8 +13,7 @@
 #include "report_engine.hpp"
 #include "test_util.hpp"
 
-#include <date/date.h>
-#include <date/tz.h>
+#include "date_tz.hpp"
 
 #include <algorithm>
 #include <array>
@@ -114,9 +113,7 @@ const Base kBases[] = {
     {2040, 3, 11, "America/New_York"},     // past 2037 (end of 32-bit transition tables)
 };
 
-// Local times around the changes above (all happen on Sundays, 01:00-03:00).
-const Micros kNearChange[] = {hms(0, 30), hms(1, 0),  hms(1, 30), hms(1, 44), hms(1, 58),
-                              hms(2, 0),  hms(2, 14), hms(2, 30), hms(2, 58), hms(3, 0)};
+// kNearChange (test_util.hpp): local times around the changes above.
 
 constexpr Micros kTwoMin = 2 * kMin;
 
@@ -167,18 +164,15 @@ BusinessHours decode_row(Reader& in) {
       r.start_local = in.range(0, 1439) * kMin;
       break;
   }
-  switch (in.byte() % 8) {
+  const int end_case = in.byte() % 8;
+  switch (end_case) {
     case 0:  // open 24 hours
       r.end_local = r.start_local;
       break;
     case 1:
-      r.end_local = hms(23, 59, 0);
-      break;
     case 2:
-      r.end_local = hms(23, 59, 59);
-      break;
     case 3:
-      r.end_local = hms(24, 0);
+      r.end_local = kEndOfDay[end_case - 1];
       break;
     case 4:  // any second of 23:59 (all mean "until the end of the day")
       r.end_local = hms(23, 59, 0) + in.range(0, 60) * kSec;

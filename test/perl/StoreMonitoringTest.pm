@@ -28,6 +28,7 @@ our @EXPORT = qw(
   poll_until
   set_conf
   wait_for_computing
+  claimed_worker_pid_sql
   kill_worker_and_wait_restart
   worker_pids
   wait_no_workers
@@ -74,7 +75,7 @@ sub new_node
 #   hours => poll hours per store (default 200)
 #   db    => database (default 'postgres')
 #   schema => schema of the three input tables (default 'store_monitoring';
-#            012_shards.pl loads through partitioned tables in 'public')
+#            012_shards_report.pl loads through partitioned tables in 'public')
 sub load_data
 {
 	my ($node, $n, %opt) = @_;
@@ -257,6 +258,24 @@ JOIN pg_catalog.pg_stat_activity a ON a.pid = r.worker_pid
 WHERE r.report_id = '$id' AND r.status = 'Running' AND r.phase = 'computing'
   AND r.attempts = $attempt AND a.backend_type = 'store_monitoring worker'},
 		%opt);
+}
+
+# SQL that spins in the server until a worker has claimed report $id (or
+# it has finished), then returns the report's worker_pid: run it in a
+# background session right after the trigger to act on the worker as soon
+# as it has the report, sooner than polling from the client could.
+sub claimed_worker_pid_sql
+{
+	my ($id) = @_;
+	return qq{
+DO \$\$ BEGIN
+  LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM _store_monitoring_internal.report
+                      WHERE report_id = '$id' AND (phase <> 'queued' OR status <> 'Running'));
+    PERFORM pg_catalog.pg_sleep(0.001);
+  END LOOP;
+END \$\$;
+SELECT worker_pid FROM _store_monitoring_internal.report WHERE report_id = '$id';};
 }
 
 # SIGKILLs a worker and waits until the postmaster has crash-restarted and

@@ -42,6 +42,29 @@ like($line, qr/\(planner's estimate\) of 30[0-9] stores/,
 	'the estimate counts the stores from the statistics of store_id');
 like($range_csv, qr/^old-only,/m, 'a store with only older polls gets its row');
 
+# The range read takes the store ids from a parallel worker, or, without
+# one to spare, reads them in the report's own process: each way runs, and
+# both give the same report.
+sub store_ids_read_by
+{
+	my ($offset) = @_;
+	my $pattern = qr/store ids \((parallel worker|read here)\)/;
+	$node->wait_for_log($pattern, $offset);
+	my ($by) = slurp_file($node->logfile, $offset) =~ $pattern;
+	return $by;
+}
+my $ids_offset = -s $node->logfile;
+my ($parallel_csv) = report_and_read();
+is(store_ids_read_by($ids_offset), 'parallel worker', 'the store ids are read by a parallel worker');
+set_conf($node, 'max_parallel_workers' => '0');
+$ids_offset = -s $node->logfile;
+my ($fallback_csv) = report_and_read();
+is(store_ids_read_by($ids_offset), 'read here',
+	'without a parallel worker the report reads the store ids itself');
+is($fallback_csv, $parallel_csv, 'both give the same report, byte for byte');
+is($parallel_csv, $range_csv, '... and the same as the first report');
+set_conf($node, 'max_parallel_workers' => '8');
+
 set_conf($node, 'store_monitoring.range_read_memory' => '0');
 (my $store_order_csv, $read) = report_and_read();
 is($read, 'read in store order', 'range_read_memory = 0 reads store by store');

@@ -6,7 +6,7 @@
 # one cannot be deleted, a deleted one does not exist); afterwards no report
 # is left Running, no result row lacks its report, no worker or lock
 # remains, and every Complete report left has the undisturbed numbers.
-# (Workers killed at each pause point: 006_faults.pl.)
+# (Workers killed at each pause point: 006_worker_faults.pl.)
 use strict;
 use warnings;
 

@@ -13,7 +13,7 @@
 #include "report_engine.hpp"
 #include "test_util.hpp"
 
-#include <date/tz.h>
+#include "date_tz.hpp"
 
 #include <algorithm>
 #include <array>

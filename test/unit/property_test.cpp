@@ -54,9 +54,7 @@ const Base kBases[] = {
     {utc(2023, 1, 23), "Asia/Kolkata"},         // nothing special
 };
 
-// Local times around the changes above (all happen on Sundays, 01:00-03:00).
-const Micros kNearChange[] = {hms(0, 30), hms(1, 0),  hms(1, 30), hms(1, 44), hms(1, 58),
-                              hms(2, 0),  hms(2, 14), hms(2, 30), hms(2, 58), hms(3, 0)};
+// kNearChange (test_util.hpp): local times around the changes above.
 
 class Generator {
  public:
@@ -141,18 +139,15 @@ class Generator {
       }
       r.day_of_week = few_days ? (first_day + uniform(0, 2)) % 7 : uniform(0, 6);
       r.start_local = minute_of_day(chance(0.05));
-      switch (uniform(0, 7)) {
+      const int r_case = uniform(0, 7);
+      switch (r_case) {
         case 0:
           r.end_local = r.start_local;
           break;
         case 1:
-          r.end_local = hms(23, 59, 0);
-          break;
         case 2:
-          r.end_local = hms(23, 59, 59);
-          break;
         case 3:
-          r.end_local = hms(24, 0);
+          r.end_local = kEndOfDay[r_case - 1];
           break;
         case 4:  // overnight
           r.end_local = (r.start_local + kDay - Micros{uniform(1, 600)} * kMin) % kDay;

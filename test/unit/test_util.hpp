@@ -3,7 +3,7 @@
 
 #include "report_engine.hpp"
 
-#include <date/date.h>
+#include "date_tz.hpp"
 
 #include <ostream>
 
@@ -39,5 +39,13 @@ constexpr Micros kSec = store_monitoring::kMicrosPerSecond;
 constexpr Micros kMin = store_monitoring::kMicrosPerMinute;
 constexpr Micros kHour = store_monitoring::kMicrosPerHour;
 constexpr Micros kDay = store_monitoring::kMicrosPerDay;
+
+// Business-hours edges that the property test and the fuzzer both draw from.
+// Local times around the zone changes they test (all on Sundays, 01:00-03:00):
+inline constexpr Micros kNearChange[] = {hms(0, 30), hms(1, 0),  hms(1, 30), hms(1, 44),
+                                         hms(1, 58), hms(2, 0),  hms(2, 14), hms(2, 30),
+                                         hms(2, 58), hms(3, 0)};
+// Ends that all mean "until the end of the day":
+inline constexpr Micros kEndOfDay[] = {hms(23, 59, 0), hms(23, 59, 59), hms(24, 0)};
 
 }  // namespace sm_test

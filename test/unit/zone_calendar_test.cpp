@@ -3,7 +3,7 @@
 #include "zone_calendar.hpp"
 #include "test_util.hpp"
 
-#include <date/tz.h>
+#include "date_tz.hpp"
 #include <gtest/gtest.h>
 
 #include <random>

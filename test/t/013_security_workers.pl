@@ -1,4 +1,4 @@
-# Attacks and faults of issue 7 that need workers (TAP):
+# Attacks and faults that need workers (TAP):
 #   1. a role holding advisory locks on the keys the workers used to take
 #      (worker slots, next report keys, many bigint keys) cannot stall or
 #      spin reports: the workers' locks are in a tag space no SQL function

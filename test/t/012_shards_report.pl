@@ -1,4 +1,4 @@
-# One report across shards (issue 12): a coordinator and two shards
+# One report across shards: a coordinator and two shards
 # (postgres_fdw foreign servers on loopback). The data set is loaded through
 # the coordinator's partitioned tables (the layout the README recommends);
 # the coordinator's report must equal, byte for byte, the report of one node

@@ -1,5 +1,5 @@
 # The worker's memory grows with the stores by a bounded number of bytes per
-# store (issue 7, item 7: a 1M-store report under 256 MB). Without timing:
+# store (a 1M-store report stays under 256 MB). Without timing:
 # worker_memory_kb (the worker's peak private memory) of a report on N
 # stores, less that of a report on one store (the process's own memory),
 # divided by N, stays under a bound per store, for both reads of the polls:
@@ -7,7 +7,7 @@
 #     held, so the bound covers the held hours, zones and stored result;
 #   - range, heap order (the default, within range_read_memory): the polls
 #     of the evidence range are held too (PollGroups: 8 bytes each in
-#     256-byte blocks per store).
+#     128-byte blocks of 15 per store).
 # The bounds sit between what the compact tables and stored form take and
 # what the former std::string-and-vector-per-store inputs plus rows-and-CSV
 # result took (bench/README.md, "Memory of a 1M-store report").

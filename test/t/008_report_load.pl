@@ -11,7 +11,7 @@
 # read one snapshot shows the same number for every store in S, and that
 # number lies between the batches committed before its trigger and those
 # committed by the time its worker held the snapshot.
-# (100 triggers from 20 sessions are 002_concurrency.pl's.)
+# (100 triggers from 20 sessions are 002_worker_concurrency.pl's.)
 use strict;
 use warnings;
 

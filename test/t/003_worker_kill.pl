@@ -132,17 +132,9 @@ for my $round (1 .. 3)
 {
 	my $session = $big->background_psql('postgres');
 	my $bid = $session->query_safe("SELECT store_monitoring.trigger_report('$AS_OF')");
-	# Spin in the server until a worker has claimed it, then kill at once
-	# (round 1), or a little later (rounds 2 and 3).
-	my $bpid = $session->query_safe(qq{
-DO \$\$ BEGIN
-  LOOP
-    EXIT WHEN EXISTS (SELECT 1 FROM _store_monitoring_internal.report
-                      WHERE report_id = '$bid' AND (phase <> 'queued' OR status <> 'Running'));
-    PERFORM pg_catalog.pg_sleep(0.001);
-  END LOOP;
-END \$\$;
-SELECT worker_pid FROM _store_monitoring_internal.report WHERE report_id = '$bid';});
+	# Once a worker has claimed it, kill at once (round 1), or a little later
+	# (rounds 2 and 3).
+	my $bpid = $session->query_safe(claimed_worker_pid_sql($bid));
 	usleep(($round - 1) * 150_000);
 	my $state = '';
 	if (kill(0, $bpid))

@@ -7,7 +7,7 @@
 #    would install into it, and its owner could then rename it and put
 #    look-alike tables with triggers where the C code writes reports as
 #    superuser. The extension script refuses such a schema.
-# 2. A database owner runs ALTER DATABASE ... SET search_path = evil,
+# 2. A database owner runs ALTER DATABASE ... SET search_path = regress_sm_evil,
 #    pg_catalog, with look-alikes of every operator, aggregate and function
 #    the worker's SQL uses unqualified. The worker pins its own search_path,
 #    so none of them ever runs, and the report is the same as without them.
@@ -80,101 +80,31 @@ my $ref_latest = trigger($node, db => $db, as_of => undef);
 is(wait_report($node, $ref_latest, db => $db), 'Complete', 'reference latest report completes');
 my $ref_latest_csv = report_csv($node, $ref_latest, $db);
 
-# The database owner's traps. Each look-alike computes the right answer but
-# first records who ran it, and, when that is a superuser, makes the
-# database owner a superuser: what a real attacker would do.
+# The database owner's traps (sql/include/hijack.psql, the same harness as
+# sql/access.sql's): each look-alike computes the right answer but first
+# records who ran it, and, when that is a superuser, makes the database
+# owner a superuser: what a real attacker would do.
+my $hijack = PostgreSQL::Test::Utils::slurp_file("$FindBin::RealBin/../../sql/include/hijack.psql");
 $node->safe_psql(
-	$db, q{
+	$db, qq{
 SET ROLE regress_sm_dbo;
-CREATE SCHEMA evil;
-CREATE TABLE evil.calls (who name, what text);
-GRANT USAGE ON SCHEMA evil TO PUBLIC;
-GRANT INSERT ON evil.calls TO PUBLIC;
-CREATE FUNCTION evil.record(what text) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    INSERT INTO evil.calls VALUES (current_user, what);
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        ALTER ROLE regress_sm_dbo SUPERUSER;
-    END IF;
-END
-$$;
-DO $do$
-DECLARE
-    o record;
-    n integer := 0;
-BEGIN
-    -- Every operator in the SQL of src/pg/worker.cpp and report_compute.cpp.
-    FOR o IN SELECT * FROM (VALUES
-        ('=', 'text', 'text', 'boolean'),
-        ('=', 'oid', 'integer', 'boolean'),
-        ('=', 'oid', 'oid', 'boolean'),
-        ('=', 'smallint', 'integer', 'boolean'),
-        ('&', 'bigint', 'bigint', 'bigint'),
-        ('+', 'integer', 'integer', 'integer'),
-        ('>=', 'timestamptz', 'timestamptz', 'boolean'),
-        ('<=', 'timestamptz', 'timestamptz', 'boolean'),
-        ('=', 'store_monitoring.poll_status', 'store_monitoring.poll_status', 'boolean'))
-        AS v(op, l, r, result)
-    LOOP
-        n := n + 1;
-        EXECUTE format($f$
-            CREATE FUNCTION evil.hijack_%s(a %s, b %s) RETURNS %s
-            LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $b$
-            BEGIN
-                PERFORM evil.record(%L);
-                RETURN a OPERATOR(pg_catalog.%s) b;
-            END
-            $b$$f$, n, o.l, o.r, o.result, o.l || ' ' || o.op || ' ' || o.r, o.op);
-        EXECUTE format('CREATE OPERATOR evil.%s (LEFTARG = %s, RIGHTARG = %s, '
-                       'FUNCTION = evil.hijack_%s)', o.op, o.l, o.r, n);
-    END LOOP;
-END
-$do$;
-CREATE FUNCTION evil.max_step(a timestamptz, b timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM evil.record('max(timestamptz)');
-    RETURN greatest(a, b);
-END
-$$;
-CREATE AGGREGATE evil.max(timestamptz) (SFUNC = evil.max_step, STYPE = timestamptz);
-CREATE FUNCTION evil.unnest(a text[]) RETURNS SETOF text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM evil.record('unnest(text[])');
-    RETURN QUERY SELECT pg_catalog.unnest(a);
-END
-$$;
-CREATE FUNCTION evil.unnest(a double precision[]) RETURNS SETOF double precision
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM evil.record('unnest(float8[])');
-    RETURN QUERY SELECT pg_catalog.unnest(a);
-END
-$$;
-CREATE FUNCTION evil.clock_timestamp() RETURNS timestamptz
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM evil.record('clock_timestamp()');
-    RETURN pg_catalog.clock_timestamp();
-END
-$$;
-ALTER DATABASE regress_sm_path SET search_path = evil, pg_catalog;
+CREATE SCHEMA regress_sm_evil;
+$hijack
+ALTER DATABASE regress_sm_path SET search_path = regress_sm_evil, pg_catalog;
 });
 
 # The trap is real: every new session of the database, a superuser's too,
-# now resolves unqualified names in evil first.
+# now resolves unqualified names in regress_sm_evil first.
 is( $node->safe_psql($db, q{SELECT 'a'::text = 'a'::text; SELECT current_setting('search_path')}),
-	"t\nevil, pg_catalog",
+	"t\nregress_sm_evil, pg_catalog",
 	'a new superuser session gets the hostile search_path and runs the look-alike');
-is($node->safe_psql($db, 'SELECT count(*) FROM evil.calls'),
+is($node->safe_psql($db, 'SELECT count(*) FROM regress_sm_evil.calls'),
 	'1', '... which recorded the call');
 is(dbo_is_superuser(), 't', '... and so made the database owner a superuser');
 $node->safe_psql(
 	$db, q{
 ALTER ROLE regress_sm_dbo NOSUPERUSER;
-TRUNCATE evil.calls;
+TRUNCATE regress_sm_evil.calls;
 });
 
 # Reports triggered by the database owner and by a superuser, with an
@@ -217,10 +147,10 @@ is( $node->safe_psql('postgres', q{
 SELECT pg_catalog.array_to_string(s.setconfig, ',')
 FROM pg_catalog.pg_db_role_setting s JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
 WHERE d.datname = 'regress_sm_path' AND s.setrole = 0}),
-	'search_path=evil, pg_catalog',
+	'search_path=regress_sm_evil, pg_catalog',
 	'the database setting that every worker session received is in place');
 
-is($node->safe_psql($db, 'SELECT count(*) FROM evil.calls'),
+is($node->safe_psql($db, 'SELECT count(*) FROM regress_sm_evil.calls'),
 	'0', 'no look-alike ran: not in a worker, not in a triggering or waiting session');
 is(dbo_is_superuser(), 'f', 'the database owner is still not a superuser');
 

@@ -3,7 +3,7 @@
 # recovery runs; a trigger whose transaction does not commit leaves neither a
 # report nor a worker; DROP EXTENSION and DROP DATABASE ... WITH (FORCE)
 # while a report runs neither crash the server nor leave a worker behind.
-# (stop -m immediate mid-report is 004_restart.pl's.)
+# (stop -m immediate mid-report is 004_worker_restart.pl's.)
 use strict;
 use warnings;
 
@@ -124,16 +124,7 @@ for my $round (1 .. 4)
 {
 	my $session = $node->background_psql('big');
 	my $id = $session->query_safe("SELECT store_monitoring.trigger_report('$AS_OF')");
-	# Spin in the server until a worker has claimed it.
-	my $pid = $session->query_safe(qq{
-DO \$\$ BEGIN
-  LOOP
-    EXIT WHEN EXISTS (SELECT 1 FROM _store_monitoring_internal.report
-                      WHERE report_id = '$id' AND (phase <> 'queued' OR status <> 'Running'));
-    PERFORM pg_catalog.pg_sleep(0.001);
-  END LOOP;
-END \$\$;
-SELECT worker_pid FROM _store_monitoring_internal.report WHERE report_id = '$id';});
+	my $pid = $session->query_safe(claimed_worker_pid_sql($id));
 	my $after_us = int(rand($big_us));
 	usleep($after_us);
 	my $state =
