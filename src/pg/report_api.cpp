@@ -194,7 +194,6 @@ void apply_setting_arguments(FunctionCallInfo fcinfo, Settings& settings,
       return DirectFunctionCall1(interval_out, PG_GETARG_DATUM(max_extrapolation_arg));
     }));
     settings.max_extrapolation_us = max_extrapolation_argument(extrapolation);
-    settings.max_extrapolation = extrapolation;
   }
   if (const char* interpolation = text_argument(fcinfo, interpolation_arg))
     settings.interpolation = interpolation_argument(interpolation);
