@@ -17,11 +17,13 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "nodes/params.h"
 #include "storage/ipc.h"
+#include "storage/lmgr.h"
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
 
@@ -464,6 +466,17 @@ void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
   Sources sources = lock_running_report(text_datum(job.report_id));
+  // Read the sources in a snapshot taken once they are locked, as a
+  // statement does in READ COMMITTED (the worker's level): a loader's
+  // TRUNCATE and reload that the lock waited for is then read reloaded, not
+  // empty (TRUNCATE empties the table for snapshots taken before it
+  // committed). compute() checks them under the same locks.
+  pg_call([&] {
+    for (Oid relation : sources)
+      if (OidIsValid(relation)) LockRelationOid(relation, AccessShareLock);
+    PopActiveSnapshot();
+    PushActiveSnapshot(GetTransactionSnapshot());
+  });
   PeakMemory memory;
   pause_for_testing(PausePoint::reading);
   throw_if_canceled();
