@@ -466,20 +466,26 @@ void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory
 void compute_and_store_report(const ReportJob& job) {
   check_owner_exists(job.owner);
   Sources sources = lock_running_report(text_datum(job.report_id));
-  // Read the sources in a snapshot taken once they are locked, as a
-  // statement does in READ COMMITTED (the worker's level): a loader's
-  // TRUNCATE and reload that the lock waited for is then read reloaded, not
-  // empty (TRUNCATE empties the table for snapshots taken before it
-  // committed). compute() checks them under the same locks.
-  pg_call([&] {
-    for (Oid relation : sources)
-      if (OidIsValid(relation)) LockRelationOid(relation, AccessShareLock);
-    PopActiveSnapshot();
-    PushActiveSnapshot(GetTransactionSnapshot());
-  });
   PeakMemory memory;
   pause_for_testing(PausePoint::reading);
   throw_if_canceled();
+  // A source another transaction holds locked against reads (a loader's
+  // TRUNCATE and reload) is waited for, then read in a snapshot taken once
+  // the lock is granted, as a statement in READ COMMITTED (the worker's
+  // level) would: read in the snapshot taken before, a truncated and
+  // reloaded table would look empty. compute() checks them under these locks.
+  pg_call([&] {
+    bool waited = false;
+    for (Oid relation : sources)
+      if (OidIsValid(relation) && !ConditionalLockRelationOid(relation, AccessShareLock)) {
+        LockRelationOid(relation, AccessShareLock);
+        waited = true;
+      }
+    if (waited) {
+      PopActiveSnapshot();
+      PushActiveSnapshot(GetTransactionSnapshot());
+    }
+  });
   ReportOutput report;
   {
     ActAsRole reader(job.owner);  // privileges and row-level security of the owner
