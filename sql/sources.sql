@@ -183,7 +183,12 @@ SELECT store_monitoring.wait_report(:'rls_id');
 \a\t
 SELECT csv FROM store_monitoring.get_report(:'rls_id');
 \a\t
+-- latest_poll() reads the caller's own sources as the caller (not those of
+-- the superuser it acts as to read the sources table): B1's newest poll.
 SET ROLE regress_sm_other;
+SELECT store_monitoring.latest_poll() AS own_latest,
+       store_monitoring.latest_poll() IS NOT DISTINCT FROM
+           (SELECT max(timestamp_utc) FROM public.shared_polls) AS as_the_caller;
 SELECT store_monitoring.set_sources();
 RESET ROLE;
 
@@ -347,6 +352,46 @@ ALTER TABLE store_monitoring.store_timezone ALTER COLUMN timezone_str SET NOT NU
 INSERT INTO store_monitoring.store_status VALUES ('B1', 'Active', '2023-01-23 10:00+00');
 INSERT INTO store_monitoring.business_hours VALUES ('B1', 9, '09:00', '10:00');
 INSERT INTO store_monitoring.store_timezone VALUES ('e1', 'Mars/Olympus_Mons');
+
+-- A read of a role's sources is a security-restricted operation whose
+-- settings are rolled back when it ends: a view that sets search_path for
+-- the session (or creates a temporary table) leaves nothing behind.
+CREATE FUNCTION public.session_setter(id text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'public, pg_catalog', false);
+    PERFORM pg_catalog.set_config('regress_sm.mark', 'set by a source', false);
+    RETURN id;
+END $$;
+CREATE VIEW public.setting_polls AS
+    SELECT public.session_setter(s.store_id::text) AS store_id, s.status::text AS status,
+           s.timestamp_utc
+    FROM store_monitoring.store_status s;
+CREATE FUNCTION public.temp_maker(id text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMPORARY TABLE IF NOT EXISTS made_by_a_source (x int);
+    RETURN id;
+END $$;
+CREATE VIEW public.temp_polls AS
+    SELECT public.temp_maker(s.store_id::text) AS store_id, s.status::text AS status,
+           s.timestamp_utc
+    FROM store_monitoring.store_status s;
+GRANT SELECT ON public.setting_polls, public.temp_polls TO regress_sm_other;
+SET ROLE regress_sm_other;
+SET search_path = pg_catalog;
+SELECT store_monitoring.set_sources('public.setting_polls');
+SELECT count(*) AS bad_rows FROM store_monitoring.check_sources();
+SELECT pg_catalog.current_setting('search_path') AS search_path_after,
+       pg_catalog.current_setting('regress_sm.mark', true) AS mark_after;
+SELECT store_monitoring.latest_poll() IS NOT NULL AS has_latest;
+SELECT pg_catalog.current_setting('search_path') AS search_path_after,
+       pg_catalog.current_setting('regress_sm.mark', true) AS mark_after;
+SELECT store_monitoring.set_sources('public.temp_polls');
+SELECT count(*) FROM store_monitoring.check_sources();
+SELECT store_monitoring.set_sources();
+RESET search_path;
+RESET ROLE;
+DROP VIEW public.setting_polls, public.temp_polls;
+DROP FUNCTION public.session_setter(text), public.temp_maker(text);
 
 DROP PROCEDURE pg_temp.run_bad_cases();
 DROP VIEW public.counted_polls;

@@ -1,10 +1,13 @@
 // The timeline behind one store's numbers (explain_store): a pure function of
-// its arguments. The SQL wrapper store_monitoring.explain_store() reads the
-// report's settings and the store's inputs and passes them here.
+// its arguments (store_timeline), and the read of one store's inputs from the
+// relations a report read (explain_store_inputs). The SQL wrapper
+// store_monitoring.explain_store() passes the second's result to the first.
 #include "core/report_engine.hpp"
 #include "pg/extension.hpp"
 #include "pg/pg_boundary.hpp"
+#include "pg/report_compute.hpp"
 #include "pg/report_store.hpp"
+#include "pg/sources.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -139,7 +142,131 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
   return static_cast<Datum>(0);
 }
 
+// For messages, in Input order.
+constexpr const char* kInputLabels[3] = {"polls", "business hours", "time zones"};
+
+// The statements reading one store's rows of each input: each column cast
+// to what explain_store() passes on, every name and operator qualified.
+
+std::string zone_query(const std::string& relation) {
+  return "SELECT z.timezone_str::pg_catalog.text FROM " + relation +
+         " z WHERE z.store_id::pg_catalog.text COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1";
+}
+
+std::string hours_query(const std::string& relation) {
+  const char* order = " ORDER BY b.day_of_week, b.start_time_local, b.end_time_local)";
+  return std::string("SELECT pg_catalog.array_agg(b.day_of_week::pg_catalog.int2") + order +
+         ", pg_catalog.array_agg(b.start_time_local" + order +
+         ", pg_catalog.array_agg(b.end_time_local" + order + " FROM " + relation +
+         " b WHERE b.store_id::pg_catalog.text COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1";
+}
+
+// A status other than active/inactive becomes NULL, which store_timeline()
+// refuses.
+std::string polls_query(const std::string& relation) {
+  return "SELECT pg_catalog.array_agg(s.timestamp_utc),"
+         " pg_catalog.array_agg(CASE WHEN s.status::pg_catalog.text OPERATOR(pg_catalog.=) 'active'"
+         " THEN true WHEN s.status::pg_catalog.text OPERATOR(pg_catalog.=) 'inactive' THEN false"
+         " END) FROM " +
+         relation +
+         " s WHERE s.store_id::pg_catalog.text COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
+         " AND s.timestamp_utc OPERATOR(pg_catalog.>=) $2"
+         " AND s.timestamp_utc OPERATOR(pg_catalog.<=) $3";
+}
+
+// store_inputs(report_id, store_id): one store's inputs, as explain_store()
+// shows them, from the relations the report recorded, found by their OIDs (a
+// relation renamed since is still the one read; one put under the old name
+// never is), read as the report's owner (OwnerRead) whoever calls: a caller
+// who may see the report (a superuser, a member of the owner) never lends
+// its own identity to the views and functions the owner wrote.
+Datum explain_store_inputs(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  if (PG_ARGISNULL(1)) throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
+  Datum store_id = PG_GETARG_DATUM(1);
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Oid caller = GetUserId();  // before SpiScope acts as the table owner
+  SpiScope spi;
+  // The evidence range as explain_store has always computed it.
+  find_visible_report(
+      "SELECT r.owner, r.source_relations, r.sources,"
+      " r.as_of OPERATOR(pg_catalog.-) '168 hours'::pg_catalog.interval"
+      " OPERATOR(pg_catalog.-) r.max_extrapolation, r.as_of"
+      " FROM _store_monitoring_internal.report r WHERE r.report_id OPERATOR(pg_catalog.=) $1",
+      id, caller);
+  bool is_null = false;
+  Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
+  Datum relations_datum = spi_value(0, 2, &is_null);
+  Datum names_datum = spi_value(0, 3, &is_null);
+  Datum from = spi_value(0, 4, &is_null);
+  Datum to = spi_value(0, 5, &is_null);
+  if (is_null)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "report \"" + shown_id(id) + "\" has no time T yet");
+  Sources relations{};
+  std::string names[3];
+  pg_call([&] {
+    Datum* values;
+    bool* nulls;
+    int count;
+    deconstruct_array(DatumGetArrayTypeP(relations_datum), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
+                      &values, &nulls, &count);
+    for (int i = 0; i < count && i < 3; ++i)
+      relations[i] = nulls[i] ? InvalidOid : DatumGetObjectId(values[i]);
+  });
+  pg_call([&] {
+    Datum* values;
+    bool* nulls;
+    int count;
+    deconstruct_array(DatumGetArrayTypeP(names_datum), TEXTOID, -1, false, TYPALIGN_INT, &values,
+                      &nulls, &count);
+    for (int i = 0; i < count && i < 3; ++i)
+      if (!nulls[i]) names[i] = TextDatumGetCString(values[i]);
+  });
+  check_owner_exists(owner);
+
+  Datum values[6];
+  bool nulls[6] = {true, true, true, true, true, true};
+  // Each input in a read of its own: nothing one relation's code sets
+  // reaches the statement that reads the next. Its first row's columns go
+  // to values[first...], copied out of SPI's memory into the function's.
+  auto read = [&](Input input, std::string (*query)(const std::string&),
+                  std::initializer_list<SqlArg> args, int first, int columns) {
+    int i = static_cast<int>(input);
+    OwnerRead reader(owner);
+    SourceShape shape;
+    try {
+      shape = check_source(input, relations[i], owner);
+    } catch (const UserError& error) {
+      if (error.sqlstate() != ERRCODE_UNDEFINED_TABLE) throw;
+      throw UserError(ERRCODE_UNDEFINED_TABLE,
+                      "the relation that report \"" + shown_id(id) + "\" read for " +
+                          kInputLabels[i] + " (" + names[i] + ", OID " +
+                          std::to_string(relations[i]) + ") no longer exists",
+                      "explain_store() reads only the relations the report read; a new report "
+                      "reads the current sources.");
+    }
+    std::string sql = query(shape.name);
+    if (spi_execute(sql.c_str(), args, true, 1) == 0) return;
+    for (int c = 0; c < columns; ++c) {
+      bool is_null = true;
+      Datum value = spi_value(0, c + 1, &is_null);
+      nulls[first + c] = is_null;
+      if (!is_null)
+        values[first + c] = pg_call([&] { return SPI_datumTransfer(value, false, -1); });
+    }
+  };
+  read(Input::time_zones, zone_query, {{TEXTOID, store_id}}, 0, 1);
+  read(Input::business_hours, hours_query, {{TEXTOID, store_id}}, 1, 3);
+  read(Input::polls, polls_query,
+       {{TEXTOID, store_id}, {TIMESTAMPTZOID, from}, {TIMESTAMPTZOID, to}}, 4, 2);
+  pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+  return Datum(0);
+}
+
 }  // namespace
 }  // namespace store_monitoring::pg
 
 SM_PG_FUNCTION(store_monitoring_store_timeline, store_monitoring::pg::store_timeline)
+SM_PG_FUNCTION(store_monitoring_explain_store_inputs, store_monitoring::pg::explain_store_inputs)

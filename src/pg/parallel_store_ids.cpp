@@ -23,6 +23,7 @@ constexpr uint64 kKeyQueue = 2;
 constexpr Size kQueueBytes = 4 * 1024 * 1024;
 
 struct SharedSource {
+  Oid owner;  // the report's owner: the worker reads as the leader does
   Oid relation;
   int name_length;
   char name[FLEXIBLE_ARRAY_MEMBER];
@@ -61,6 +62,9 @@ ParallelIds* start_store_id_worker(const SourceShape& source) {
       return state;
     }
     auto* shared = static_cast<SharedSource*>(shm_toc_allocate(context->toc, source_bytes));
+    // Bare: reads a backend-local variable. The leader is inside the
+    // owner's OwnerRead.
+    shared->owner = GetUserId();
     shared->relation = source.relation;
     shared->name_length = static_cast<int>(source.name.size());
     memcpy(shared->name, source.name.data(), source.name.size() + 1);
@@ -123,8 +127,13 @@ void store_monitoring_store_ids_worker(dsm_segment* segment, shm_toc* toc) {
       pg_call([] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
       });
-      BadRows bad(false);
-      read_poll_store_ids(source, collected, bad);
+      {
+        // PostgreSQL gives the worker the leader's identity and settings;
+        // the read is restricted here all the same, as every read is.
+        OwnerRead reader(shared->owner);
+        BadRows bad(false);
+        read_poll_store_ids(source, collected, bad);
+      }
       SPI_finish();  // bare: only pops the connection made above
     }
     for (const std::string& id : collected.ids) {

@@ -102,7 +102,8 @@ void progress_begin(const std::string& report_id) {
   state->progress.cancel.store(0);
   current_generation = state->generation.fetch_add(1) + 1;  // even again
   spi_execute(
-      "UPDATE _store_monitoring_internal.report SET progress_handle = $2 WHERE report_id = $1",
+      "UPDATE _store_monitoring_internal.report SET progress_handle = $2 WHERE report_id "
+      "OPERATOR(pg_catalog.=) $1",
       {{TEXTOID, text_datum(report_id)}, {INT8OID, Int64GetDatum(worker_handle)}}, false);
 }
 
@@ -164,7 +165,7 @@ void cancel_report(FunctionCallInfo fcinfo) {
       // Each statement sees what committed before it (a new snapshot).
       uint64 found = spi_execute(
           "SELECT owner, status, lock_key, progress_handle, worker_pid "
-          "FROM _store_monitoring_internal.report WHERE report_id = $1",
+          "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
           {{TEXTOID, PointerGetDatum(id_text)}}, false, 1);
       if (found == 0) report_does_not_exist(id_text);
       bool is_null = false;

@@ -132,7 +132,8 @@ constexpr double kDefaultPollsPerPage = 120.0;
 double planner_range_rows(TimestampTz from, TimestampTz to) {
   uint64 found = spi_execute(
       "EXPLAIN (FORMAT JSON) SELECT FROM store_monitoring.store_status s"
-      " WHERE s.timestamp_utc >= $1 AND s.timestamp_utc <= $2",
+      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
+      "OPERATOR(pg_catalog.<=) $2",
       {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
       false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
   bool is_null = true;
@@ -163,17 +164,20 @@ bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
   if (polls.relation != default_source(Input::polls)) return false;
   uint64 found = spi_execute(
       "SELECT pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8,"
-      " CASE WHEN c.reltuples > 0 AND c.relpages > 0"
-      "  THEN c.reltuples / c.relpages ELSE 0 END::pg_catalog.float8,"
-      " EXISTS (SELECT FROM pg_catalog.pg_stats st WHERE st.schemaname = 'store_monitoring'"
-      "  AND st.tablename = 'store_status' AND st.attname = 'timestamp_utc'"
+      " CASE WHEN c.reltuples OPERATOR(pg_catalog.>) 0 AND c.relpages OPERATOR(pg_catalog.>) 0"
+      "  THEN c.reltuples OPERATOR(pg_catalog./) c.relpages ELSE 0 END::pg_catalog.float8,"
+      " EXISTS (SELECT FROM pg_catalog.pg_stats st WHERE st.schemaname OPERATOR(pg_catalog.=) "
+      "'store_monitoring'"
+      "  AND st.tablename OPERATOR(pg_catalog.=) 'store_status' AND st.attname "
+      "OPERATOR(pg_catalog.=) 'timestamp_utc'"
       "  AND st.histogram_bounds IS NOT NULL),"
-      " (SELECT CASE WHEN st.n_distinct < 0"
-      "   THEN -st.n_distinct * GREATEST(c.reltuples, 0)"
+      " (SELECT CASE WHEN st.n_distinct OPERATOR(pg_catalog.<) 0"
+      "   THEN OPERATOR(pg_catalog.-) st.n_distinct OPERATOR(pg_catalog.*) GREATEST(c.reltuples, 0)"
       "   ELSE st.n_distinct END::pg_catalog.float8 FROM pg_catalog.pg_stats st"
-      "  WHERE st.schemaname = 'store_monitoring' AND st.tablename = 'store_status'"
-      "  AND st.attname = 'store_id')"
-      " FROM pg_catalog.pg_class c WHERE c.oid = $1",
+      "  WHERE st.schemaname OPERATOR(pg_catalog.=) 'store_monitoring' AND st.tablename "
+      "OPERATOR(pg_catalog.=) 'store_status'"
+      "  AND st.attname OPERATOR(pg_catalog.=) 'store_id')"
+      " FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
       {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
   if (found != 1) return false;
   bool is_null = true;
@@ -324,13 +328,6 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   return output;
 }
 
-void check_owner_exists(Oid owner) {
-  bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
-  if (!exists)
-    throw UserError(ERRCODE_UNDEFINED_OBJECT,
-                    "the role that triggered the report no longer exists");
-}
-
 // Fields of /proc/self/status, in kB (-1 when unknown).
 struct ProcessMemory {
   int64 anonymous = -1;  // RssAnon: private resident memory now
@@ -394,6 +391,13 @@ void release_freed_memory() { (void)malloc_trim(0); }
 
 }  // namespace
 
+void check_owner_exists(Oid owner) {
+  bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
+  if (!exists)
+    throw UserError(ERRCODE_UNDEFINED_OBJECT,
+                    "the role that triggered the report no longer exists");
+}
+
 // The report must still be ours to finish: the extension may have been
 // dropped (and created again) while the worker waited between transactions.
 // Locking the row also makes a concurrent DROP EXTENSION wait for this report.
@@ -401,7 +405,8 @@ void release_freed_memory() { (void)malloc_trim(0); }
 Sources lock_running_report(Datum id) {
   uint64 found = spi_execute(
       "SELECT source_relations[1], source_relations[2], source_relations[3] "
-      "FROM _store_monitoring_internal.report WHERE report_id = $1 AND status = 'Running' "
+      "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1 AND status "
+      "OPERATOR(pg_catalog.=) 'Running' "
       "FOR UPDATE",
       {{TEXTOID, id}}, false);
   if (found != 1)
@@ -419,7 +424,7 @@ Sources lock_running_report(Datum id) {
 TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
   check_owner_exists(job.owner);
   Sources sources = lock_running_report(text_datum(job.report_id));
-  ActAsRole reader(job.owner);
+  OwnerRead reader(job.owner);
   std::optional<TimestampTz> newest =
       newest_poll(check_source(Input::polls, sources[0], job.owner));
   return newest ? *newest : fallback;
@@ -427,7 +432,7 @@ TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
 
 std::optional<TimestampTz> newest_poll_for(Oid role) {
   Sources sources = configured_sources(role);
-  ActAsRole reader(role);
+  OwnerRead reader(role);
   return newest_poll(check_source(Input::polls, sources[0], role));
 }
 
@@ -456,7 +461,8 @@ void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory
   // update records it.
   int64 memory_kb = memory.largest_kb();
   spi_execute(
-      "UPDATE _store_monitoring_internal.report SET worker_memory_kb = $2 WHERE report_id = $1",
+      "UPDATE _store_monitoring_internal.report SET worker_memory_kb = $2 WHERE report_id "
+      "OPERATOR(pg_catalog.=) $1",
       {{TEXTOID, text_datum(job.report_id)}, {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}},
       false);
 }
@@ -488,7 +494,9 @@ void compute_and_store_report(const ReportJob& job) {
   });
   ReportOutput report;
   {
-    ActAsRole reader(job.owner);  // privileges and row-level security of the owner
+    // The owner's privileges and row-level security; nothing its relations
+    // run outlives the read (the bookkeeping below runs as a superuser).
+    OwnerRead reader(job.owner);
     report = compute(job, sources);
   }
   memory.sample();  // every store's stored result is held

@@ -39,6 +39,9 @@ void store_complete_report(const ReportJob& job, ReportOutput& report);
 // sources recorded when the report was triggered.
 Sources lock_running_report(Datum report_id);
 
+// Raises a clear error when the role that triggered a report is gone.
+void check_owner_exists(Oid owner);
+
 // T for report_time = 'latest': the newest poll the owner can see in the
 // report's polls relation, or `fallback` when there is none. Same
 // preconditions.

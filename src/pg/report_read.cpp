@@ -35,8 +35,9 @@ std::string_view id_bytes(text* id) { return {VARDATA_ANY(id), VARSIZE_ANY_EXHDR
 Datum visible_report(text* id, Oid caller) {
   SpiScope spi;
   find_visible_report(
-      "SELECT r.owner, r FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id,
-      caller);
+      "SELECT r.owner, r FROM _store_monitoring_internal.report r WHERE r.report_id "
+      "OPERATOR(pg_catalog.=) $1",
+      id, caller);
   bool is_null = false;
   Datum row = spi_value(0, 2, &is_null);
   return pg_call([&] { return SPI_datumTransfer(row, false, -1); });
@@ -65,7 +66,7 @@ Datum get_report(FunctionCallInfo fcinfo) {
     SpiScope spi;
     find_visible_report(
         "SELECT r.owner, r.status, r.as_of, r.error "
-        "FROM _store_monitoring_internal.report r WHERE r.report_id = $1",
+        "FROM _store_monitoring_internal.report r WHERE r.report_id OPERATOR(pg_catalog.=) $1",
         id, caller);
     Datum values[4];
     bool nulls[4];

@@ -160,7 +160,7 @@ int64 role_stored_bytes(Oid owner) {
       "OPERATOR(pg_catalog.+) COALESCE(pg_catalog.octet_length(r.csv), 0)), 0)::pg_catalog.int8 "
       "FROM _store_monitoring_internal.report r "
       "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
-      "WHERE r.owner = $1",
+      "WHERE r.owner OPERATOR(pg_catalog.=) $1",
       {{OIDOID, ObjectIdGetDatum(owner)}});
   bool is_null = false;
   return DatumGetInt64(spi_value(0, 1, &is_null));
@@ -199,7 +199,7 @@ void check_role_limits(Oid owner) {
     lock_role(kQueueLockClass, owner);
     spi_execute_latest(
         "SELECT count(*) FROM _store_monitoring_internal.report "
-        "WHERE owner = $1 AND status = 'Running'",
+        "WHERE owner OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'Running'",
         {{OIDOID, ObjectIdGetDatum(owner)}});
     bool is_null = false;
     int64 running = DatumGetInt64(spi_value(0, 1, &is_null));
@@ -222,7 +222,8 @@ void complete_report(std::string_view report_id, std::string& stored, size_t sto
                      int64 memory_kb) {
   if (current_settings().max_stored_kb_per_role > 0) {
     uint64 found = spi_execute(
-        "SELECT owner FROM _store_monitoring_internal.report WHERE report_id = $1",
+        "SELECT owner FROM _store_monitoring_internal.report WHERE report_id "
+        "OPERATOR(pg_catalog.=) $1",
         {{TEXTOID, text_datum(report_id)}}, false, 1);
     if (found != 1)
       throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
@@ -238,7 +239,8 @@ void complete_report(std::string_view report_id, std::string& stored, size_t sto
   snprintf(sql, sizeof(sql),
            "WITH done AS (UPDATE _store_monitoring_internal.report SET status = $5, phase = "
            "'done', finished_at = pg_catalog.clock_timestamp(), store_count = $3, error = NULL, "
-           "worker_memory_kb = $4 WHERE report_id = $1 AND status = $6 "
+           "worker_memory_kb = $4 WHERE report_id OPERATOR(pg_catalog.=) $1 AND status "
+           "OPERATOR(pg_catalog.=) $6 "
            "RETURNING report_id, status), "
            "stored AS (INSERT INTO _store_monitoring_internal.report_output (report_id, data) "
            "SELECT report_id, $2 FROM done RETURNING report_id) "
@@ -262,7 +264,8 @@ bool fail_report(std::string_view report_id, std::string_view message) {
   snprintf(sql, sizeof(sql),
            "WITH done AS (UPDATE _store_monitoring_internal.report SET status = $3, phase = "
            "'done', finished_at = pg_catalog.clock_timestamp(), error = $2 "
-           "WHERE report_id = $1 AND status = $4 RETURNING report_id, status) "
+           "WHERE report_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) $4 "
+           "RETURNING report_id, status) "
            "SELECT pg_catalog.pg_notify($5, %s) FROM done",
            kNotifyPayload);
   return spi_execute(sql,
@@ -279,7 +282,8 @@ void apply_report_retention() {
   if (retention <= 0) return;
   TimestampTz cutoff = GetCurrentTimestamp() - retention;
   uint64 deleted = spi_execute(
-      "DELETE FROM _store_monitoring_internal.report WHERE status <> $1 AND finished_at < $2",
+      "DELETE FROM _store_monitoring_internal.report WHERE status OPERATOR(pg_catalog.<>) $1 AND "
+      "finished_at OPERATOR(pg_catalog.<) $2",
       {{TEXTOID, text_datum(status_text(ReportStatus::Running))},
        {TIMESTAMPTZOID, TimestampTzGetDatum(cutoff)}},
       false);
@@ -342,7 +346,7 @@ std::optional<std::string> report_csv(std::string_view report_id) {
   uint64 found = spi_execute(
       "SELECT r.status, o.data, r.csv FROM _store_monitoring_internal.report r "
       "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
-      "WHERE r.report_id = $1",
+      "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
       {{TEXTOID, text_datum(report_id)}}, true, 1);
   if (found == 0) return std::nullopt;
   bool is_null = false;
@@ -371,7 +375,7 @@ Datum report_rows(FunctionCallInfo fcinfo) {
   find_visible_report(
       "SELECT r.owner, r.status, o.data FROM _store_monitoring_internal.report r "
       "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
-      "WHERE r.report_id = $1",
+      "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
       id, caller);
   bool is_null = false;
   std::string status = text_string(spi_value(0, 2, &is_null));
@@ -406,7 +410,8 @@ Datum report_rows(FunctionCallInfo fcinfo) {
   uint64 rows = spi_execute(
       "SELECT store_id::text, uptime_last_hour, uptime_last_day, uptime_last_week, "
       "downtime_last_hour, downtime_last_day, downtime_last_week, NULL::float8, NULL::float8, "
-      "NULL::float8 FROM _store_monitoring_internal.report_result WHERE report_id = $1 "
+      "NULL::float8 FROM _store_monitoring_internal.report_result WHERE report_id "
+      "OPERATOR(pg_catalog.=) $1 "
       "ORDER BY store_id",
       {{TEXTOID, PointerGetDatum(id)}}, true);
   pg_call([&] {
@@ -423,8 +428,9 @@ Datum report_csv_function(FunctionCallInfo fcinfo) {
   {
     SpiScope spi;
     find_visible_report(
-        "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id = $1", id,
-        caller);
+        "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id "
+        "OPERATOR(pg_catalog.=) $1",
+        id, caller);
   }
   std::optional<std::string> csv =
       report_csv(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
@@ -493,8 +499,10 @@ Datum list_reports(FunctionCallInfo fcinfo) {
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
       "worker_memory_kb, error, owner::regrole, sources, label, owner, progress_handle "
       "FROM _store_monitoring_internal.report "
-      "WHERE ($1::text IS NULL OR status = $1) AND ($2::timestamptz IS NULL OR requested_at >= $2) "
-      "AND ($3::text IS NULL OR label = $3) AND ($4::oid[] IS NULL OR owner = ANY ($4)) "
+      "WHERE ($1::text IS NULL OR status OPERATOR(pg_catalog.=) $1) AND ($2::timestamptz IS NULL "
+      "OR requested_at OPERATOR(pg_catalog.>=) $2) "
+      "AND ($3::text IS NULL OR label OPERATOR(pg_catalog.=) $3) "
+      "AND ($4::oid[] IS NULL OR owner OPERATOR(pg_catalog.=) ANY ($4)) "
       "ORDER BY requested_at DESC, lock_key DESC",
       {{TEXTOID, status, PG_ARGISNULL(0)},
        {TIMESTAMPTZOID, PG_ARGISNULL(1) ? Datum(0) : PG_GETARG_DATUM(1), PG_ARGISNULL(1)},
@@ -546,7 +554,8 @@ Datum delete_report(FunctionCallInfo fcinfo) {
   Oid caller = GetUserId();  // before SpiScope acts as the table owner
   SpiScope spi;
   find_visible_report(
-      "SELECT r.owner, r.status FROM _store_monitoring_internal.report r WHERE r.report_id = $1",
+      "SELECT r.owner, r.status FROM _store_monitoring_internal.report r WHERE r.report_id "
+      "OPERATOR(pg_catalog.=) $1",
       id, caller);
   bool is_null = false;
   if (text_string(spi_value(0, 2, &is_null)) == status_text(ReportStatus::Running))
@@ -560,7 +569,8 @@ Datum delete_report(FunctionCallInfo fcinfo) {
   delete_shard_reports(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)), owner);
   // The foreign keys of report_output, report_result and shard_report cascade.
   uint64 deleted = spi_execute(
-      "DELETE FROM _store_monitoring_internal.report WHERE report_id = $1 AND status <> $2",
+      "DELETE FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1 AND "
+      "status OPERATOR(pg_catalog.<>) $2",
       {{TEXTOID, PointerGetDatum(id)}, {TEXTOID, text_datum(status_text(ReportStatus::Running))}},
       false);
   if (deleted != 1) report_does_not_exist(id);  // deleted meanwhile by another session
@@ -580,7 +590,8 @@ Datum purge_reports(FunctionCallInfo fcinfo) {
   Oid caller = GetUserId();
   SpiScope spi;
   uint64 deleted = spi_execute(
-      "DELETE FROM _store_monitoring_internal.report WHERE status <> $1 AND finished_at < $2 "
+      "DELETE FROM _store_monitoring_internal.report WHERE status OPERATOR(pg_catalog.<>) $1 AND "
+      "finished_at OPERATOR(pg_catalog.<) $2 "
       "AND pg_catalog.pg_has_role($3, owner, 'USAGE')",
       {{TEXTOID, text_datum(status_text(ReportStatus::Running))},
        {TIMESTAMPTZOID, TimestampTzGetDatum(cutoff)},
@@ -601,7 +612,8 @@ Datum latest_report(FunctionCallInfo fcinfo) {
     Datum owners = visible_owners(caller, &all_owners);
     uint64 rows = spi_execute(
         "SELECT owner, report_id::text FROM _store_monitoring_internal.report "
-        "WHERE label = $1 AND status = $2 AND ($3::oid[] IS NULL OR owner = ANY ($3)) "
+        "WHERE label OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) $2 "
+        "AND ($3::oid[] IS NULL OR owner OPERATOR(pg_catalog.=) ANY ($3)) "
         "ORDER BY requested_at DESC, lock_key DESC",
         {{TEXTOID, PG_GETARG_DATUM(0)},
          {TEXTOID, text_datum(status_text(ReportStatus::Complete))},
@@ -637,7 +649,7 @@ WaitState read_wait_state(text* id, Oid caller) {
   // every re-check sees the worker's commit.
   uint64 found = spi_execute(
       "SELECT r.owner, r.status, r.lock_key FROM _store_monitoring_internal.report r "
-      "WHERE r.report_id = $1",
+      "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
       {{TEXTOID, PointerGetDatum(id)}}, false, 1);
   if (found == 0) report_does_not_exist(id);
   bool is_null = false;

@@ -65,8 +65,10 @@ std::string name_argument(FunctionCallInfo fcinfo) {
 
 // Needs a connected SPI.
 Oid extension_owner() {
-  spi_execute("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'store_monitoring'", {},
-              true);
+  spi_execute(
+      "SELECT extowner FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) "
+      "'store_monitoring'",
+      {}, true);
   bool is_null = true;
   return SPI_processed == 1 ? DatumGetObjectId(spi_value(0, 1, &is_null)) : InvalidOid;
 }
@@ -135,8 +137,9 @@ Datum remove_shard(FunctionCallInfo fcinfo) {
   std::string name = name_argument(fcinfo);
   require_shard_admin();
   SpiScope spi;
-  uint64 removed = spi_execute("DELETE FROM _store_monitoring_internal.shard WHERE server = $1",
-                               {{NAMEOID, CStringGetDatum(name.c_str())}}, false);
+  uint64 removed = spi_execute(
+      "DELETE FROM _store_monitoring_internal.shard WHERE server OPERATOR(pg_catalog.=) $1",
+      {{NAMEOID, CStringGetDatum(name.c_str())}}, false);
   if (removed != 1)
     throw UserError(ERRCODE_UNDEFINED_OBJECT, "server \"" + name + "\" is not a shard");
   return static_cast<Datum>(0);
@@ -595,7 +598,8 @@ void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action) 
     // coordinator's ended without it) and waits for it to end.
     // wait_report(id, 0) reads the status without rendering the CSV.
     std::string cancel = "SELECT store_monitoring.cancel_report(" + id +
-                         ") WHERE store_monitoring.wait_report(" + id + ", '0') = 'Running'";
+                         ") WHERE store_monitoring.wait_report(" + id +
+                         ", '0') OPERATOR(pg_catalog.=) 'Running'";
     send_query(shard, action == ShardReportAction::cancel
                           ? cancel
                           : cancel + "; SELECT store_monitoring.wait_report(" + id + ", " +
@@ -641,7 +645,8 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
     job.as_of = latest.value_or(requested_at);
     if (auto error = in_transaction([&] {
           spi_execute(
-              "UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
+              "UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id "
+              "OPERATOR(pg_catalog.=) $1",
               {{TEXTOID, text_datum(job.report_id)},
                {TIMESTAMPTZOID, TimestampTzGetDatum(job.as_of)}},
               false);
@@ -768,7 +773,7 @@ void act_on_recorded_shard_reports(std::string_view report_id, Oid owner,
                                    ShardReportAction action) {
   uint64 rows = spi_execute(
       "SELECT server::text, shard_report_id FROM _store_monitoring_internal.shard_report "
-      "WHERE report_id = $1 ORDER BY server",
+      "WHERE report_id OPERATOR(pg_catalog.=) $1 ORDER BY server",
       {{TEXTOID, text_datum(report_id)}}, true);
   std::vector<Shard> shards(rows);
   for (uint64 i = 0; i < rows; ++i) {
@@ -850,7 +855,7 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
       shard.options = connection_options(name, job.owner);
       if (spi_execute(
               "SELECT shard_report_id FROM _store_monitoring_internal.shard_report "
-              "WHERE report_id = $1 AND server = $2",
+              "WHERE report_id OPERATOR(pg_catalog.=) $1 AND server OPERATOR(pg_catalog.=) $2",
               {{TEXTOID, text_datum(job.report_id)}, {NAMEOID, CStringGetDatum(name.c_str())}},
               true) == 1) {
         bool is_null = false;
@@ -897,9 +902,10 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
 SM_PG_FUNCTION(store_monitoring_latest_poll, [](FunctionCallInfo fcinfo) -> Datum {
   using namespace store_monitoring::pg;
   std::optional<TimestampTz> latest;
+  Oid caller = GetUserId();  // before SpiScope acts as the table owner
   {
     SpiScope spi;
-    latest = newest_poll_for(GetUserId());
+    latest = newest_poll_for(caller);
   }
   if (!latest) PG_RETURN_NULL();
   return TimestampTzGetDatum(*latest);

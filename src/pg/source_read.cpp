@@ -27,17 +27,17 @@ std::string query_for(const SourceShape& source) {
   switch (source.input) {
     case Input::polls:
       return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name +
-             " s ORDER BY s.store_id COLLATE \"C\", s.timestamp_utc";
+             " s ORDER BY s.store_id COLLATE pg_catalog.\"C\", s.timestamp_utc";
     case Input::business_hours:
       return "SELECT h.store_id, h.day_of_week, h.start_time_local, h.end_time_local FROM " +
-             source.name + " h ORDER BY h.store_id COLLATE \"C\"";
+             source.name + " h ORDER BY h.store_id COLLATE pg_catalog.\"C\"";
     case Input::time_zones:
       break;
   }
   // The zone as a second key: with two rows for a store, the same one is
   // reported as the second every time.
   return "SELECT z.store_id, z.timezone_str FROM " + source.name +
-         " z ORDER BY z.store_id COLLATE \"C\", z.timezone_str COLLATE \"C\"";
+         " z ORDER BY z.store_id COLLATE pg_catalog.\"C\", z.timezone_str COLLATE pg_catalog.\"C\"";
 }
 
 // Checks the store_id of a row; false (after reporting it) when unusable.
@@ -164,12 +164,14 @@ namespace {
 // statement would read it twice.
 constexpr const char* kPollColumns = "SELECT s.store_id, s.timestamp_utc, s.status FROM ";
 constexpr const char* kNoRangeCondition =
-    "s.timestamp_utc IS NULL OR s.timestamp_utc = 'infinity'::pg_catalog.timestamptz"
-    " OR s.timestamp_utc = '-infinity'::pg_catalog.timestamptz";
+    "s.timestamp_utc IS NULL OR s.timestamp_utc OPERATOR(pg_catalog.=) "
+    "'infinity'::pg_catalog.timestamptz"
+    " OR s.timestamp_utc OPERATOR(pg_catalog.=) '-infinity'::pg_catalog.timestamptz";
 
 std::string range_query_for(const SourceShape& source, bool alone) {
-  std::string sql =
-      kPollColumns + source.name + " s WHERE (s.timestamp_utc >= $1 AND s.timestamp_utc <= $2)";
+  std::string sql = kPollColumns + source.name +
+                    " s WHERE (s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
+                    "OPERATOR(pg_catalog.<=) $2)";
   if (!alone) sql += std::string(" OR ") + kNoRangeCondition;
   return sql;
 }
@@ -226,11 +228,14 @@ void stream_polls(const SourceShape& source, const std::string& sql,
 bool has_store_id_index(Oid relation) {
   uint64 found = spi_execute(
       "SELECT 1 FROM pg_catalog.pg_index i"
-      " JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid"
-      " JOIN pg_catalog.pg_am am ON am.oid = c.relam"
-      " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attname = 'store_id'"
-      " WHERE i.indrelid = $1 AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL"
-      " AND i.indkey[0] = a.attnum AND i.indcollation[0] = $2 LIMIT 1",
+      " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid"
+      " JOIN pg_catalog.pg_am am ON am.oid OPERATOR(pg_catalog.=) c.relam"
+      " JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND "
+      "a.attname OPERATOR(pg_catalog.=) 'store_id'"
+      " WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND am.amname OPERATOR(pg_catalog.=) 'btree' "
+      "AND i.indisvalid AND i.indpred IS NULL"
+      " AND i.indkey[0] OPERATOR(pg_catalog.=) a.attnum AND i.indcollation[0] "
+      "OPERATOR(pg_catalog.=) $2 LIMIT 1",
       {{OIDOID, ObjectIdGetDatum(relation)}, {OIDOID, ObjectIdGetDatum(C_COLLATION_OID)}}, true, 1);
   return found > 0;
 }
@@ -275,20 +280,21 @@ void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad
         " (SELECT s.store_id FROM " +
         source.name +
         " s WHERE s.store_id IS NOT NULL"
-        "  ORDER BY s.store_id COLLATE \"C\" LIMIT 1)"
+        "  ORDER BY s.store_id COLLATE pg_catalog.\"C\" LIMIT 1)"
         " UNION ALL"
         " SELECT (SELECT s.store_id FROM " +
         source.name +
         " s"
-        "  WHERE s.store_id COLLATE \"C\" > ids.store_id COLLATE \"C\""
-        "  ORDER BY s.store_id COLLATE \"C\" LIMIT 1)"
+        "  WHERE s.store_id COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.>) ids.store_id COLLATE "
+        "pg_catalog.\"C\""
+        "  ORDER BY s.store_id COLLATE pg_catalog.\"C\" LIMIT 1)"
         " FROM ids WHERE ids.store_id IS NOT NULL) "
         "SELECT store_id FROM ids WHERE store_id IS NOT NULL";
   } else {
     // No such index (a view, or a table without one): one pass over every
     // row, whatever its time.
     // In byte order ("C"): a nondeterministic collation would merge ids.
-    sql = "SELECT DISTINCT s.store_id COLLATE \"C\" FROM " + source.name +
+    sql = "SELECT DISTINCT s.store_id COLLATE pg_catalog.\"C\" FROM " + source.name +
           " s WHERE s.store_id IS NOT NULL";
   }
   spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
@@ -298,8 +304,9 @@ void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad
 }
 
 std::optional<TimestampTz> newest_poll(const SourceShape& source) {
-  std::string sql = "SELECT pg_catalog.max(p.timestamp_utc) FROM " + source.name +
-                    " p WHERE p.timestamp_utc < 'infinity'::pg_catalog.timestamptz";
+  std::string sql =
+      "SELECT pg_catalog.max(p.timestamp_utc) FROM " + source.name +
+      " p WHERE p.timestamp_utc OPERATOR(pg_catalog.<) 'infinity'::pg_catalog.timestamptz";
   spi_execute(sql.c_str(), {}, true);
   bool is_null = true;
   Datum latest = spi_value(0, 1, &is_null);

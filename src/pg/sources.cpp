@@ -161,7 +161,7 @@ Sources configured_sources(Oid role) {
   Sources sources{};
   uint64 found = spi_execute(
       "SELECT polls, business_hours, time_zones FROM _store_monitoring_internal.sources "
-      "WHERE role = $1",
+      "WHERE role OPERATOR(pg_catalog.=) $1",
       {{OIDOID, ObjectIdGetDatum(role)}}, true, 1);
   for (Input input : kInputs) {
     int i = static_cast<int>(input);
@@ -272,8 +272,9 @@ Datum set_sources(FunctionCallInfo fcinfo) {
   }
   SpiScope spi;
   if (is_default[0] && is_default[1] && is_default[2]) {
-    spi_execute("DELETE FROM _store_monitoring_internal.sources WHERE role = $1",
-                {{OIDOID, ObjectIdGetDatum(role)}}, false);
+    spi_execute(
+        "DELETE FROM _store_monitoring_internal.sources WHERE role OPERATOR(pg_catalog.=) $1",
+        {{OIDOID, ObjectIdGetDatum(role)}}, false);
   } else {
     spi_execute(
         "INSERT INTO _store_monitoring_internal.sources AS s "
@@ -326,6 +327,7 @@ Datum check_sources_rows(FunctionCallInfo fcinfo) {
   BadRows bad(true);
   {
     SpiScope spi(role);
+    OwnerRead reader(role);
     struct IgnorePolls final : PollSink {
       void poll(std::string_view, TimestampTz, PollStatus) override {}
     } ignore;

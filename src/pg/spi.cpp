@@ -160,6 +160,35 @@ ScopedSetting::ScopedSetting(const char* name, const char* value) {
 // error.
 ScopedSetting::~ScopedSetting() { AtEOXact_GUC(true, nest_level_); }
 
+OwnerRead::OwnerRead(Oid owner) {
+  // Bare: these only read and set backend-local variables (NewGUCNestLevel
+  // increments a counter), raising no error.
+  GetUserIdAndSecContext(&saved_user_, &saved_context_);
+  SetUserIdAndSecContext(
+      owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+  nest_level_ = NewGUCNestLevel();
+  try {
+    // Inside the level: rolled back with everything else the read sets.
+    pg_call([] {
+      (void)set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
+                              GUC_ACTION_SAVE, true, 0, false);
+    });
+  } catch (...) {
+    AtEOXact_GUC(false, nest_level_);
+    SetUserIdAndSecContext(saved_user_, saved_context_);
+    throw;
+  }
+}
+
+// Safe bare: AtEOXact_GUC restores saved values and raises no error.
+// isCommit false: every value set at this level or deeper (SET, SET LOCAL,
+// set_config(..., false), a function's SET clause) goes back to what it was
+// before the read.
+OwnerRead::~OwnerRead() {
+  AtEOXact_GUC(false, nest_level_);
+  SetUserIdAndSecContext(saved_user_, saved_context_);
+}
+
 SpiScope::Connection::Connection() {
   require_current_extension_version();
   pg_call([] {

@@ -76,7 +76,8 @@ inline std::string_view text_bytes(Datum value) {
 }
 
 // Runs code as `role` with that role's privileges and row-level security, and
-// restores the previous identity however the scope ends.
+// restores the previous identity however the scope ends. For the extension's
+// own statements only: code a user wrote is read through OwnerRead.
 class ActAsRole {
  public:
   explicit ActAsRole(Oid role) noexcept {
@@ -115,6 +116,32 @@ inline constexpr const char* kSafeSearchPath = "pg_catalog, pg_temp";
 class PinnedSearchPath : public ScopedSetting {
  public:
   PinnedSearchPath() : ScopedSetting("search_path", kSafeSearchPath) {}
+};
+
+// The one way every read of a user's relations runs (the report's inputs,
+// a source's newest poll, check_sources, explain_store): as `owner`, in a
+// security-restricted operation (no SET ROLE, no temporary objects), in a
+// GUC nest level of its own with search_path pinned, as PostgreSQL runs
+// maintenance commands (VACUUM, CREATE INDEX, REFRESH MATERIALIZED VIEW) on
+// a table owner's behalf. When the scope ends, every setting the read made
+// is rolled back, session-level set_config() included, so that nothing the
+// owner's views, functions or operators do outlives the read or reaches the
+// extension's own statements; the previous identity comes back.
+//
+// Both ways out are the same: a PostgreSQL error reaches C++ as a PgError
+// (pg_call) before the transaction aborts, so the destructor always runs
+// first and unwinds this level (and any deeper one a failed function left).
+class OwnerRead {
+ public:
+  explicit OwnerRead(Oid owner);
+  ~OwnerRead();
+  OwnerRead(const OwnerRead&) = delete;
+  OwnerRead& operator=(const OwnerRead&) = delete;
+
+ private:
+  Oid saved_user_ = InvalidOid;
+  int saved_context_ = 0;
+  int nest_level_ = 0;
 };
 
 // The one way SQL functions reach the extension's internal tables: a

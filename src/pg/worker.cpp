@@ -148,8 +148,14 @@ struct TransactionResult {
 
 using TransactionBody = void (*)(void* state);
 
+// search_path pinned again for each transaction's own statements, whatever
+// a setting left in the session (reads of users' relations roll theirs back
+// in OwnerRead; this is the second wall).
 void run_body(TransactionBody body, void* state) {
-  pg_entry([&] { body(state); });
+  pg_entry([&] {
+    PinnedSearchPath safe_names;
+    body(state);
+  });
 }
 
 // No C++ object with a destructor may live in this frame: it hosts the
@@ -220,7 +226,8 @@ bool note_trouble(const std::string& report_id, const std::string& note) {
   (void)in_transaction([&] {
     changed = spi_execute(
                   "UPDATE _store_monitoring_internal.report SET error = $2 "
-                  "WHERE report_id = $1 AND status = 'Running' AND error IS DISTINCT FROM $2",
+                  "WHERE report_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) "
+                  "'Running' AND error IS DISTINCT FROM $2",
                   {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(note)}}, false) > 0;
   });
   return changed;
@@ -269,7 +276,8 @@ ClaimResult claim_next_report() {
     uint64 count = spi_execute(
         "SELECT report_id, lock_key FROM (SELECT report_id, lock_key, requested_at, "
         "pg_catalog.row_number() OVER (PARTITION BY owner ORDER BY requested_at, lock_key) "
-        "AS turn FROM _store_monitoring_internal.report WHERE status = 'Running') r "
+        "AS turn FROM _store_monitoring_internal.report "
+        "WHERE status OPERATOR(pg_catalog.=) 'Running') r "
         "ORDER BY turn, requested_at, lock_key LIMIT 100",
         {}, false);
     std::vector<std::pair<std::string, uint32>> candidates;
@@ -285,7 +293,7 @@ ClaimResult claim_next_report() {
       // finished it since the list above was read.
       uint64 found = spi_execute(
           "SELECT status, owner, as_of, max_extrapolation, interpolation, attempts, requested_at "
-          "FROM _store_monitoring_internal.report WHERE report_id = $1",
+          "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
           {{TEXTOID, text_datum(report_id)}}, false);
       if (found == 0 ||
           text_value(spi_value(0, 1, &is_null)) != status_text(ReportStatus::Running)) {
@@ -315,9 +323,10 @@ ClaimResult claim_next_report() {
                                     : InterpolationSetting::nearest;
       claim.requested_at = DatumGetTimestampTz(spi_value(0, 7, &is_null));
       spi_execute(
-          "UPDATE _store_monitoring_internal.report SET phase = 'computing', attempts = attempts + "
+          "UPDATE _store_monitoring_internal.report SET phase = 'computing', attempts = attempts "
+          "OPERATOR(pg_catalog.+) "
           "1, started_at = pg_catalog.clock_timestamp(), "
-          "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id = $1",
+          "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id OPERATOR(pg_catalog.=) $1",
           {{TEXTOID, text_datum(report_id)}}, false);
       progress_begin(report_id);
       outcome.claim = std::move(claim);
@@ -408,10 +417,12 @@ bool process_report(Claim& claim) {
     if (!claim.as_of_known) {
       TransactionResult resolved = in_transaction([&] {
         claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
-        spi_execute("UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id = $1",
-                    {{TEXTOID, text_datum(claim.job.report_id)},
-                     {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
-                    false);
+        spi_execute(
+            "UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id "
+            "OPERATOR(pg_catalog.=) $1",
+            {{TEXTOID, text_datum(claim.job.report_id)},
+             {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
+            false);
       });
       if (!resolved.ok) return mark_failed(claim.job.report_id, resolved.error);
     }
@@ -565,10 +576,13 @@ bool check_database(Oid database) {
 bool any_orphaned_report() {
   char sql[1024];
   snprintf(sql, sizeof(sql),
-           "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status = 'Running' "
+           "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status "
+           "OPERATOR(pg_catalog.=) 'Running' "
            "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
-           "WHERE l.locktype = 'advisory' AND l.database = %u AND l.classid = %u "
-           "AND l.objid = (r.lock_key & 4294967295)::oid AND l.objsubid = %d) LIMIT 1",
+           "WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.database "
+           "OPERATOR(pg_catalog.=) %u AND l.classid OPERATOR(pg_catalog.=) %u "
+           "AND l.objid OPERATOR(pg_catalog.=) (r.lock_key OPERATOR(pg_catalog.&) 4294967295)::oid "
+           "AND l.objsubid OPERATOR(pg_catalog.=) %d) LIMIT 1",
            MyDatabaseId, kReportLockClass, static_cast<int>(kLockTagSpace));
   return spi_execute(sql, {}, false, 1) > 0;
 }
@@ -578,10 +592,13 @@ std::string queued_reason() {
   if (RecoveryInProgress()) return "reports are computed on the primary (this is a standby)";
   char sql[1024];
   snprintf(sql, sizeof(sql),
-           "SELECT (SELECT count(*) FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' "
-           "AND l.database = %u AND l.classid = %u AND l.objsubid = %d AND l.granted), "
+           "SELECT (SELECT count(*) FROM pg_catalog.pg_locks l WHERE l.locktype "
+           "OPERATOR(pg_catalog.=) 'advisory' "
+           "AND l.database OPERATOR(pg_catalog.=) %u AND l.classid OPERATOR(pg_catalog.=) %u AND "
+           "l.objsubid OPERATOR(pg_catalog.=) %d AND l.granted), "
            "(SELECT count(*) FROM pg_catalog.pg_stat_activity a "
-           "WHERE a.backend_type = 'store_monitoring worker' AND a.datid = %u)",
+           "WHERE a.backend_type OPERATOR(pg_catalog.=) 'store_monitoring worker' AND a.datid "
+           "OPERATOR(pg_catalog.=) %u)",
            MyDatabaseId, kSlotLockClass, static_cast<int>(kLockTagSpace), MyDatabaseId);
   spi_execute(sql, {}, true);
   bool is_null = false;
