@@ -28,6 +28,7 @@ extern "C" {
 #include <algorithm>
 #include <array>
 #include <string>
+#include <vector>
 
 namespace store_monitoring::pg {
 
@@ -475,6 +476,7 @@ void set_progress_columns(HeapTuple tuple, TupleDesc desc, int handle_column, co
 // shared progress while it computes).
 constexpr int kListStored = 16;  // report_id .. sources
 constexpr int kListColumns = kListStored + 4;
+constexpr int kListAhead = kListStored + 4;  // the query's column of earlier queued reports
 
 // list_reports(status, since, label, limit): newest first.
 Datum list_reports(FunctionCallInfo fcinfo) {
@@ -497,8 +499,16 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   uint64 rows = spi_execute(
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
-      "worker_memory_kb, error, owner::regrole, sources, label, owner, progress_handle "
-      "FROM _store_monitoring_internal.report "
+      "worker_memory_kb, error, owner::regrole, sources, label, owner, progress_handle, "
+      // A queued report's earlier queued reports of the same owner: with
+      // the claims in turn, what it waits for beyond a free worker.
+      "CASE WHEN phase OPERATOR(pg_catalog.=) 'queued' THEN (SELECT pg_catalog.count(*) "
+      "FROM _store_monitoring_internal.report q WHERE q.owner OPERATOR(pg_catalog.=) r.owner "
+      "AND q.status OPERATOR(pg_catalog.=) 'Running' AND q.phase OPERATOR(pg_catalog.=) 'queued' "
+      "AND (q.requested_at OPERATOR(pg_catalog.<) r.requested_at "
+      "OR (q.requested_at OPERATOR(pg_catalog.=) r.requested_at "
+      "AND q.lock_key OPERATOR(pg_catalog.<) r.lock_key))) END "
+      "FROM _store_monitoring_internal.report r "
       "WHERE ($1::text IS NULL OR status OPERATOR(pg_catalog.=) $1) AND ($2::timestamptz IS NULL "
       "OR requested_at OPERATOR(pg_catalog.>=) $2) "
       "AND ($3::text IS NULL OR label OPERATOR(pg_catalog.=) $3) "
@@ -509,16 +519,27 @@ Datum list_reports(FunctionCallInfo fcinfo) {
        {TEXTOID, PG_ARGISNULL(2) ? Datum(0) : PG_GETARG_DATUM(2), PG_ARGISNULL(2)},
        {OIDARRAYOID, owners, all_owners}},
       true, limit > 0 ? limit : 0);
-  // Why queued reports wait: one answer for all of them (they wait in one
-  // queue), computed only when there is one.
+  // Why queued reports wait: whether a worker is free (computed once, only
+  // when a report is Running), then how many of its owner's reports are
+  // queued before it. Nothing about other roles' reports but that bit.
   SPITupleTable* reports = SPI_tuptable;
-  Datum waiting_for = 0;
-  for (uint64 i = 0; i < rows && waiting_for == 0; ++i) {
+  std::optional<std::string> reason;
+  std::vector<Datum> waiting_for(rows, Datum(0));
+  for (uint64 i = 0; i < rows; ++i) {
     bool is_null = false;
+    bool ahead_null = true;
     Datum row_status =
         pg_call([&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, 2, &is_null); });
-    if (text_bytes(row_status) == status_text(ReportStatus::Running))
-      waiting_for = text_datum(queued_reason());
+    Datum ahead = pg_call(
+        [&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, kListAhead, &ahead_null); });
+    if (text_bytes(row_status) != status_text(ReportStatus::Running) || ahead_null) continue;
+    if (!reason) reason = queued_reason();
+    int64 earlier = DatumGetInt64(ahead);
+    waiting_for[i] = text_datum(
+        earlier == 0 ? *reason
+                     : *reason + "; " + std::to_string(earlier) +
+                           " earlier reports of its owner are queued before it (the workers "
+                           "serve the roles in turn)");
   }
   pg_call([&] {
     TupleDesc desc = result->setDesc;
@@ -534,9 +555,8 @@ Datum list_reports(FunctionCallInfo fcinfo) {
       for (int column = 0; column < kListStored; ++column)
         values[column] = SPI_getbinval(tuple, reports->tupdesc, column + 1, &nulls[column]);
       // Only a report still in the queue waits for a worker.
-      values[kListStored] = waiting_for;
-      nulls[kListStored] = waiting_for == 0 || text_bytes(values[1]) != "Running" ||
-                           text_bytes(values[2]) != "queued";
+      values[kListStored] = waiting_for[i];
+      nulls[kListStored] = waiting_for[i] == 0;
       values[kListStored + 1] =
           SPI_getbinval(tuple, reports->tupdesc, kListStored + 1, &nulls[kListStored + 1]);
       set_progress_columns(tuple, reports->tupdesc, kListStored + 3, values, nulls,

@@ -8,7 +8,9 @@
 #   3. what one role may queue is bounded
 #      (store_monitoring.max_queued_per_role, here lowered for one role with
 #      ALTER ROLE ... SET): concurrent triggers of that role in open
-#      transactions count each other, so they cannot both pass the cap.
+#      transactions count each other, so they cannot both pass the cap;
+#   4. waiting_for tells a queued report's owner whether a worker is free and
+#      how many of its own reports are queued before it, nothing more.
 use strict;
 use warnings;
 
@@ -136,7 +138,18 @@ SELECT count(*) FROM _store_monitoring_internal.report
 WHERE owner = 'regress_busy'::regrole AND status = 'Running'}),
 	'3',
 	'the role has exactly its cap of reports Running');
-($ret, $out, $err) = as_role('regress_small', "SELECT store_monitoring.trigger_report('$AS_OF')");
+($ret, $out, $err) = as_role('regress_small',
+	"SELECT store_monitoring.trigger_report('$AS_OF') FROM generate_series(1, 3)");
 is($ret, 0, 'another role still triggers reports') or diag $err;
+
+# Both workers sleep on the busy role's reports: the other role's three wait.
+# waiting_for says a worker is needed and how many of the caller's own
+# reports are queued before each, nothing about the busy role's queue.
+my $queued = (split /\n/, $out)[-1];
+is( (as_role('regress_small',
+		"SELECT waiting_for FROM store_monitoring.list_reports() WHERE report_id = '$queued'"))[1],
+	'a worker: all 2 report workers of this database (store_monitoring.max_workers) are busy; '
+	  . '2 earlier reports of its owner are queued before it (the workers serve the roles in turn)',
+	'waiting_for of the newest: all workers busy, 2 of its own reports before it');
 
 done_testing();
