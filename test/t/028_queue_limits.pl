@@ -126,10 +126,17 @@ SELECT count(*) FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a US
 WHERE a.application_name = 'first_trigger' AND l.locktype = 'advisory'
   AND l.classid = $queue_class AND l.granted}, '1'),
 	'a first session of the role has triggered 3 reports, not committed yet');
-($ret, $out, $err) = as_role('regress_busy', "SELECT store_monitoring.trigger_report('$AS_OF')");
+# REPEATABLE READ, its snapshot taken before the first session commits: the
+# count must still see what the first committed.
+($ret, $out, $err) = as_role('regress_busy', qq{
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM pg_catalog.pg_class WHERE false;
+SELECT store_monitoring.trigger_report('$AS_OF');
+COMMIT;});
 my ($first_ret, $first_out, $first_err) = finish_psql($first);
 is($first_ret, 0, 'the first session commits its 3 reports') or diag $first_err;
-isnt($ret, 0, "a concurrent trigger of the same role beyond max_queued_per_role fails");
+isnt($ret, 0,
+	'a concurrent trigger of the same role (REPEATABLE READ) beyond max_queued_per_role fails');
 like($err,
 	qr/cannot trigger a report: role "regress_busy" has 3 reports Running, the most store_monitoring\.max_queued_per_role \(3\) allows/,
 	'with an error naming the setting');
