@@ -112,6 +112,10 @@ INSERT INTO input_case (name, target, via, data) VALUES
 ('missing column',                    'business_hours',        'copy',   's1,0,09:00'),
 ('missing column',                    'business_hours_import', 'copy',   's1,0,09:00'),
 ('extra column',                      'business_hours_import', 'copy',   's1,0,09:00,17:00,18:00'),
+('start 24:00 (an empty shift)',      'business_hours',        'copy',   's1,0,24:00,24:00'),
+('start 24:00 (an empty shift)',      'business_hours',        'insert', $$('s1', 0, '24:00', '24:00')$$),
+('start 24:00 (an empty shift)',      'business_hours_import', 'copy',   's1,0,24:00,24:00'),
+('start 24:00:00',                    'business_hours_import', 'insert', $$('s1', '3', '24:00:00', '02:00')$$),
 -- store_timezone
 ('misspelled zone',                   'store_timezone',        'copy',   's1,America/New_Yrok'),
 ('misspelled zone',                   'store_timezone_import', 'copy',   's1,America/New_Yrok'),

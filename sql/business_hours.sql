@@ -182,3 +182,13 @@ SELECT status, as_of, error FROM store_monitoring.get_report(:'id');
 SELECT csv FROM store_monitoring.get_report(:'id');
 \a\t
 SELECT * FROM pg_temp.rows(:'id');
+
+-- A shift cannot start at 24:00. With an end at or after 23:59:00, rule 1
+-- (midnight) comes before start = end (24 hours), so such a row would be an
+-- empty shift; the table and its import view refuse it, naming the row.
+INSERT INTO store_monitoring.business_hours VALUES ('start_2400', 0, '24:00', '24:00');
+COPY store_monitoring.business_hours_import FROM stdin WITH (FORMAT csv);
+start_2400,0,24:00,24:00
+\.
+SELECT count(*) AS start_2400_rows FROM store_monitoring.business_hours
+WHERE store_id = 'start_2400';

@@ -337,6 +337,24 @@ ORDER BY relation::text, store_id COLLATE "C" NULLS FIRST, column_name, value CO
 SELECT store_monitoring.set_sources();
 SELECT count(*) AS bad_rows_in_default_tables FROM store_monitoring.check_sources();
 
+-- A shift that starts at 24:00 in a role's own relation: the default table
+-- refuses it, a relation cannot, so check_sources() lists it; a report keeps
+-- it as the rules say (an end at or after 23:59:00 means midnight first, so
+-- 24:00-24:00 is empty; 24:00-02:00 runs from midnight to 02:00) and
+-- completes with the numbers it gave before.
+CREATE TABLE public.late_hours (store_id text, day_of_week integer, start_time_local time,
+                                end_time_local time);
+INSERT INTO public.late_hours VALUES ('L1', 0, '24:00', '24:00'), ('L1', 1, '24:00:00', '02:00'),
+    ('L1', 2, '00:00', '00:00'), ('L1', 3, '23:59', '23:59');
+SELECT store_monitoring.set_sources(NULL, 'public.late_hours');
+SELECT relation, store_id, column_name, value, problem FROM store_monitoring.check_sources()
+ORDER BY store_id, column_name, value;
+SELECT store_monitoring.trigger_report('2023-01-23 12:00+00') AS late_id \gset
+SELECT store_monitoring.wait_report(:'late_id');
+SELECT status, attempts, error FROM store_monitoring.list_reports() WHERE report_id = :'late_id';
+SELECT store_monitoring.set_sources();
+DROP TABLE public.late_hours;
+
 -- Issue 7: a NULL in a default table (NOT NULL dropped) used to crash the
 -- worker. Now: Failed, one attempt. (A column whose type changes after the
 -- trigger is the public.shape_polls case above; the default tables' import

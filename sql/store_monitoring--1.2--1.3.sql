@@ -107,6 +107,77 @@ $$;
 COMMENT ON FUNCTION store_monitoring.explain_store(text, text) IS
     'The timeline behind a store''s numbers in a complete report: closed/up/down/unknown intervals of the report''s week and the polls ignored because the store was closed, from the store''s current inputs in the relations the report read (read as the report''s owner); changed_since is true when they no longer give the report''s numbers';
 
+-- ==== business hours: no shift starts at 24:00 ====
+
+-- The rules read an end from 23:59:00 on as midnight before they read start
+-- = end as 24 hours, so a 24:00-24:00 row is an empty shift, not a day; a
+-- shift from midnight starts at 00:00. New rows that start at 24:00 are
+-- refused. NOT VALID: rows written before stay (the update must not fail on
+-- them); reports keep reading them as the rules say and check_sources() lists
+-- them. Once they are fixed, ALTER TABLE ... VALIDATE CONSTRAINT checks all.
+ALTER TABLE store_monitoring.business_hours
+    ADD CONSTRAINT start_time_local_is_before_24_00
+    CHECK (start_time_local < '24:00:00'::time) NOT VALID;
+COMMENT ON COLUMN store_monitoring.business_hours.start_time_local IS
+    'Local opening time on day_of_week, 00:00:00 to 23:59:59.999999 (a shift from midnight starts at 00:00)';
+COMMENT ON COLUMN store_monitoring.business_hours_import.start_time_local IS
+    'Local time without offset, 00:00:00 to 23:59:59.999999';
+COMMENT ON FUNCTION store_monitoring.check_sources() IS
+    'Every row of the calling role''s sources that a report would refuse (NULL, unknown status or zone, weekday outside 0-6, second zone row, empty or overlong store id), and every shift that starts at 24:00 (a report keeps it as the rules say: with an end at or after 23:59:00 it is empty)';
+
+-----------------------------------------------------------------------------
+-- Applications
+-----------------------------------------------------------------------------
+
+-- trigger_report takes every setting a report records as an argument (NULL
+-- or omitted: the session's setting), so that one statement needs no SET and
+-- is safe behind any connection pooler. One function with defaults replaces
+-- 1.1's (with both, every call would be ambiguous); 1.1's calls, positional
+-- or named, mean the same.
+DROP FUNCTION store_monitoring.trigger_report(timestamptz, text);
+CREATE FUNCTION store_monitoring.trigger_report(as_of timestamptz DEFAULT NULL,
+                                                label text DEFAULT NULL,
+                                                max_extrapolation interval DEFAULT NULL,
+                                                interpolation text DEFAULT NULL,
+                                                report_time text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'store_monitoring_trigger_report'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.trigger_report(timestamptz, text, interval, text, text) IS
+    'Queues a report for instant as_of (default: report_time, else store_monitoring.report_time) with an optional label; max_extrapolation, interpolation and report_time replace the settings of that name for this report; returns its id at once';
+
+-- The status of a report without its results: what an application polls.
+CREATE FUNCTION store_monitoring.report_status(report_id text)
+RETURNS TABLE (status text, phase text, as_of timestamptz, as_of_text text, error text,
+               requested_at timestamptz, started_at timestamptz, finished_at timestamptz,
+               store_count integer)
+AS 'MODULE_PATHNAME', 'store_monitoring_report_status'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.report_status(text) IS
+    'Status, phase, as_of (also as exact UTC text), error and times of a report the caller may see, without reading its results; no row for a NULL id';
+
+-- One store's row at once, in the caller's transaction, from the caller's
+-- own sources read as the caller: the row a report with the same T and
+-- settings gives for that store. It reads only that store's rows.
+CREATE FUNCTION store_monitoring.store_report(store_id text,
+                                              as_of timestamptz DEFAULT NULL,
+                                              max_extrapolation interval DEFAULT NULL,
+                                              interpolation text DEFAULT NULL)
+RETURNS TABLE (store_id text,
+               uptime_last_hour double precision,
+               uptime_last_day double precision,
+               uptime_last_week double precision,
+               downtime_last_hour double precision,
+               downtime_last_day double precision,
+               downtime_last_week double precision,
+               unknown_last_hour double precision,
+               unknown_last_day double precision,
+               unknown_last_week double precision)
+AS 'MODULE_PATHNAME', 'store_monitoring_store_report'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION store_monitoring.store_report(text, timestamptz, interval, text) IS
+    'One store''s report row (the columns of report_rows()) computed now from the caller''s sources, for T = as_of (default: store_monitoring.report_time) and the given or current settings; no row for a store no source knows';
+
 -- ==== queue: fair claims, per-role limits, costs that follow the caller ====
 
 -- A role's own reports, newest first: list_reports() and latest_report()

@@ -23,6 +23,7 @@ packages=(
     googletest
     libbenchmark-dev
     libipc-run-perl
+    pgbouncer  # test/t/032_apps_pooler.pl starts its own; the system service stays off
     xz-utils
     tzdata
     clang
@@ -85,4 +86,12 @@ if ((${#still_missing[@]})); then
     echo "install_deps.sh: still missing after apt-get install: ${still_missing[*]}" >&2
     exit 1
 fi
+# pgbouncer's package enables its system service (policy-rc.d only kept it
+# from starting now): disable it, so that no boot starts a pooler nobody
+# configured. The tests start their own, on loopback.
+for pkg in "${missing[@]}"; do
+    if [[ "$pkg" == pgbouncer ]]; then
+        "${as_root[@]}" update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+    fi
+done
 echo "install_deps.sh: done" >&2

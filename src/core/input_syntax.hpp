@@ -39,6 +39,15 @@ std::optional<std::string> problem_with_poll_timestamp(std::string_view text);
 // inclusive, with no zone or UTC offset.
 std::optional<std::string> problem_with_local_time(std::string_view text);
 
+// 24:00:00 is a valid end but no start: the rules read an end from 23:59:00
+// on as midnight before they read start = end as 24 hours, so 24:00-24:00 is
+// an empty shift, not a day. What is wrong with such a start (follows the
+// quoted value), and that start in microseconds after midnight.
+inline constexpr long long kEndOfDayMicroseconds = 86'400'000'000LL;
+inline constexpr const char* kShiftStartsAtEndOfDay =
+    "is the end of the day, not a start: up to an end at or after 23:59:00 the shift is "
+    "empty, not 24 hours (a shift from midnight starts at 00:00)";
+
 // A weekday: one digit 0 (Monday) to 6 (Sunday), nothing else.
 std::optional<std::string> problem_with_weekday(std::string_view text);
 

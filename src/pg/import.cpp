@@ -203,6 +203,13 @@ Datum import_row(FunctionCallInfo fcinfo) {
       values[1] = Int16GetDatum(static_cast<int16>(raw[1][0] - '0'));
       values[2] = convert(time_in, target, "start_time_local", raw[2]);
       values[3] = convert(time_in, target, "end_time_local", raw[3]);
+      // The base table refuses it too; here the message names the row.
+      if (DatumGetTimeADT(values[2]) == in::kEndOfDayMicroseconds)
+        refuse(ERRCODE_CHECK_VIOLATION, target, "start_time_local", raw[2],
+               std::string(in::kShiftStartsAtEndOfDay) + "; the row: store " +
+                   in::quote_for_message(raw[0]) + ", day_of_week " + std::string(raw[1]) +
+                   ", " + in::quote_for_message(raw[2]) + " to " +
+                   in::quote_for_message(raw[3]));
       break;
     default:  // store_timezone: the base table's CHECK names an unknown zone
       values[1] = text_datum(raw[1]);

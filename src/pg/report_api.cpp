@@ -11,6 +11,7 @@
 #include "pg/shards.hpp"
 #include "pg/sources.hpp"
 #include "pg/spi.hpp"
+#include "pg/store_report.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -20,10 +21,12 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "common/base64.h"
+#include "funcapi.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 }
 
 #include <array>
@@ -89,7 +92,7 @@ void remember_for_commit(std::string id) {
   triggered_in_transaction().push_back({std::move(id), GetCurrentSubTransactionId()});
 }
 
-std::string new_report_id() {
+std::string random_report_id() {
   unsigned char random_bytes[kReportIdBytes];
   if (!pg_strong_random(random_bytes, sizeof(random_bytes)))
     throw UserError(ERRCODE_INTERNAL_ERROR, "could not generate a random report id");
@@ -102,6 +105,16 @@ std::string new_report_id() {
     for (int shift = 18; shift >= 0; shift -= 6) id.push_back(kAlphabet[(group >> shift) & 63]);
   }
   return id;
+}
+
+// An id never starts with '-' (shells and option parsers take it for an
+// option) nor '_': such draws are drawn again, so every id that remains is
+// as likely as any other (1 in 32 draws is redrawn).
+std::string new_report_id() {
+  for (;;) {
+    std::string id = random_report_id();
+    if (id.front() != '-' && id.front() != '_') return id;
+  }
 }
 
 // Refuse at once what the worker would refuse later: the caller's sources
@@ -133,11 +146,12 @@ struct AsOfChoice {
   const char* recorded_setting;
 };
 
-// as_of NULL (or omitted): store_monitoring.report_time decides.
-AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings) {
+// as_of NULL (or omitted): store_monitoring.report_time decides. `arg`: the
+// position of as_of.
+AsOfChoice choose_as_of(FunctionCallInfo fcinfo, const Settings& settings, int arg = 0) {
   // 1.0's trigger_report() had no arguments (a stale schema still calls so).
-  if (PG_NARGS() > 0 && !PG_ARGISNULL(0)) {
-    TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
+  if (PG_NARGS() > arg && !PG_ARGISNULL(arg)) {
+    TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(arg);
     if (TIMESTAMP_NOT_FINITE(as_of))
       throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite timestamp");
     return {true, as_of, "as_of argument"};
@@ -164,6 +178,44 @@ Datum interval_datum(int64 microseconds) {
   });
 }
 
+// The argument `arg` as a C string, or nullptr for NULL or an argument the
+// calling SQL declaration does not have (an older schema).
+const char* text_argument(FunctionCallInfo fcinfo, int arg) {
+  if (PG_NARGS() <= arg || PG_ARGISNULL(arg)) return nullptr;
+  return pg_call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(arg)); });
+}
+
+// The setting `name` when the argument `arg` gives it, else nullptr.
+const char* given_setting(FunctionCallInfo fcinfo, int arg, const char* name) {
+  return arg >= 0 && PG_NARGS() > arg && !PG_ARGISNULL(arg) ? name : nullptr;
+}
+
+// trigger_report(as_of, label, max_extrapolation, interpolation, report_time):
+// a setting given as an argument replaces the session's for this report, so
+// one statement carries everything the report records, and a pooled
+// connection's leftover SETs cannot reach it. Each is checked as its SET is.
+// The positions of the arguments (store_report has no report_time: -1).
+void apply_setting_arguments(FunctionCallInfo fcinfo, Settings& settings,
+                             int max_extrapolation_arg = 2, int interpolation_arg = 3,
+                             int report_time_arg = 4) {
+  if (PG_NARGS() > max_extrapolation_arg && !PG_ARGISNULL(max_extrapolation_arg)) {
+    // As text, checked and parsed as the setting is (a month is refused,
+    // since months vary in length).
+    const char* extrapolation = DatumGetCString(pg_call([&] {
+      return DirectFunctionCall1(interval_out, PG_GETARG_DATUM(max_extrapolation_arg));
+    }));
+    settings.max_extrapolation_us = max_extrapolation_argument(extrapolation);
+    settings.max_extrapolation = extrapolation;
+  }
+  if (const char* interpolation = text_argument(fcinfo, interpolation_arg))
+    settings.interpolation = interpolation_argument(interpolation);
+  if (report_time_arg < 0) return;
+  if (const char* report_time = text_argument(fcinfo, report_time_arg)) {
+    check_report_time_argument(report_time);
+    settings.report_time = report_time;
+  }
+}
+
 Datum trigger_report(FunctionCallInfo fcinfo) {
   // A standby can read reports but never compute them: its workers would not
   // start, and it could not write the result. (RecoveryInProgress() raises no
@@ -172,8 +224,14 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_READ_ONLY_SQL_TRANSACTION, "reports are computed on the primary",
                     "Call trigger_report() on the primary server; get_report(), wait_report(), "
                     "report_rows() and list_reports() work on a standby too.");
-  refuse_settings_refused_at_load();
+  // A value refused at load that an argument replaces does not matter (a
+  // pooled connection may carry one from another client).
+  refuse_settings_refused_at_load(
+      {given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
+       given_setting(fcinfo, 3, "store_monitoring.interpolation"),
+       given_setting(fcinfo, 4, "store_monitoring.report_time")});
   Settings settings = current_settings();
+  apply_setting_arguments(fcinfo, settings);
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
   std::optional<std::string> label = label_argument(fcinfo, 1);
   Oid owner = GetUserId();
@@ -224,6 +282,55 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
   return text_datum(id);
 }
 
+constexpr int kStoreRowColumns = 10;
+
+// store_report(store_id, as_of, max_extrapolation, interpolation): the row a
+// report with this T and these settings gives for the store, computed now,
+// in this transaction, from the caller's own sources read as the caller,
+// with a report's checks and errors; no row for a store no source knows.
+Datum store_report(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0))
+    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
+  std::string store_id = text_string(PG_GETARG_DATUM(0));
+  refuse_settings_refused_at_load(
+      {given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
+       given_setting(fcinfo, 3, "store_monitoring.interpolation")});
+  Settings settings = current_settings();
+  apply_setting_arguments(fcinfo, settings, 2, 3, -1);
+  AsOfChoice as_of = choose_as_of(fcinfo, settings, 1);
+  Oid caller = GetUserId();
+  bool coordinator = false;
+  {
+    SpiScope spi;
+    coordinator = database_has_shards();
+  }
+  if (coordinator)
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "store_report() reads this database's sources, and a coordinator's stores "
+                    "are on its shards",
+                    "Call store_report() on the shard that holds the store, or trigger a report.");
+  std::optional<StoreDurations> durations = compute_store_now(
+      store_id, as_of.resolved ? std::optional<TimestampTz>(as_of.value) : std::nullopt,
+      GetCurrentTransactionStartTimestamp(), settings.max_extrapolation_us, settings.interpolation,
+      caller);
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  if (!durations) return Datum(0);
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  Datum id = text_datum(store_id);
+  pg_call([&] {
+    Datum values[kStoreRowColumns];
+    bool nulls[kStoreRowColumns] = {};
+    values[0] = id;
+    for (int w = 0; w < 3; ++w) {
+      values[1 + w] = Float8GetDatum(to_report_unit(Window(w), durations->uptime[w]));
+      values[4 + w] = Float8GetDatum(to_report_unit(Window(w), durations->downtime[w]));
+      values[7 + w] = Float8GetDatum(to_report_unit(Window(w), durations->unknown[w]));
+    }
+    tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+  });
+  return Datum(0);
+}
+
 }  // namespace
 
 bool triggered_in_this_transaction(std::string_view report_id) {
@@ -248,6 +355,7 @@ void resume_orphaned_reports() {
 using store_monitoring::pg::trigger_report;
 
 SM_PG_FUNCTION(store_monitoring_trigger_report, trigger_report)
+SM_PG_FUNCTION(store_monitoring_store_report, store_monitoring::pg::store_report)
 SM_PG_FUNCTION(store_monitoring_triggered_in_this_transaction, [](FunctionCallInfo fcinfo) {
   text* id = PG_GETARG_TEXT_PP(0);
   return BoolGetDatum(store_monitoring::pg::triggered_in_this_transaction(

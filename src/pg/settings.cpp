@@ -377,10 +377,15 @@ void define_settings() {
   }
 }
 
-void refuse_settings_refused_at_load() {
+void refuse_settings_refused_at_load(std::initializer_list<const char*> replaced) {
   // A copy: the error path must not run while iterating over the list.
   std::vector<EarlyValue> refused = refused_at_load();
-  for (const EarlyValue& value : refused) (void)accepted(value, ERROR);
+  for (const EarlyValue& value : refused) {
+    bool is_replaced = false;
+    for (const char* name : replaced)
+      if (name != nullptr && equals_ignoring_case(value.name.c_str(), name)) is_replaced = true;
+    if (!is_replaced) (void)accepted(value, ERROR);
+  }
 }
 
 Settings current_settings() {
@@ -419,6 +424,42 @@ void pause_for_testing(PausePoint point) {
       CHECK_FOR_INTERRUPTS();
     });
   }
+}
+
+// ---------------------------------------------------------------------------
+// Settings given as trigger_report's arguments
+
+namespace {
+
+// Checks `value` with the setting's own checks (its check hook or enum
+// values) and raises the error SET would raise; changes nothing
+// (changeVal = false).
+void check_as_setting(const char* name, const char* value) {
+  pg_call([&] {
+    (void)set_config_option_ext(name, value, PGC_USERSET, PGC_S_SESSION, GetUserId(),
+                                GUC_ACTION_SET, false, ERROR, false);
+  });
+}
+
+}  // namespace
+
+int64 max_extrapolation_argument(const char* value) {
+  check_as_setting("store_monitoring.max_extrapolation", value);
+  int64 parsed = 0;
+  if (!parse_interval_us(value, &parsed))  // the check above parsed it already
+    throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "max_extrapolation is not an interval");
+  return parsed;
+}
+
+InterpolationSetting interpolation_argument(const char* value) {
+  check_as_setting("store_monitoring.interpolation", value);
+  // An enum setting takes its names in any case.
+  return equals_ignoring_case(value, "previous") ? InterpolationSetting::previous
+                                                 : InterpolationSetting::nearest;
+}
+
+void check_report_time_argument(const char* value) {
+  check_as_setting("store_monitoring.report_time", value);
 }
 
 }  // namespace store_monitoring::pg

@@ -7,6 +7,8 @@ extern "C" {
 #include "datatype/timestamp.h"
 }
 
+#include <initializer_list>
+
 namespace store_monitoring::pg {
 
 enum class InterpolationSetting { nearest = 0, previous = 1 };
@@ -47,7 +49,9 @@ void define_settings();
 // in force (not replaced since by a SET, RESET or reload of that setting):
 // the same error a SET gives once the library is loaded. Called before a
 // report is triggered, so that a report never silently uses a default.
-void refuse_settings_refused_at_load();
+// `replaced`: settings the call gives as arguments instead (nullptr: none),
+// whose refused values do not matter to it.
+void refuse_settings_refused_at_load(std::initializer_list<const char*> replaced = {});
 
 // The values in force in this backend.
 Settings current_settings();
@@ -57,5 +61,12 @@ const char* interpolation_name(InterpolationSetting value);
 // Sleeps debug_worker_delay at `point` when that is the configured point.
 // Interruptible; throws PgError when the sleep is interrupted by an error.
 void pause_for_testing(PausePoint point);
+
+// A setting's value given as an argument of trigger_report instead: checked
+// exactly as the setting checks a SET (same errors), without changing the
+// setting; returns the value parsed.
+int64 max_extrapolation_argument(const char* value);
+InterpolationSetting interpolation_argument(const char* value);
+void check_report_time_argument(const char* value);
 
 }  // namespace store_monitoring::pg

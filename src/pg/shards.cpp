@@ -484,8 +484,20 @@ std::optional<std::string> single_value(const Shard& shard) {
   return std::string(PQgetvalue(shard.last.get(), 0, 0));
 }
 
-// An instant in ISO format with its UTC offset: read back the same under any
-// DateStyle and TimeZone.
+// The store_count of a shard's Complete report, from its one-row answer.
+long store_count_of(const Shard& shard) {
+  std::optional<std::string> text = single_value(shard);
+  char* end = nullptr;
+  errno = 0;
+  long count = text ? std::strtol(text->c_str(), &end, 10) : -1;
+  if (!text || end == text->c_str() || *end != '\0' || errno != 0 || count < 0)
+    shard_failed(shard, "its report " + shard.shard_report_id + " has no usable store_count: " +
+                            text.value_or("NULL"));
+  return count;
+}
+
+}  // namespace
+
 std::string iso_timestamp(TimestampTz value) {
   char buffer[MAXDATELEN + 1];
   pg_call([&] {
@@ -494,10 +506,17 @@ std::string iso_timestamp(TimestampTz value) {
     if (timestamp2tm(value, nullptr, &tm, &fsec, nullptr, nullptr) != 0)
       ereport(ERROR,
               (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+    // Without a zone, timestamp2tm leaves tm_isdst negative, and
+    // EncodeDateTime then leaves the offset out: the text would be read in
+    // the reader's TimeZone (the shards' sessions are in UTC; report_status
+    // readers are in any zone). Offset 0 is UTC.
+    tm.tm_isdst = 0;
     EncodeDateTime(&tm, fsec, true, 0, nullptr, USE_ISO_DATES, buffer);
   });
   return buffer;
 }
+
+namespace {
 
 TimestampTz parse_timestamp(const Shard& shard, const std::string& text) {
   try {
@@ -721,15 +740,31 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
                               std::to_string(shard_timeout_ms) + " ms)");
     std::string id = literal(shard, shard.shard_report_id);
     send_query(shard, shard.status == status_text(ReportStatus::Complete)
-                          ? "SELECT * FROM store_monitoring.report_rows(" + id + ")"
+                          ? "SELECT l.store_count FROM store_monitoring.list_reports() l "
+                            "WHERE l.report_id = " + id
                           : "SELECT error FROM store_monitoring.get_report(" + id + ")");
   }
   wait_for_all(shards, deadline, WaitMode::cancelable);
+  std::vector<long> store_counts;
   for (Shard& shard : shards) {
     if (shard.status != status_text(ReportStatus::Complete))
       shard_failed(shard, "its report " + shard.shard_report_id + " is " + shard.status + ": " +
                               single_value(shard).value_or("(no error message)"));
+    store_counts.push_back(store_count_of(shard));
+    send_query(shard, "SELECT * FROM store_monitoring.report_rows(" +
+                          literal(shard, shard.shard_report_id) + ")");
+  }
+  wait_for_all(shards, deadline, WaitMode::cancelable);
+  for (size_t i = 0; i < shards.size(); ++i) {
+    Shard& shard = shards[i];
     read_rows(shard);
+    // The rows must be the whole report the shard says it computed: a shard
+    // whose stored rows lost some (or gained some) is not merged as if whole.
+    const size_t received = shard.rows.store_ids.size();
+    if (received != static_cast<size_t>(store_counts[i]))
+      shard_failed(shard, "its report " + shard.shard_report_id + " has store_count " +
+                              std::to_string(store_counts[i]) + " but report_rows() returned " +
+                              std::to_string(received) + " rows");
   }
   for (Shard& shard : shards) shard.connection.reset();
 

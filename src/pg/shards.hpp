@@ -21,6 +21,10 @@ extern "C" {
 
 namespace store_monitoring::pg {
 
+// An instant in ISO format, in UTC with its offset and every microsecond:
+// read back the same under any DateStyle and TimeZone.
+std::string iso_timestamp(TimestampTz value);
+
 // Defines store_monitoring.shard_timeout; called from define_settings.
 void define_shard_settings();
 

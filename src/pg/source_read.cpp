@@ -23,21 +23,37 @@ constexpr size_t kMaxStoreIdBytes = 255;
 // ORDER BY store_id COLLATE "C": reports are in byte order whatever the
 // column's collation; on the default table (already "C") the covering index
 // still serves the order.
-std::string query_for(const SourceShape& source) {
+// one_store: only the rows of store $1 (its bytes, as a report tells stores
+// apart).
+std::string query_for(const SourceShape& source, bool one_store = false) {
+  auto where = [&](const char* alias) {
+    return one_store ? std::string(" WHERE ") + alias +
+                           ".store_id COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
+                     : "";
+  };
   switch (source.input) {
     case Input::polls:
-      return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name +
-             " s ORDER BY s.store_id COLLATE pg_catalog.\"C\", s.timestamp_utc";
+      return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name + " s" +
+             where("s") + " ORDER BY s.store_id COLLATE pg_catalog.\"C\", s.timestamp_utc";
     case Input::business_hours:
       return "SELECT h.store_id, h.day_of_week, h.start_time_local, h.end_time_local FROM " +
-             source.name + " h ORDER BY h.store_id COLLATE pg_catalog.\"C\"";
+             source.name + " h" + where("h") + " ORDER BY h.store_id COLLATE pg_catalog.\"C\"";
     case Input::time_zones:
       break;
   }
   // The zone as a second key: with two rows for a store, the same one is
   // reported as the second every time.
-  return "SELECT z.store_id, z.timezone_str FROM " + source.name +
-         " z ORDER BY z.store_id COLLATE pg_catalog.\"C\", z.timezone_str COLLATE pg_catalog.\"C\"";
+  return "SELECT z.store_id, z.timezone_str FROM " + source.name + " z" + where("z") +
+         " ORDER BY z.store_id COLLATE pg_catalog.\"C\", z.timezone_str COLLATE pg_catalog.\"C\"";
+}
+
+// Runs query_for(source, one_store) with its argument.
+template <typename Fn>
+void stream_query(const std::string& sql, std::optional<std::string_view> store_id, Fn&& on_row) {
+  if (store_id)
+    spi_stream(sql.c_str(), {{TEXTOID, text_datum(*store_id)}}, on_row);
+  else
+    spi_stream(sql.c_str(), {}, on_row);
 }
 
 // Checks the store_id of a row; false (after reporting it) when unusable.
@@ -96,11 +112,12 @@ std::string bad_row_message(const BadRow& row) {
 
 std::string read_query(const SourceShape& source) { return query_for(source); }
 
-StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad) {
+StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad,
+                                    std::optional<std::string_view> store_id_only) {
   StoreHoursTable stores;
-  std::string sql = query_for(source);
+  std::string sql = query_for(source, store_id_only.has_value());
   const Oid weekday_type = source.weekday_type;
-  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+  stream_query(sql, store_id_only, [&](const Datum* values, const bool* nulls) {
     if (!good_store_id(source, values, nulls, bad)) return;
     std::string_view store_id = text_bytes(values[0]);
     if (!no_nulls(source, store_id, nulls,
@@ -114,19 +131,27 @@ StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad) {
                "is not 0 (Monday) to 6 (Sunday)"});
       return;
     }
+    const TimeADT start = DatumGetTimeADT(values[2]);
+    // The default table and its import view refuse it; a report keeps it, as
+    // the rules say (an end from 23:59:00 on means midnight before start =
+    // end means 24 hours, so 24:00-24:00 is empty), so as not to change the
+    // numbers of rows written before.
+    if (start == input::kEndOfDayMicroseconds)
+      bad.note({source.name, std::string(store_id), "start_time_local", "24:00:00",
+                input::kShiftStartsAtEndOfDay});
     if (store_id < stores.last_store_id()) throw_out_of_order(source);
-    stores.add(store_id,
-               {static_cast<int>(weekday), DatumGetTimeADT(values[2]), DatumGetTimeADT(values[3])});
+    stores.add(store_id, {static_cast<int>(weekday), start, DatumGetTimeADT(values[3])});
   });
   stores.finish();
   return stores;
 }
 
-StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad) {
+StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad,
+                               std::optional<std::string_view> store_id_only) {
   StoreZoneTable rows;
   std::unordered_set<std::string> known;  // zones checked once each
-  std::string sql = query_for(source);
-  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+  std::string sql = query_for(source, store_id_only.has_value());
+  stream_query(sql, store_id_only, [&](const Datum* values, const bool* nulls) {
     if (!good_store_id(source, values, nulls, bad)) return;
     std::string_view store_id = text_bytes(values[0]);
     if (!no_nulls(source, store_id, nulls, {{1, "timezone_str"}}, bad)) return;
@@ -301,6 +326,30 @@ void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad
     if (!good_store_id(source, values, nulls, bad)) return;
     sink.store(text_bytes(values[0]));
   });
+}
+
+void read_store_polls_in_range(const SourceShape& source, std::string_view store_id,
+                               TimestampTz from, TimestampTz to, PollSink& sink, BadRows& bad) {
+  // As a report reads them (its polls of the range and those no range
+  // holds), in time order; on the default table through its index on
+  // (store_id, timestamp_utc).
+  stream_polls(source,
+               kPollColumns + source.name +
+                   " s WHERE s.store_id COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $3 AND ("
+                   "(s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
+                   "OPERATOR(pg_catalog.<=) $2) OR " +
+                   kNoRangeCondition + ") ORDER BY s.timestamp_utc",
+               {{TIMESTAMPTZOID, TimestampTzGetDatum(from)},
+                {TIMESTAMPTZOID, TimestampTzGetDatum(to)},
+                {TEXTOID, text_datum(store_id)}},
+               sink, bad);
+}
+
+bool store_has_polls(const SourceShape& source, std::string_view store_id) {
+  std::string sql =
+      "SELECT 1 FROM " + source.name +
+      " s WHERE s.store_id COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1 LIMIT 1";
+  return spi_execute(sql.c_str(), {{TEXTOID, text_datum(store_id)}}, true, 1) > 0;
 }
 
 std::optional<TimestampTz> newest_poll(const SourceShape& source) {

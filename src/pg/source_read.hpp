@@ -35,10 +35,15 @@ struct BadRow {
 
 // Where bad rows go: a report stops at the first (throws a UserError naming
 // the relation, the store and the value); check_sources() collects them all.
+// A suspect row (note) is one the rules give a meaning the writer hardly
+// meant: a report uses it as the rules say, check_sources() lists it.
 class BadRows {
  public:
   explicit BadRows(bool collect) : collect_(collect) {}
   void add(BadRow&& row);
+  void note(BadRow&& row) {
+    if (collect_) rows_.push_back(std::move(row));
+  }
   const std::vector<BadRow>& rows() const noexcept { return rows_; }
 
  private:
@@ -52,8 +57,11 @@ std::string bad_row_message(const BadRow& row);
 // Business hours and zones per store, in store_id byte order, in the compact
 // tables of core/store_tables.hpp: a report holds them for every store while
 // it reads the polls.
-StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad);
-StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad);
+// store_id_only: the rows of that store alone (store_report).
+StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad,
+                                    std::optional<std::string_view> store_id_only = {});
+StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad,
+                               std::optional<std::string_view> store_id_only = {});
 
 // Receives polls (read_polls: in store_id byte order, then time order;
 // read_polls_in_range: in any order) and store ids (read_poll_store_ids).
@@ -80,6 +88,13 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
 // first key is store_id in byte order ("C"), one descent per store, or
 // without such an index a DISTINCT over every row.
 void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad);
+
+// read_polls_in_range for the polls of one store (store_report), in time
+// order; and whether the store has any poll at all (it then has a row in a
+// report, also with none in the range).
+void read_store_polls_in_range(const SourceShape& source, std::string_view store_id,
+                               TimestampTz from, TimestampTz to, PollSink& sink, BadRows& bad);
+bool store_has_polls(const SourceShape& source, std::string_view store_id);
 
 // The newest poll time in `source`, if any (infinity ignored: the read
 // refuses it, naming the store).

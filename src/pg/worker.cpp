@@ -350,18 +350,17 @@ ClaimResult claim_next_report() {
 
 bool process_report(Claim& claim);
 
-// Names the report in application_name and the query text while computing
-// it (empty: none).
+// Names the report in the query text while computing it (empty: none). Only
+// the query text: PostgreSQL shows it to superusers and pg_read_all_stats
+// alone (the worker runs as the bootstrap superuser), while application_name
+// is shown to every role, and a report id is its owner's secret (whoever
+// holds it may read, cancel or delete the report where privileges allow,
+// and can forge its completion event). So application_name never changes.
 void show_report(const std::string& report_id) {
-  std::string name =
-      report_id.empty() ? "store_monitoring worker" : "store_monitoring report " + report_id;
   snprintf(activity, sizeof(activity), "%s",
            report_id.empty() ? "store_monitoring report worker"
                              : ("store_monitoring report worker: report " + report_id).c_str());
-  pg_call([&] {
-    SetConfigOption("application_name", name.c_str(), PGC_USERSET, PGC_S_SESSION);
-    pgstat_report_activity(STATE_IDLE, activity);
-  });
+  pg_call([&] { pgstat_report_activity(STATE_IDLE, activity); });
 }
 
 // store_monitoring.report_timeout for one report: PostgreSQL's statement
@@ -522,6 +521,9 @@ void connect_worker(Oid database) {
   SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
   // Compiling the read's expressions costs more than it saves (one pass).
   SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+  // Every role sees application_name: it names the kind of process, never a
+  // report (show_report).
+  SetConfigOption("application_name", "store_monitoring worker", PGC_SUSET, PGC_S_OVERRIDE);
   worker_context =
       AllocSetContextCreate(TopMemoryContext, "store_monitoring worker", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(worker_context);

@@ -156,7 +156,20 @@ is(schema_of('v11_db'), $fresh, "schema after 1.1 -> 1.2 -> $default equals a fr
 $node->safe_psql('postgres', 'CREATE DATABASE v12_db');
 $node->safe_psql('v12_db', "CREATE EXTENSION store_monitoring VERSION '1.2'");
 load_data($node, 120, db => 'v12_db');
+# A shift starting at 24:00, written before 1.3 refused them: empty by the
+# rules (an end at or after 23:59:00 means midnight first), so the numbers
+# stay those of the other databases.
+$node->safe_psql('v12_db',
+	"INSERT INTO store_monitoring.business_hours VALUES ('00001', 0, '24:00', '24:00')");
 $node->safe_psql('v12_db', 'ALTER EXTENSION store_monitoring UPDATE');
+is($node->safe_psql('v12_db', q{
+SELECT store_id || ' ' || value FROM store_monitoring.check_sources()
+WHERE column_name = 'start_time_local'}),
+	'00001 24:00:00', 'the 24:00 start written at 1.2 stays, and check_sources() lists it');
+my ($v12_ret, $v12_out, $v12_err) = $node->psql('v12_db',
+	"INSERT INTO store_monitoring.business_hours VALUES ('00002', 0, '24:00', '24:00')");
+like($v12_err, qr/violates check constraint "start_time_local_is_before_24_00"/,
+	'... while a new one is refused');
 is($node->safe_psql('v12_db',
 		"SELECT extversion FROM pg_extension WHERE extname = 'store_monitoring'"),
 	$default, "updated from 1.2 to $default");

@@ -1,7 +1,7 @@
 # Progress and cancellation: list_reports() shows stores_done/stores_total of
 # a report being computed (from the worker's shared memory: its transaction
-# has not committed); the worker names its report in application_name and
-# its query text; cancel_report() fails a queued report at once and a
+# has not committed); the worker names its report in its query text (seen
+# by superusers only), never in application_name (seen by every role); cancel_report() fails a queued report at once and a
 # computing one through its worker, with "canceled by <role>", for the owner
 # or a superuser only, and the worker does not retry it.
 use strict;
@@ -50,8 +50,8 @@ is(row_of($queued), 'Failed|done|0|canceled by postgres||',
 
 is( $node->safe_psql('postgres',
 		"SELECT application_name || '|' || CASE WHEN query LIKE '%$held%' THEN 't' ELSE 'f' END FROM pg_stat_activity WHERE pid = $pid"),
-	"store_monitoring report $held|t",
-	'the worker names its report in application_name and query text');
+	"store_monitoring worker|t",
+	'the worker names its report in its query text, not in application_name');
 
 $node->safe_psql('postgres', "SELECT store_monitoring.cancel_report('$held')");
 ok( poll_until($node,
@@ -80,7 +80,7 @@ ok( poll_until($node,
 		"Running|computing|1|$stores|$stores"),
 	"computed, not committed: $stores of $stores stores, seen from another session");
 is( $node->safe_psql('postgres',
-		"SELECT wait_event FROM pg_stat_activity WHERE application_name = 'store_monitoring report $writing'"),
+		"SELECT wait_event FROM pg_stat_activity WHERE query LIKE '%report $writing'"),
 	'Extension',
 	'meanwhile the worker sleeps in its pause');
 $node->safe_psql('postgres', "SELECT store_monitoring.cancel_report('$writing')");
