@@ -184,3 +184,12 @@ COMMENT ON FUNCTION store_monitoring.store_report(text, timestamptz, interval, t
 -- keeps their C symbols, which the released scripts name.
 DROP FUNCTION _store_monitoring_internal._visible_report(text);
 DROP FUNCTION _store_monitoring_internal._triggered_in_this_transaction(text);
+
+-- ==== queue: fair claims, per-role limits, costs that follow the caller ====
+
+-- A role's own reports, newest first: list_reports() and latest_report()
+-- read only the caller's rows, and the per-role limits of trigger_report()
+-- (reports Running, space stored) count only that role's.
+CREATE INDEX report_owner_idx ON _store_monitoring_internal.report (owner, requested_at);
+CREATE INDEX report_owner_label_idx ON _store_monitoring_internal.report (owner, label, requested_at)
+    WHERE label IS NOT NULL;

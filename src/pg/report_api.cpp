@@ -119,14 +119,25 @@ std::string new_report_id() {
 
 // Refuse at once what the worker would refuse later: the caller's sources
 // must exist, be readable by the caller and have the right shape. The worker
-// checks them again when it starts (relations change meanwhile).
+// checks them again when it starts (relations change meanwhile). Without
+// waiting: while another transaction holds a source locked against reads (a
+// loader's TRUNCATE and reload), the check is left to the worker, so that
+// trigger_report() returns at once.
 std::array<SourceShape, 3> check_can_read_inputs(Oid role) {
   Sources sources;
   {
     SpiScope spi;
     sources = configured_sources(role);
   }
-  return check_sources(sources, role);
+  if (auto shapes = check_sources_without_waiting(sources, role)) return *shapes;
+  std::array<SourceShape, 3> unchecked;
+  for (Input input : kInputs) {
+    SourceShape& shape = unchecked[static_cast<int>(input)];
+    shape.input = input;
+    shape.relation = sources[static_cast<int>(input)];
+    shape.name = source_name(shape.relation);
+  }
+  return unchecked;
 }
 
 struct AsOfChoice {
@@ -244,6 +255,7 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
   std::string id = new_report_id();
   {
     SpiScope spi;
+    check_role_limits(owner);
     spi_execute(
         "INSERT INTO _store_monitoring_internal.report (report_id, owner, as_of, report_time, "
         "max_extrapolation, interpolation, requested_at, source_relations, sources, label) "

@@ -17,11 +17,13 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "nodes/params.h"
 #include "storage/ipc.h"
+#include "storage/lmgr.h"
 #include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
 
@@ -473,6 +475,23 @@ void compute_and_store_report(const ReportJob& job) {
   PeakMemory memory;
   pause_for_testing(PausePoint::reading);
   throw_if_canceled();
+  // A source another transaction holds locked against reads (a loader's
+  // TRUNCATE and reload) is waited for, then read in a snapshot taken once
+  // the lock is granted, as a statement in READ COMMITTED (the worker's
+  // level) would: read in the snapshot taken before, a truncated and
+  // reloaded table would look empty. compute() checks them under these locks.
+  pg_call([&] {
+    bool waited = false;
+    for (Oid relation : sources)
+      if (OidIsValid(relation) && !ConditionalLockRelationOid(relation, AccessShareLock)) {
+        LockRelationOid(relation, AccessShareLock);
+        waited = true;
+      }
+    if (waited) {
+      PopActiveSnapshot();
+      PushActiveSnapshot(GetTransactionSnapshot());
+    }
+  });
   ReportOutput report;
   {
     // The owner's privileges and row-level security; nothing its relations

@@ -29,6 +29,7 @@ extern "C" {
 #include <algorithm>
 #include <array>
 #include <string>
+#include <vector>
 
 namespace store_monitoring::pg {
 
@@ -97,6 +98,25 @@ bool may_see(Oid caller, Oid owner) {
   return pg_call([&] { return has_privs_of_role(caller, owner); });
 }
 
+namespace {
+
+// The owners whose reports `caller` may see (may_see), as an oid[] for a
+// query's `owner = ANY (...)`, so that it reads those owners' rows through
+// report_owner_idx alone; NULL (is_null) for a superuser, who sees all. A
+// query parameter, so that the planner sees the owners. Needs a SpiScope;
+// the value lives until it ends.
+Datum visible_owners(Oid caller, bool* is_null) {
+  *is_null = pg_call([&] { return superuser_arg(caller); });
+  if (*is_null) return Datum(0);
+  spi_execute(
+      "SELECT pg_catalog.array_agg(oid) FROM pg_catalog.pg_authid "
+      "WHERE pg_catalog.pg_has_role($1, oid, 'USAGE')",
+      {{OIDOID, ObjectIdGetDatum(caller)}}, true, 1);
+  return spi_value(0, 1, is_null);
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------
 // Status
 
@@ -118,10 +138,103 @@ std::optional<std::string> label_argument(FunctionCallInfo fcinfo, int arg) {
 }
 
 // ---------------------------------------------------------------------------
+// Per-role limits
+
+namespace {
+
+void lock_role(uint32 lock_class, Oid role) {
+  LOCKTAG tag;
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lock_class, role, kLockTagSpace);
+  pg_call([&] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
+}
+
+std::string role_name(Oid role) {
+  const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
+  return name ? std::string(name) : "OID " + std::to_string(role);
+}
+
+// Bytes the stored results of `owner`'s reports take (as stored, before
+// compression), read through the owner's index: the cost follows the
+// owner's reports. In the latest snapshot, under the caller's lock.
+int64 role_stored_bytes(Oid owner) {
+  spi_execute_latest(
+      "SELECT COALESCE(sum(COALESCE(pg_catalog.octet_length(o.data), 0) "
+      "OPERATOR(pg_catalog.+) COALESCE(pg_catalog.octet_length(r.csv), 0)), 0)::pg_catalog.int8 "
+      "FROM _store_monitoring_internal.report r "
+      "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
+      "WHERE r.owner OPERATOR(pg_catalog.=) $1",
+      {{OIDOID, ObjectIdGetDatum(owner)}});
+  bool is_null = false;
+  return DatumGetInt64(spi_value(0, 1, &is_null));
+}
+
+std::string kilobytes(int64 bytes) { return std::to_string((bytes + 1023) / 1024) + " kB"; }
+
+constexpr const char* kStoredHint =
+    "Delete reports no longer needed (delete_report(), purge_reports()), or ask a superuser to "
+    "raise store_monitoring.max_stored_per_role.";
+
+// Refuses `adding` more bytes for `owner` beyond max_stored_per_role.
+void check_stored(Oid owner, int64 adding, const char* what) {
+  int limit_kb = current_settings().max_stored_kb_per_role;
+  if (limit_kb <= 0) return;
+  int64 limit = static_cast<int64>(limit_kb) * 1024;
+  int64 used = role_stored_bytes(owner);
+  if (adding == 0 ? used < limit : used + adding <= limit) return;
+  throw UserError(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+                  std::string(what) + ": the reports of role \"" + role_name(owner) +
+                      "\" hold " + kilobytes(used) + " of results" +
+                      (adding == 0 ? ", reaching" : "; this report's " + kilobytes(adding) +
+                                                        " would exceed") +
+                      " store_monitoring.max_stored_per_role (" + std::to_string(limit_kb) +
+                      " kB)",
+                  kStoredHint);
+}
+
+}  // namespace
+
+void check_role_limits(Oid owner) {
+  int max_queued = current_settings().max_queued_per_role;
+  if (max_queued > 0) {
+    // Concurrent triggers of the same role wait here for each other, so
+    // that each counts what the previous ones committed.
+    lock_role(kQueueLockClass, owner);
+    spi_execute_latest(
+        "SELECT count(*) FROM _store_monitoring_internal.report "
+        "WHERE owner OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'Running'",
+        {{OIDOID, ObjectIdGetDatum(owner)}});
+    bool is_null = false;
+    int64 running = DatumGetInt64(spi_value(0, 1, &is_null));
+    if (running >= max_queued)
+      throw UserError(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+                      "cannot trigger a report: role \"" + role_name(owner) + "\" has " +
+                          std::to_string(running) +
+                          " reports Running, the most store_monitoring.max_queued_per_role (" +
+                          std::to_string(max_queued) + ") allows",
+                      "Wait for some of them to end (wait_report()), or cancel some "
+                      "(cancel_report()).");
+  }
+  check_stored(owner, 0, "cannot trigger a report");
+}
+
+// ---------------------------------------------------------------------------
 // Writing
 
 void complete_report(std::string_view report_id, std::string& stored, size_t store_count,
                      int64 memory_kb) {
+  if (current_settings().max_stored_kb_per_role > 0) {
+    uint64 found = spi_execute(
+        "SELECT owner FROM _store_monitoring_internal.report WHERE report_id "
+        "OPERATOR(pg_catalog.=) $1",
+        {{TEXTOID, text_datum(report_id)}}, false, 1);
+    if (found != 1)
+      throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "the report disappeared");
+    bool is_null = false;
+    Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
+    // Until commit: two workers finishing reports of one role count in turn.
+    lock_role(kStoredLockClass, owner);
+    check_stored(owner, static_cast<int64>(stored.size()), "the report's results were not stored");
+  }
   Datum data = bytea_datum(stored);
   std::string().swap(stored);
   char sql[1024];
@@ -364,6 +477,7 @@ void set_progress_columns(HeapTuple tuple, TupleDesc desc, int handle_column, co
 // shared progress while it computes).
 constexpr int kListStored = 16;  // report_id .. sources
 constexpr int kListColumns = kListStored + 4;
+constexpr int kListAhead = kListStored + 4;  // the query's column of earlier queued reports
 
 // list_reports(status, since, label, limit): newest first.
 Datum list_reports(FunctionCallInfo fcinfo) {
@@ -381,29 +495,52 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   if (limit == 0) return Datum(0);
   SpiScope spi;
+  bool all_owners = false;
+  Datum owners = visible_owners(caller, &all_owners);
   uint64 rows = spi_execute(
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
-      "worker_memory_kb, error, owner::regrole, sources, label, owner, progress_handle "
-      "FROM _store_monitoring_internal.report "
+      "worker_memory_kb, error, owner::regrole, sources, label, owner, progress_handle, "
+      // A queued report's earlier queued reports of the same owner: with
+      // the claims in turn, what it waits for beyond a free worker.
+      "CASE WHEN phase OPERATOR(pg_catalog.=) 'queued' THEN (SELECT pg_catalog.count(*) "
+      "FROM _store_monitoring_internal.report q WHERE q.owner OPERATOR(pg_catalog.=) r.owner "
+      "AND q.status OPERATOR(pg_catalog.=) 'Running' AND q.phase OPERATOR(pg_catalog.=) 'queued' "
+      "AND (q.requested_at OPERATOR(pg_catalog.<) r.requested_at "
+      "OR (q.requested_at OPERATOR(pg_catalog.=) r.requested_at "
+      "AND q.lock_key OPERATOR(pg_catalog.<) r.lock_key))) END "
+      "FROM _store_monitoring_internal.report r "
       "WHERE ($1::text IS NULL OR status OPERATOR(pg_catalog.=) $1) AND ($2::timestamptz IS NULL "
       "OR requested_at OPERATOR(pg_catalog.>=) $2) "
       "AND ($3::text IS NULL OR label OPERATOR(pg_catalog.=) $3) "
+      "AND ($4::oid[] IS NULL OR owner OPERATOR(pg_catalog.=) ANY ($4)) "
       "ORDER BY requested_at DESC, lock_key DESC",
       {{TEXTOID, status, PG_ARGISNULL(0)},
        {TIMESTAMPTZOID, PG_ARGISNULL(1) ? Datum(0) : PG_GETARG_DATUM(1), PG_ARGISNULL(1)},
-       {TEXTOID, PG_ARGISNULL(2) ? Datum(0) : PG_GETARG_DATUM(2), PG_ARGISNULL(2)}},
-      true);
-  // Why queued reports wait: one answer for all of them (they wait in one
-  // queue), computed only when there is one.
+       {TEXTOID, PG_ARGISNULL(2) ? Datum(0) : PG_GETARG_DATUM(2), PG_ARGISNULL(2)},
+       {OIDARRAYOID, owners, all_owners}},
+      true, limit > 0 ? limit : 0);
+  // Why queued reports wait: whether a worker is free (computed once, only
+  // when a report is Running), then how many of its owner's reports are
+  // queued before it. Nothing about other roles' reports but that bit.
   SPITupleTable* reports = SPI_tuptable;
-  Datum waiting_for = 0;
-  for (uint64 i = 0; i < rows && waiting_for == 0; ++i) {
+  std::optional<std::string> reason;
+  std::vector<Datum> waiting_for(rows, Datum(0));
+  for (uint64 i = 0; i < rows; ++i) {
     bool is_null = false;
+    bool ahead_null = true;
     Datum row_status =
         pg_call([&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, 2, &is_null); });
-    if (text_bytes(row_status) == status_text(ReportStatus::Running))
-      waiting_for = text_datum(queued_reason());
+    Datum ahead = pg_call(
+        [&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, kListAhead, &ahead_null); });
+    if (text_bytes(row_status) != status_text(ReportStatus::Running) || ahead_null) continue;
+    if (!reason) reason = queued_reason();
+    int64 earlier = DatumGetInt64(ahead);
+    waiting_for[i] = text_datum(
+        earlier == 0 ? *reason
+                     : *reason + "; " + std::to_string(earlier) +
+                           " earlier reports of its owner are queued before it (the workers "
+                           "serve the roles in turn)");
   }
   pg_call([&] {
     TupleDesc desc = result->setDesc;
@@ -419,9 +556,8 @@ Datum list_reports(FunctionCallInfo fcinfo) {
       for (int column = 0; column < kListStored; ++column)
         values[column] = SPI_getbinval(tuple, reports->tupdesc, column + 1, &nulls[column]);
       // Only a report still in the queue waits for a worker.
-      values[kListStored] = waiting_for;
-      nulls[kListStored] = waiting_for == 0 || text_bytes(values[1]) != "Running" ||
-                           text_bytes(values[2]) != "queued";
+      values[kListStored] = waiting_for[i];
+      nulls[kListStored] = waiting_for[i] == 0;
       values[kListStored + 1] =
           SPI_getbinval(tuple, reports->tupdesc, kListStored + 1, &nulls[kListStored + 1]);
       set_progress_columns(tuple, reports->tupdesc, kListStored + 3, values, nulls,
@@ -493,12 +629,17 @@ Datum latest_report(FunctionCallInfo fcinfo) {
   std::optional<std::string> latest;
   {
     SpiScope spi;
+    bool all_owners = false;
+    Datum owners = visible_owners(caller, &all_owners);
     uint64 rows = spi_execute(
         "SELECT owner, report_id::text FROM _store_monitoring_internal.report "
-        "WHERE label OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) $2 ORDER BY "
-        "requested_at DESC, lock_key DESC",
-        {{TEXTOID, PG_GETARG_DATUM(0)}, {TEXTOID, text_datum(status_text(ReportStatus::Complete))}},
-        true);
+        "WHERE label OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) $2 "
+        "AND ($3::oid[] IS NULL OR owner OPERATOR(pg_catalog.=) ANY ($3)) "
+        "ORDER BY requested_at DESC, lock_key DESC",
+        {{TEXTOID, PG_GETARG_DATUM(0)},
+         {TEXTOID, text_datum(status_text(ReportStatus::Complete))},
+         {OIDARRAYOID, owners, all_owners}},
+        true, 1);
     bool is_null = false;
     for (uint64 i = 0; i < rows && !latest; ++i)
       if (may_see(caller, DatumGetObjectId(spi_value(i, 1, &is_null))))

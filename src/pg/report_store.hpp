@@ -41,6 +41,22 @@ inline constexpr const char* kReportChannel = "store_monitoring_report";
 // the worker sets the latches of those holders when the report ends.
 inline constexpr uint32 kWaitLockClass = 0x534D5702;
 
+// Advisory lock classes (first key; the second is a role's oid) that
+// serialize, per role, the checks of its limits with what they count
+// (ExclusiveLock, transaction level, in the private tag space of worker.hpp):
+// trigger_report() under kQueueLockClass counts the role's Running reports;
+// a worker under kStoredLockClass counts the role's stored results before
+// adding a report's. Only trigger_report() takes the first (a role can make
+// only its own triggers wait), only workers the second.
+inline constexpr uint32 kQueueLockClass = 0x534D5103;
+inline constexpr uint32 kStoredLockClass = 0x534D5304;
+
+// Refuses a new report of `owner` when it has store_monitoring.
+// max_queued_per_role reports Running (those this transaction triggered
+// included) or its stored results have reached max_stored_per_role. Needs a
+// SpiScope; takes kQueueLockClass for the rest of the transaction.
+void check_role_limits(Oid owner);
+
 // The label argument `arg` of a function: nullopt for NULL; refuses an
 // empty label or one longer than 63 bytes.
 std::optional<std::string> label_argument(FunctionCallInfo fcinfo, int arg);
@@ -49,7 +65,9 @@ std::optional<std::string> label_argument(FunctionCallInfo fcinfo, int arg);
 
 // Stores the results (`stored`: encode_report's bytes of `store_count`
 // stores), sets the report Complete and queues its NOTIFY, all in the current
-// transaction. Throws when the report is no longer Running. Frees `stored`
+// transaction. Throws when the report is no longer Running, and when its
+// results would take its owner's stored results beyond
+// store_monitoring.max_stored_per_role (the report then ends Failed). Frees `stored`
 // once copied into the value written, so that one copy less is held while
 // the row is formed.
 void complete_report(std::string_view report_id, std::string& stored, size_t store_count,

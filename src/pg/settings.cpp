@@ -37,6 +37,8 @@ int debug_pause_point = static_cast<int>(PausePoint::claimed);
 int recovery_interval = 30;
 int report_timeout = 60 * 60 * 1000;  // ms; 0: none
 int range_read_memory = 64 * 1024;    // kB
+int max_queued_per_role = 100;
+int max_stored_per_role = 1024 * 1024;  // kB; 0: none
 char* report_retention = nullptr;
 int64 report_retention_us = 0;
 
@@ -81,7 +83,8 @@ constexpr const char* kSettingNames[] = {
     "store_monitoring.max_attempts",       "store_monitoring.recovery_interval",
     "store_monitoring.debug_worker_delay", "store_monitoring.debug_pause_point",
     "store_monitoring.report_timeout",     "store_monitoring.shard_timeout",
-    "store_monitoring.report_retention",   "store_monitoring.range_read_memory"};
+    "store_monitoring.report_retention",   "store_monitoring.range_read_memory",
+    "store_monitoring.max_queued_per_role", "store_monitoring.max_stored_per_role"};
 
 bool is_setting_name(const char* name) {
   for (const char* known : kSettingNames)
@@ -134,6 +137,12 @@ void forget_max_attempts(int, void*) { forget_refused("store_monitoring.max_atte
 void forget_recovery_interval(int, void*) { forget_refused("store_monitoring.recovery_interval"); }
 void forget_report_timeout(int, void*) { forget_refused("store_monitoring.report_timeout"); }
 void forget_range_read_memory(int, void*) { forget_refused("store_monitoring.range_read_memory"); }
+void forget_max_queued_per_role(int, void*) {
+  forget_refused("store_monitoring.max_queued_per_role");
+}
+void forget_max_stored_per_role(int, void*) {
+  forget_refused("store_monitoring.max_stored_per_role");
+}
 void forget_debug_worker_delay(int, void*) {
   forget_refused("store_monitoring.debug_worker_delay");
 }
@@ -323,6 +332,22 @@ void define_settings() {
       "empty (the default) keeps every report.",
       &report_retention, "", PGC_SUSET, 0, check_report_retention, assign_report_retention,
       nullptr);
+  // Superusers only, so that a role cannot raise its own limit; a superuser
+  // may lower it for one role with ALTER ROLE ... SET.
+  DefineCustomIntVariable(
+      "store_monitoring.max_queued_per_role",
+      "Most reports one role may have Running (queued or computing) at once.",
+      "trigger_report() refuses a report beyond it. 0 means no limit.", &max_queued_per_role, 100,
+      0, INT_MAX, PGC_SUSET, 0, nullptr, forget_max_queued_per_role, nullptr);
+  DefineCustomIntVariable(
+      "store_monitoring.max_stored_per_role",
+      "Most space the stored results of one role's reports may take.",
+      "trigger_report() refuses a report once the role's stored results reach it, and a report "
+      "whose results would take the role beyond it ends Failed instead of being stored. The "
+      "workers enforce the value of the server configuration or ALTER DATABASE ... SET. 0 "
+      "means no limit.",
+      &max_stored_per_role, 1024 * 1024, 0, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr,
+      forget_max_stored_per_role, nullptr);
   MarkGUCPrefixReserved("store_monitoring");
   // PostgreSQL has applied the early values, warning about and skipping
   // those it refused. Remember those, checked again the same way.
@@ -364,7 +389,9 @@ Settings current_settings() {
                   static_cast<PausePoint>(debug_pause_point),
                   report_timeout,
                   report_retention_us,
-                  range_read_memory};
+                  range_read_memory,
+                  max_queued_per_role,
+                  max_stored_per_role};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

@@ -34,6 +34,8 @@ struct Settings {
   int report_timeout_ms;      // longest a report may compute; 0: no limit
   int64 report_retention_us;  // finished reports older than this are deleted; 0: kept
   int range_read_memory_kb;   // most memory for the polls of a range read
+  int max_queued_per_role;    // Running reports one role may have; 0: no limit
+  int max_stored_kb_per_role; // kB of stored results one role may hold; 0: no limit
 };
 
 // Registers the settings; called from _PG_init. A value set before the

@@ -242,6 +242,25 @@ std::array<SourceShape, 3> check_sources(const Sources& sources, Oid role) {
           check_source(Input::time_zones, sources[2], role)};
 }
 
+std::optional<std::array<SourceShape, 3>> check_sources_without_waiting(const Sources& sources,
+                                                                        Oid role) {
+  for (Oid relation : sources)
+    if (!pg_call([&] { return ConditionalLockRelationOid(relation, AccessShareLock); }))
+      return std::nullopt;
+  // Every relation is locked now: check_sources takes the same locks again
+  // at once.
+  return check_sources(sources, role);
+}
+
+std::string source_name(Oid relation) {
+  char* name = pg_call([&] {
+    char* relname = get_rel_name(relation);
+    char* schema = relname ? get_namespace_name(get_rel_namespace(relation)) : nullptr;
+    return schema ? quote_qualified_identifier(schema, relname) : nullptr;
+  });
+  return name ? std::string(name) : "OID " + std::to_string(relation);
+}
+
 namespace {
 
 // set_sources(polls, business_hours, time_zones): NULL means the default

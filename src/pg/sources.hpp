@@ -13,6 +13,7 @@ extern "C" {
 }
 
 #include <array>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,5 +59,15 @@ SourceShape check_source(Input input, Oid relation, Oid role);
 
 // The same for the three relations, in Input order.
 std::array<SourceShape, 3> check_sources(const Sources& sources, Oid role);
+
+// check_sources without waiting: nullopt, having checked nothing, when
+// another transaction holds a lock on one of the relations that a read
+// waits for (a loader's TRUNCATE or LOCK ... ACCESS EXCLUSIVE).
+std::optional<std::array<SourceShape, 3>> check_sources_without_waiting(const Sources& sources,
+                                                                        Oid role);
+
+// The schema-qualified, quoted name of `relation`, looked up without a lock
+// (for messages only: it may be renamed meanwhile); "OID n" once dropped.
+std::string source_name(Oid relation);
 
 }  // namespace store_monitoring::pg

@@ -7,30 +7,59 @@ extern "C" {
 #include "nodes/params.h"
 #include "tcop/dest.h"
 #include "utils/guc.h"
+#include "utils/snapmgr.h"
 }
 
 namespace store_monitoring::pg {
 
-uint64 spi_execute(const char* sql, std::initializer_list<SqlArg> args, bool read_only,
-                   long row_limit) {
-  constexpr int kMaxArgs = 16;
+namespace {
+
+constexpr int kMaxArgs = 16;
+
+struct SpiArgs {
   Oid types[kMaxArgs];
   Datum values[kMaxArgs];
   char nulls[kMaxArgs];
   int count = 0;
-  for (const SqlArg& arg : args) {
-    if (count == kMaxArgs) throw std::logic_error("too many SQL arguments");
-    types[count] = arg.type;
-    values[count] = arg.value;
-    nulls[count] = arg.is_null ? 'n' : ' ';
-    ++count;
+  explicit SpiArgs(std::initializer_list<SqlArg> args) {
+    for (const SqlArg& arg : args) {
+      if (count == kMaxArgs) throw std::logic_error("too many SQL arguments");
+      types[count] = arg.type;
+      values[count] = arg.value;
+      nulls[count] = arg.is_null ? 'n' : ' ';
+      ++count;
+    }
   }
-  int result = pg_call([&] {
-    return SPI_execute_with_args(sql, count, types, values, nulls, read_only, row_limit);
-  });
+};
+
+uint64 spi_result(int result) {
   if (result < 0)
     throw std::runtime_error(std::string("SPI failed: ") + SPI_result_code_string(result));
   return SPI_processed;
+}
+
+}  // namespace
+
+uint64 spi_execute(const char* sql, std::initializer_list<SqlArg> args, bool read_only,
+                   long row_limit) {
+  SpiArgs a(args);
+  return spi_result(pg_call([&] {
+    return SPI_execute_with_args(sql, a.count, a.types, a.values, a.nulls, read_only, row_limit);
+  }));
+}
+
+uint64 spi_execute_latest(const char* sql, std::initializer_list<SqlArg> args) {
+  SpiArgs a(args);
+  return spi_result(pg_call([&] {
+    SPIPlanPtr plan = SPI_prepare(sql, a.count, a.types);
+    if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+    // Not read-only: the command counter advances first, so the rows this
+    // transaction inserted a moment ago are seen too.
+    int result = SPI_execute_snapshot(plan, a.values, a.nulls, GetLatestSnapshot(),
+                                      InvalidSnapshot, false, false, 0);
+    SPI_freeplan(plan);
+    return result;
+  }));
 }
 
 Datum spi_value(uint64 row, int column, bool* is_null) {

@@ -29,6 +29,12 @@ struct SqlArg {
 uint64 spi_execute(const char* sql, std::initializer_list<SqlArg> args, bool read_only,
                    long row_limit = 0);
 
+// Runs one statement in the latest snapshot, whatever the isolation level,
+// seeing what other transactions committed until now and this one's own
+// changes: for counts made under a lock that must include what the lock's
+// previous holders committed.
+uint64 spi_execute_latest(const char* sql, std::initializer_list<SqlArg> args);
+
 // Column `column` (1-based) of result row `row`.
 Datum spi_value(uint64 row, int column, bool* is_null);
 

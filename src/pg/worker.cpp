@@ -252,8 +252,12 @@ struct ClaimResult {
   bool failed = false;  // a write failed; every lock taken is released
 };
 
-// Claims the oldest Running report nobody holds, in a committed transaction
-// (so attempts counts runs that were interrupted).
+// Claims a Running report nobody holds, in a committed transaction (so
+// attempts counts runs that were interrupted). Fair across roles: each
+// report's turn is its rank among its owner's Running reports (those being
+// computed first, as the oldest), so the workers serve the roles round-robin
+// and a role with a long queue delays another role's report by at most one
+// report per worker. Within a turn the oldest goes first.
 ClaimResult claim_next_report() {
   ClaimResult outcome;
   struct Exhausted {
@@ -267,10 +271,15 @@ ClaimResult claim_next_report() {
   int max_attempts = current_settings().max_attempts;
   TransactionResult result = in_transaction([&] {
     // Only workers hold report locks, at most one each (max_workers <= 64),
-    // so the 100 oldest Running reports include any that nobody holds.
+    // so the first 100 Running reports include any that nobody holds. The
+    // Running reports are few (store_monitoring.max_queued_per_role per role)
+    // and read through their partial index.
     uint64 count = spi_execute(
-        "SELECT report_id, lock_key FROM _store_monitoring_internal.report "
-        "WHERE status OPERATOR(pg_catalog.=) 'Running' ORDER BY requested_at, lock_key LIMIT 100",
+        "SELECT report_id, lock_key FROM (SELECT report_id, lock_key, requested_at, "
+        "pg_catalog.row_number() OVER (PARTITION BY owner ORDER BY requested_at, lock_key) "
+        "AS turn FROM _store_monitoring_internal.report "
+        "WHERE status OPERATOR(pg_catalog.=) 'Running') r "
+        "ORDER BY turn, requested_at, lock_key LIMIT 100",
         {}, false);
     std::vector<std::pair<std::string, uint32>> candidates;
     bool is_null = false;

@@ -369,7 +369,8 @@ WHERE r.report_id = '$id' AND r.status = 'Running' AND r.phase = 'computing'
 
 # Starts psql on $sql (one session, ON_ERROR_STOP) without waiting for it;
 # bounded by the test timeout. Returns a handle for psql_running/finish_psql.
-#   db => database (default 'postgres'), timeout => seconds
+#   db => database (default 'postgres'), user => role to log in as,
+#   timeout => seconds
 sub start_psql
 {
 	my ($node, $sql, %opt) = @_;
@@ -381,7 +382,8 @@ sub start_psql
 	$h{run} = IPC::Run::start(
 		[
 			$node->installed_command('psql'), '-XAtq', '-v', 'ON_ERROR_STOP=1',
-			'-d', $node->connstr($opt{db} // 'postgres'), '-f', $h{in}
+			'-d', $node->connstr($opt{db} // 'postgres'),
+			($opt{user} ? ('-U', $opt{user}) : ()), '-f', $h{in}
 		],
 		'>', $h{out}, '2>', $h{err},
 		IPC::Run::timeout($opt{timeout} // $timeout));
