@@ -46,11 +46,13 @@ sub ids_of
 }
 
 # --- 1. claims in turn across roles ---------------------------------------------
-# Every report pauses a second after its claim: 2 workers, 8 reports queued
-# by one role in one statement, then one report of another role.
+# Every report pauses 3 seconds after its claim: 2 workers, 8 reports queued
+# by one role in one statement, then one report of another role, queued
+# while the workers still hold the first two (a shorter pause let a loaded
+# machine finish one before the other role's trigger came).
 set_conf($node,
 	'store_monitoring.debug_pause_point' => 'claimed',
-	'store_monitoring.debug_worker_delay' => 1000);
+	'store_monitoring.debug_worker_delay' => 3000);
 my @busy = ids_of('regress_busy',
 	"SELECT store_monitoring.trigger_report('$AS_OF') FROM generate_series(1, 8)");
 is(scalar @busy, 8, 'the busy role queues 8 reports');
