@@ -366,6 +366,9 @@ constexpr int kGraceTicks = 5;
 volatile sig_atomic_t guarding = false;        // a report is being computed
 volatile sig_atomic_t deadline_passed = false;
 volatile sig_atomic_t stop_ticks = 0;          // watch ticks since the stop was asked; 0: none
+volatile sig_atomic_t may_force = true;        // FATAL once the grace is over
+volatile sig_atomic_t forced = false;          // ProcDiePending set by on_watch_tick
+volatile sig_atomic_t terminated = false;      // a SIGTERM came (see terminate_worker)
 TimeoutId deadline_timeout = MAX_TIMEOUTS;
 TimeoutId watch_timeout = MAX_TIMEOUTS;
 int guarded_timeout_ms = 0;
@@ -388,7 +391,8 @@ void on_watch_tick() {
   if (!guarding) return;
   if (progress_cancel_requested()) ask_to_stop();
   if (stop_ticks > 0) stop_ticks = stop_ticks + 1;
-  if (stop_ticks > kGraceTicks) {
+  if (stop_ticks > kGraceTicks && may_force) {
+    forced = true;
     ProcDiePending = true;
     InterruptPending = true;
     SetLatch(MyLatch);
@@ -453,6 +457,8 @@ class ReportGuard {
     guarded_timeout_ms = timeout_ms;
     deadline_passed = false;
     stop_ticks = 0;
+    may_force = true;
+    forced = false;
     guarding = true;
     pg_call([&] {
       if (timeout_ms > 0) enable_timeout_after(deadline_timeout, timeout_ms);
@@ -468,7 +474,15 @@ class ReportGuard {
     disable_timeout(deadline_timeout, false);
     disable_timeout(watch_timeout, false);
     if (stop_ticks != 0) QueryCancelPending = false;
+    // The report ended (its abort can outlast the grace) before the stop
+    // struck: the worker writes its end and lives on, unless terminated.
+    if (forced && !terminated) ProcDiePending = false;
+    forced = false;
   }
+  // A coordinator runs no role's code itself (its shards compute) and
+  // cancels the shards' reports after a stop, which a FATAL would cut short:
+  // the cancel alone stops it.
+  static void cancel_only() noexcept { may_force = false; }
   ReportGuard(const ReportGuard&) = delete;
   ReportGuard& operator=(const ReportGuard&) = delete;
 };
@@ -495,6 +509,7 @@ bool process_report(Claim& claim) {
   };
   bool sharded = false;
   if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
+    ReportGuard::cancel_only();
     try {
       pause_for_testing(PausePoint::claimed);
     } catch (const PgError& error) {
@@ -600,11 +615,18 @@ void serve_database() {
   }
 }
 
+// SIGTERM: as PostgreSQL's die(), noting that the termination is not the
+// report guard's own stop (which it may withdraw, see ReportGuard::end).
+void terminate_worker(SIGNAL_ARGS) {
+  terminated = true;
+  die(postgres_signal_arg);
+}
+
 // Connects a worker to `database` with the settings the extension's own SQL
 // needs, whatever the database's or roles' defaults say.
 void connect_worker(Oid database) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
-  pqsignal(SIGTERM, die);
+  pqsignal(SIGTERM, terminate_worker);
   BackgroundWorkerUnblockSignals();
   // No user: the worker runs as the bootstrap superuser and acts as the
   // report's owner only while reading the inputs (see report_compute.cpp).
