@@ -366,7 +366,7 @@ constexpr int kGraceTicks = 5;
 volatile sig_atomic_t guarding = false;        // a report is being computed
 volatile sig_atomic_t deadline_passed = false;
 volatile sig_atomic_t stop_ticks = 0;          // watch ticks since the stop was asked; 0: none
-volatile sig_atomic_t may_force = true;        // FATAL once the grace is over
+volatile sig_atomic_t may_force = true;        // watch and force; false: a coordinator
 volatile sig_atomic_t forced = false;          // ProcDiePending set by on_watch_tick
 volatile sig_atomic_t terminated = false;      // a SIGTERM came (see terminate_worker)
 TimeoutId deadline_timeout = MAX_TIMEOUTS;
@@ -388,10 +388,10 @@ void on_report_deadline() {
 }
 
 void on_watch_tick() {
-  if (!guarding) return;
+  if (!guarding || !may_force) return;
   if (progress_cancel_requested()) ask_to_stop();
   if (stop_ticks > 0) stop_ticks = stop_ticks + 1;
-  if (stop_ticks > kGraceTicks && may_force) {
+  if (stop_ticks > kGraceTicks) {
     forced = true;
     ProcDiePending = true;
     InterruptPending = true;
@@ -428,6 +428,9 @@ void fail_stopped_report(int, Datum) {
   guarding = false;
   disable_all_timeouts(false);
   QueryCancelPending = false;
+  // A SIGTERM meanwhile (a fast shutdown) must not strike in the middle of
+  // the write: the process exits right after it anyway.
+  HOLD_INTERRUPTS();
   // Bare: these end the aborted transaction's state and raise no error.
   AbortOutOfAnyTransaction();
   MemoryContextSwitchTo(worker_context);
@@ -479,10 +482,10 @@ class ReportGuard {
     if (forced && !terminated) ProcDiePending = false;
     forced = false;
   }
-  // A coordinator runs no role's code itself (its shards compute) and
-  // cancels the shards' reports after a stop, which a FATAL would cut short:
-  // the cancel alone stops it.
-  static void cancel_only() noexcept { may_force = false; }
+  // A coordinator runs no role's code itself (its shards compute), watches
+  // for cancel_report in its own waits, and cancels the shards' reports
+  // after a stop, which a FATAL would cut short: its deadline only cancels.
+  static void coordinator() noexcept { may_force = false; }
   ReportGuard(const ReportGuard&) = delete;
   ReportGuard& operator=(const ReportGuard&) = delete;
 };
@@ -509,7 +512,7 @@ bool process_report(Claim& claim) {
   };
   bool sharded = false;
   if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
-    ReportGuard::cancel_only();
+    ReportGuard::coordinator();
     try {
       pause_for_testing(PausePoint::claimed);
     } catch (const PgError& error) {
