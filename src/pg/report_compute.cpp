@@ -335,7 +335,7 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   TimestampTz hours_read = GetCurrentTimestamp();
   const int budget_kb = current_settings().range_read_memory_kb;
   // 0: store by store whatever the source.
-  if (budget_kb > 0 && !read_in_store_order(shapes[0], range, budget_kb)) {
+  if (!read_in_store_order(shapes[0], range, budget_kb) && budget_kb > 0) {
     std::optional<ReportOutput> output =
         compute_from_range(job, shapes[0], range, hours, zones, pipeline, bad,
                            static_cast<size_t>(budget_kb) * 1024, hours_read - started);
