@@ -521,11 +521,7 @@ bool process_report(Claim& claim) {
     std::optional<std::string> error = compute_report_on_shards(
         claim.job, claim.as_of_known, claim.requested_at,
         [](const std::function<void()>& body) -> std::optional<std::string> {
-          // A stopped report commits nothing more (its end included).
-          TransactionResult result = in_transaction([&] {
-            body();
-            throw_if_stopped();
-          });
+          TransactionResult result = in_transaction([&] { body(); });
           if (result.ok) return std::nullopt;
           return result.error;
         });
