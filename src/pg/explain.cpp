@@ -44,8 +44,8 @@ std::vector<Datum> array_elements(FunctionCallInfo fcinfo, int arg, Oid type, co
     const int elements = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
     if (elements > limit)
       ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                      errmsg("store_timeline takes at most %d elements in %s, not %d", limit,
-                             name, elements)));
+                      errmsg("store_timeline takes at most %d elements in %s, not %d", limit, name,
+                             elements)));
     int16 length;
     bool by_value;
     char align;

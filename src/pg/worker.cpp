@@ -363,12 +363,12 @@ constexpr int kWatchMs = 100;
 constexpr int kGraceTicks = 5;
 
 // Written by the timeout handlers (signal context) and read by the worker.
-volatile sig_atomic_t guarding = false;        // a report is being computed
+volatile sig_atomic_t guarding = false;  // a report is being computed
 volatile sig_atomic_t deadline_passed = false;
-volatile sig_atomic_t stop_ticks = 0;          // watch ticks since the stop was asked; 0: none
-volatile sig_atomic_t may_force = true;        // watch and force; false: a coordinator
-volatile sig_atomic_t forced = false;          // ProcDiePending set by on_watch_tick
-volatile sig_atomic_t terminated = false;      // a SIGTERM came (see terminate_worker)
+volatile sig_atomic_t stop_ticks = 0;      // watch ticks since the stop was asked; 0: none
+volatile sig_atomic_t may_force = true;    // watch and force; false: a coordinator
+volatile sig_atomic_t forced = false;      // ProcDiePending set by on_watch_tick
+volatile sig_atomic_t terminated = false;  // a SIGTERM came (see terminate_worker)
 TimeoutId deadline_timeout = MAX_TIMEOUTS;
 TimeoutId watch_timeout = MAX_TIMEOUTS;
 int guarded_timeout_ms = 0;
@@ -465,8 +465,8 @@ class ReportGuard {
     guarding = true;
     pg_call([&] {
       if (timeout_ms > 0) enable_timeout_after(deadline_timeout, timeout_ms);
-      enable_timeout_every(watch_timeout, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kWatchMs),
-                           kWatchMs);
+      enable_timeout_every(watch_timeout,
+                           TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kWatchMs), kWatchMs);
     });
   }
   // Never raises. From here on the worker only writes the report's end: no
