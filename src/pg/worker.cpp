@@ -438,6 +438,7 @@ void fail_stopped_report(int, Datum) {
     std::string report_id(guarded_report);
     std::string message = report_timeout_message();
     (void)in_transaction([&] { message = stop_message().value_or(message); });
+    // Bare: a LOG message returns (no longjmp).
     ereport(LOG, (errmsg("store_monitoring report %s: worker stopped: %s", report_id.c_str(),
                          message.c_str())));
     (void)mark_failed(report_id, message);
