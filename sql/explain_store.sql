@@ -169,6 +169,19 @@ SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 h
     'UTC', '{7}', '{09:00}', '{17:00}', '{}', '{}');
 SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 hours', 'nearest',
     'UTC', '{}', '{}', '{}', '{-infinity}', '{true}');
+-- Nor more polls or business-hours rows than its working memory is bounded
+-- for (500 000 and 1 000): refused before any is copied.
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 hours', 'nearest',
+    'UTC', '{}', '{}', '{}',
+    array_fill(timestamptz '2023-01-23 10:00+00', '{500001}'), array_fill(true, '{500001}'));
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 hours', 'nearest',
+    'UTC', array_fill(0::smallint, '{1001}'), array_fill(time '09:00', '{1001}'),
+    array_fill(time '17:00', '{1001}'), '{}', '{}');
+-- At the limit it is computed.
+SELECT count(*) FROM store_monitoring.store_timeline('2023-01-23 12:00+00', '2 hours', 'nearest',
+    'UTC', array_fill(0::smallint, '{1000}'), array_fill(time '09:00', '{1000}'),
+    array_fill(time '17:00', '{1000}'),
+    array_fill(timestamptz '2023-01-23 10:00+00', '{500000}'), array_fill(true, '{500000}'));
 -- The same arguments, valid, give a timeline.
 SELECT count(*) > 0 AS has_timeline FROM store_monitoring.store_timeline('2023-01-23 12:00+00',
     '2 hours', 'previous', 'UTC', '{0}', '{09:00}', '{17:00}', '{2023-01-23 10:00+00}', '{true}');

@@ -45,6 +45,14 @@ class PollGroups {
            stores * (sizeof(Store) + 2 * sizeof(Slot) + 24 + sizeof(Block) / 2);
   }
 
+  // The bytes the groups hold now (blocks allocated, stores, slots, ids),
+  // counted as they grow: for keeping a read within a budget while it runs.
+  size_t held_bytes() const noexcept {
+    return chunks_.size() * kBlocksPerChunk * sizeof(Block) + stores_.capacity() * sizeof(Store) +
+           slots_.capacity() * sizeof(Slot) + ids_.capacity() + pending_ids_.capacity() +
+           pending_.capacity() * sizeof(Pending);
+  }
+
   // Store ids in byte order (the order of the report's rows).
   std::vector<std::string_view> sorted_store_ids() const;
 

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace store_monitoring {
 namespace {
@@ -74,6 +75,13 @@ struct ReportEngine::Impl {
   std::vector<std::uint64_t> poll_keys;
   std::vector<Poll> evidence_polls;
 
+  std::function<void()> interrupt_check;
+  std::uint32_t steps = 0;
+  // One step of a loop whose length the inputs set.
+  void step() {
+    if (interrupt_check && (++steps & 4095) == 0) interrupt_check();
+  }
+
   const ZoneCalendar& calendar(std::string_view name);
   void build_open(const ZoneCalendar& cal, std::span<const BusinessHours> hours, Span range,
                   std::vector<Span>& out);
@@ -113,6 +121,7 @@ void ReportEngine::Impl::build_open(const ZoneCalendar& cal, std::span<const Bus
     const int weekday = weekday_of_day(day);
     const Micros midnight = day * kMicrosPerDay;
     for (std::size_t row_index = 0; row_index < hours.size(); ++row_index) {
+      step();
       const BusinessHours& row = hours[row_index];
       if (row.day_of_week != weekday) continue;
       // Rows are validated upstream; clamping only keeps bad input from overflowing.
@@ -153,6 +162,7 @@ void ReportEngine::Impl::collect_evidence(std::span<const Poll> polls) {
   std::vector<std::uint64_t>& keys = poll_keys;
   keys.clear();
   for (const Poll& p : polls) {
+    step();
     if (p.at < evidence.begin || p.at >= evidence.end) continue;
     auto after = std::upper_bound(open.begin(), open.end(), p.at,
                                   [](Micros at, const Span& s) { return at < s.begin; });
@@ -166,6 +176,7 @@ void ReportEngine::Impl::collect_evidence(std::span<const Poll> polls) {
   std::vector<Poll>& ev = evidence_polls;
   ev.clear();
   for (const std::uint64_t key : keys) {
+    step();
     const Micros at = evidence.begin + static_cast<Micros>(key >> 1);
     if (!ev.empty() && ev.back().at == at) continue;
     ev.push_back({at, (key & 1) != 0 ? PollStatus::active : PollStatus::inactive});
@@ -266,6 +277,10 @@ const ReportSettings& ReportEngine::settings() const noexcept { return impl_->se
 
 Span ReportEngine::evidence_range() const noexcept { return impl_->evidence; }
 
+void ReportEngine::set_interrupt_check(std::function<void()> check) {
+  impl_->interrupt_check = std::move(check);
+}
+
 StoreDurations ReportEngine::compute_store(std::string_view time_zone,
                                            std::span<const BusinessHours> hours,
                                            std::span<const Poll> polls) {
@@ -320,6 +335,7 @@ std::vector<TimelineEntry> ReportEngine::explain_store(std::string_view time_zon
   // Polls of the evidence range taken while closed.
   std::vector<Poll> ignored;
   for (const Poll& p : polls) {
+    m.step();
     if (p.at < m.evidence.begin || p.at >= m.evidence.end) continue;
     auto after = std::upper_bound(m.open.begin(), m.open.end(), p.at,
                                   [](Micros at, const Span& s) { return at < s.begin; });
@@ -340,6 +356,7 @@ std::vector<TimelineEntry> ReportEngine::explain_store(std::string_view time_zon
   const Micros h = m.settings.max_extrapolation;
   const bool nearest = m.settings.interpolation == Interpolation::nearest;
   for (std::size_t i = 0; i < ev.size(); ++i) {
+    m.step();
     const Micros a = ev[i].at;
     Micros from = nearest ? a - h : a;
     Micros to = a + h;
@@ -363,6 +380,7 @@ std::vector<TimelineEntry> ReportEngine::explain_store(std::string_view time_zon
   } else {
     Micros covered = week.begin;
     for (const auto& [s, row] : m.raw) {
+      m.step();
       const Micros from = std::max(s.begin, covered);
       if (from < s.end) pieces.push_back({{from, s.end}, row});
       covered = std::max(covered, s.end);
@@ -376,6 +394,7 @@ std::vector<TimelineEntry> ReportEngine::explain_store(std::string_view time_zon
     append_entry(out, {TimelineKind::closed, {cursor, piece.span.begin}, {}, -1, false, {}});
     Micros t = piece.span.begin;
     while (t < piece.span.end) {
+      m.step();
       while (j < decided.size() && decided[j].span.end <= t) ++j;
       if (j < decided.size() && decided[j].span.begin <= t) {
         const Micros to = std::min(decided[j].span.end, piece.span.end);
@@ -404,17 +423,22 @@ std::vector<TimelineEntry> ReportEngine::explain_store(std::string_view time_zon
   merged.reserve(out.size() + ignored.size());
   std::size_t k = 0;
   for (const TimelineEntry& e : out) {
+    m.step();
     while (k < ignored.size() && ignored[k].at < e.utc.begin) {
+      m.step();
       merged.push_back(
           {TimelineKind::ignored_poll, {ignored[k].at, ignored[k].at}, {}, -1, true, ignored[k]});
       ++k;
     }
     merged.push_back(e);
   }
-  for (; k < ignored.size(); ++k)
+  for (; k < ignored.size(); ++k, m.step())
     merged.push_back(
         {TimelineKind::ignored_poll, {ignored[k].at, ignored[k].at}, {}, -1, true, ignored[k]});
-  for (TimelineEntry& e : merged) e.local = {cal.to_local(e.utc.begin), cal.to_local(e.utc.end)};
+  for (TimelineEntry& e : merged) {
+    m.step();
+    e.local = {cal.to_local(e.utc.begin), cal.to_local(e.utc.end)};
+  }
   return merged;
 }
 

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -112,6 +113,11 @@ class ReportEngine {
   ReportEngine& operator=(const ReportEngine&) = delete;
 
   const ReportSettings& settings() const noexcept;
+
+  // Called every few thousand steps of the loops whose length the inputs set
+  // (polls, business-hours rows, timeline entries), so that a caller can stop
+  // a long call: an exception it throws leaves the call. None by default.
+  void set_interrupt_check(std::function<void()> check);
 
   // Instants whose polls may be evidence: [T - 168 h - H, T + 1 us).
   Span evidence_range() const noexcept;

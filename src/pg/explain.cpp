@@ -27,13 +27,28 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
+// The most polls and business-hours rows store_timeline takes: its working
+// memory (C++ containers that PostgreSQL's memory accounting does not see)
+// stays bounded (some 100 MB at the limit) whatever a caller passes.
+// explain_store passes a store's polls of the report's range only: a poll
+// every 3 s over a week and a week's max_extrapolation is some 400 000.
+constexpr int kMaxTimelinePolls = 500'000;
+constexpr int kMaxTimelineHours = 1'000;
+
 // The elements of a one-dimensional array argument without NULLs (an empty
-// list for a NULL array, which array_agg gives for no rows).
-std::vector<Datum> array_elements(FunctionCallInfo fcinfo, int arg, Oid type, const char* name) {
+// list for a NULL array, which array_agg gives for no rows); at most `limit`.
+std::vector<Datum> array_elements(FunctionCallInfo fcinfo, int arg, Oid type, const char* name,
+                                  int limit) {
   std::vector<Datum> out;
   if (PG_ARGISNULL(arg)) return out;
   pg_call([&] {
     ArrayType* array = PG_GETARG_ARRAYTYPE_P(arg);
+    // Before deconstruct_array copies it (the count is the header's).
+    const int elements = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+    if (elements > limit)
+      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                      errmsg("store_timeline takes at most %d elements in %s, not %d", limit, name,
+                             elements)));
     int16 length;
     bool by_value;
     char align;
@@ -42,7 +57,9 @@ std::vector<Datum> array_elements(FunctionCallInfo fcinfo, int arg, Oid type, co
     bool* nulls;
     int count;
     deconstruct_array(array, type, length, by_value, align, &values, &nulls, &count);
+    out.reserve(static_cast<size_t>(count));
     for (int i = 0; i < count; ++i) {
+      CHECK_FOR_INTERRUPTS();  // bare: in pg_call, in a frame without destructors
       if (nulls[i])
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                         errmsg("%s must not contain NULL", name)));
@@ -88,17 +105,21 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
         ERRCODE_INVALID_PARAMETER_VALUE,
         "interpolation must be nearest or previous, not \"" + interpolation.substr(0, 64) + "\"");
   const std::string zone(text_string(PG_GETARG_DATUM(3)));
-  std::vector<Datum> days = array_elements(fcinfo, 4, INT2OID, "day_of_week");
-  std::vector<Datum> starts = array_elements(fcinfo, 5, TIMEOID, "start_time_local");
-  std::vector<Datum> ends = array_elements(fcinfo, 6, TIMEOID, "end_time_local");
-  std::vector<Datum> poll_at = array_elements(fcinfo, 7, TIMESTAMPTZOID, "poll_at");
-  std::vector<Datum> poll_active = array_elements(fcinfo, 8, BOOLOID, "poll_active");
+  std::vector<Datum> days = array_elements(fcinfo, 4, INT2OID, "day_of_week", kMaxTimelineHours);
+  std::vector<Datum> starts =
+      array_elements(fcinfo, 5, TIMEOID, "start_time_local", kMaxTimelineHours);
+  std::vector<Datum> ends = array_elements(fcinfo, 6, TIMEOID, "end_time_local", kMaxTimelineHours);
+  std::vector<Datum> poll_at =
+      array_elements(fcinfo, 7, TIMESTAMPTZOID, "poll_at", kMaxTimelinePolls);
+  std::vector<Datum> poll_active =
+      array_elements(fcinfo, 8, BOOLOID, "poll_active", kMaxTimelinePolls);
   if (days.size() != starts.size() || days.size() != ends.size() ||
       poll_at.size() != poll_active.size())
     throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "array arguments differ in length");
 
   std::vector<BusinessHours> hours;
   for (size_t i = 0; i < days.size(); ++i) {
+    check_for_interrupts();
     int16 day = DatumGetInt16(days[i]);
     if (day < 0 || day > 6)  // as a report refuses such a business-hours row
       throw UserError(
@@ -107,7 +128,9 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
     hours.push_back({day, DatumGetTimeADT(starts[i]), DatumGetTimeADT(ends[i])});
   }
   std::vector<Poll> polls;
+  polls.reserve(poll_at.size());
   for (size_t i = 0; i < poll_at.size(); ++i) {
+    check_for_interrupts();
     TimestampTz at = DatumGetTimestampTz(poll_at[i]);
     if (TIMESTAMP_NOT_FINITE(at))
       throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "poll_at must hold finite times");
@@ -118,12 +141,17 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
   ReportEngine engine(
       {as_of + kPgEpochInUnixMicros, h_us,
        interpolation == "previous" ? Interpolation::previous : Interpolation::nearest});
+  engine.set_interrupt_check([] { check_for_interrupts(); });
+  // What the engine no longer needs goes before it builds the timeline.
+  std::vector<Datum>().swap(poll_at);
+  std::vector<Datum>().swap(poll_active);
   const std::vector<TimelineEntry> timeline = engine.explain_store(zone, hours, polls);
 
   pg_call([&] {
     InitMaterializedSRF(fcinfo, 0);
     auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const TimelineEntry& e : timeline) {
+      CHECK_FOR_INTERRUPTS();  // bare: in pg_call, in a frame without destructors
       Datum values[8];
       bool nulls[8] = {};
       values[0] = CStringGetTextDatum(kind_name(e.kind));

@@ -105,6 +105,17 @@ bool finish_store_id_worker(ParallelIds* state, const SourceShape& source, PollS
   return launched;
 }
 
+void abandon_store_id_worker(ParallelIds* state) {
+  pg_call([&] {
+    // Detached, the queue makes the worker's next send fail: it stops.
+    if (state->queue != nullptr) shm_mq_detach(state->queue);
+    WaitForParallelWorkersToFinish(state->context);
+    DestroyParallelContext(state->context);
+    ExitParallelMode();
+  });
+  state->queue = nullptr;
+}
+
 }  // namespace detail
 }  // namespace store_monitoring::pg
 

@@ -4,6 +4,7 @@
 // snapshot, role and settings: one snapshot per report still holds.
 #pragma once
 
+#include "pg/pg_boundary.hpp"
 #include "pg/source_read.hpp"
 
 extern "C" {
@@ -28,6 +29,9 @@ struct ParallelIds;
 ParallelIds* start_store_id_worker(const SourceShape& source);
 bool finish_store_id_worker(ParallelIds* state, const SourceShape& source, PollSink& sink,
                             BadRows& bad);
+// Stops the worker and leaves parallel mode without its ids, so that the
+// transaction can go on (after an exception of leader_work).
+void abandon_store_id_worker(ParallelIds* state);
 }  // namespace detail
 
 template <typename Fn>
@@ -35,7 +39,16 @@ bool with_store_ids_read_in_parallel(const SourceShape& source, PollSink& sink, 
                                      Fn&& leader_work) {
   // On an error the transaction's abort ends the worker and parallel mode.
   detail::ParallelIds* state = detail::start_store_id_worker(source);
-  leader_work();
+  try {
+    leader_work();
+  } catch (const PgError&) {
+    throw;  // the transaction aborts
+  } catch (...) {
+    // A C++ exception (a read given up) may be caught and the transaction
+    // go on: parallel mode must end first.
+    detail::abandon_store_id_worker(state);
+    throw;
+  }
   return detail::finish_store_id_worker(state, source, sink, bad);
 }
 

@@ -203,16 +203,27 @@ bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
 
 // The polls of the evidence range, in any order, and every store id of the
 // polls, grouped per store (bench/README.md, "Where the time goes").
+// Thrown when the polls of the range outgrow store_monitoring.range_read_memory
+// while they are read, whatever the estimate said (statistics gone stale, a
+// user's view the planner cannot see through).
+struct RangeOverBudget {};
+
 class GroupingSink final : public PollSink {
  public:
-  explicit GroupingSink(PollGroups& groups) : groups_(groups) {}
+  GroupingSink(PollGroups& groups, size_t budget_bytes)
+      : groups_(groups), budget_bytes_(budget_bytes) {}
   void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
     groups_.add(store_id, Poll{to_unix_micros(at), status});
+    // The groups grow a block chunk (1 MB) at a time: a look every 4096
+    // polls (32 kB of them) sees each step.
+    if ((++polls_ & 4095) == 0 && groups_.held_bytes() > budget_bytes_) throw RangeOverBudget{};
   }
   void store(std::string_view store_id) override { groups_.add_store(store_id); }
 
  private:
   PollGroups& groups_;
+  size_t budget_bytes_;
+  size_t polls_ = 0;
 };
 
 // Every store known to any input, in byte order, to the pipeline with its
@@ -261,6 +272,55 @@ class RunningPipeline {
   RunningPipeline& operator=(const RunningPipeline&) = delete;
 };
 
+// The range read: the polls of the evidence range in any order, grouped per
+// store, then every store computed. Nothing (and nothing handed to the
+// pipeline) when the groups outgrow `budget_bytes` while read: the caller
+// reads in store order instead.
+std::optional<ReportOutput> compute_from_range(const ReportJob& job, const SourceShape& polls,
+                                               Span range, const StoreHoursTable& hours,
+                                               const StoreZoneTable& zones,
+                                               ReportPipeline& pipeline, BadRows& bad,
+                                               size_t budget_bytes, TimestampTz hours_us) {
+  TimestampTz hours_read = GetCurrentTimestamp();
+  PollGroups groups(range);  // freed on return, before any other read
+  GroupingSink sink(groups, budget_bytes);
+  TimestampTz polls_read = 0;
+  auto read_range = [&] {
+    read_polls_in_range(polls, to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), sink,
+                        bad);
+    polls_read = GetCurrentTimestamp();
+  };
+  // Both cores read the default table: the store ids in a parallel worker,
+  // the range here. A user's relation is read in turn: a view, a row-level
+  // security policy or a foreign table may call what parallel mode refuses.
+  bool in_parallel = false;
+  try {
+    if (polls.relation == default_source(Input::polls)) {
+      in_parallel = with_store_ids_read_in_parallel(polls, sink, bad, read_range);
+    } else {
+      read_range();
+      read_poll_store_ids(polls, sink, bad);
+    }
+  } catch (const RangeOverBudget&) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
+  for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
+  TimestampTz ids_read = GetCurrentTimestamp();
+  submit_stores(groups, hours, zones, pipeline);
+  TimestampTz submitted = GetCurrentTimestamp();
+  ReportOutput output = pipeline.finish();
+  elog(DEBUG1,
+       "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms, "
+       "store ids (%s) waited for %.1f ms, %zu stores handed over %.1f ms, computing after that "
+       "%.1f ms",
+       job.report_id.c_str(), hours_us / 1000.0, groups.poll_count(),
+       (polls_read - hours_read) / 1000.0, in_parallel ? "parallel worker" : "read here",
+       (ids_read - polls_read) / 1000.0, groups.store_count(), (submitted - ids_read) / 1000.0,
+       (GetCurrentTimestamp() - submitted) / 1000.0);
+  return output;
+}
+
 // Reads the sources (checked again here: relations change) and computes.
 ReportOutput compute(const ReportJob& job, const Sources& sources) {
   ReportSettings settings{to_unix_micros(job.as_of), job.max_extrapolation_us,
@@ -279,52 +339,32 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   StoreHoursTable hours = read_business_hours(shapes[1], bad);
   StoreZoneTable zones = read_time_zones(shapes[2], bad);
   TimestampTz hours_read = GetCurrentTimestamp();
-  if (read_in_store_order(shapes[0], range, current_settings().range_read_memory_kb)) {
-    StoreAssembler assembler(hours, zones, pipeline);
-    assembler.keep_polls_between(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1));
-    read_polls(shapes[0], assembler, bad);
-    assembler.finish();
-    TimestampTz polls_read = GetCurrentTimestamp();
-    ReportOutput output = pipeline.finish();
-    elog(DEBUG1,
-         "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
-         "computing after the read %.1f ms",
-         job.report_id.c_str(), (hours_read - started) / 1000.0, (polls_read - hours_read) / 1000.0,
-         (GetCurrentTimestamp() - polls_read) / 1000.0);
-    return output;
+  const int budget_kb = current_settings().range_read_memory_kb;
+  // 0: store by store whatever the source.
+  if (!read_in_store_order(shapes[0], range, budget_kb) && budget_kb > 0) {
+    std::optional<ReportOutput> output =
+        compute_from_range(job, shapes[0], range, hours, zones, pipeline, bad,
+                           static_cast<size_t>(budget_kb) * 1024, hours_read - started);
+    if (output) return std::move(*output);
+    // Nothing reached the pipeline yet: the read starts again, bounded.
+    elog(LOG,
+         "store_monitoring report %s: the polls of the evidence range outgrew "
+         "store_monitoring.range_read_memory (%d kB) while read, more than estimated; "
+         "reading them again in store order",
+         job.report_id.c_str(), budget_kb);
+    hours_read = GetCurrentTimestamp();
   }
-  PollGroups groups(range);
-  GroupingSink sink(groups);
-  TimestampTz polls_read = 0;
-  auto read_range = [&] {
-    read_polls_in_range(shapes[0], to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1),
-                        sink, bad);
-    polls_read = GetCurrentTimestamp();
-  };
-  // Both cores read the default table: the store ids in a parallel worker,
-  // the range here. A user's relation is read in turn: a view, a row-level
-  // security policy or a foreign table may call what parallel mode refuses.
-  bool in_parallel = false;
-  if (shapes[0].relation == default_source(Input::polls)) {
-    in_parallel = with_store_ids_read_in_parallel(shapes[0], sink, bad, read_range);
-  } else {
-    read_range();
-    read_poll_store_ids(shapes[0], sink, bad);
-  }
-  for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
-  for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
-  TimestampTz ids_read = GetCurrentTimestamp();
-  submit_stores(groups, hours, zones, pipeline);
-  TimestampTz submitted = GetCurrentTimestamp();
+  StoreAssembler assembler(hours, zones, pipeline);
+  assembler.keep_polls_between(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1));
+  read_polls(shapes[0], assembler, bad);
+  assembler.finish();
+  TimestampTz polls_read = GetCurrentTimestamp();
   ReportOutput output = pipeline.finish();
   elog(DEBUG1,
-       "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms, "
-       "store ids (%s) waited for %.1f ms, %zu stores handed over %.1f ms, computing after that "
-       "%.1f ms",
-       job.report_id.c_str(), (hours_read - started) / 1000.0, groups.poll_count(),
-       (polls_read - hours_read) / 1000.0, in_parallel ? "parallel worker" : "read here",
-       (ids_read - polls_read) / 1000.0, groups.store_count(), (submitted - ids_read) / 1000.0,
-       (GetCurrentTimestamp() - submitted) / 1000.0);
+       "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
+       "computing after the read %.1f ms",
+       job.report_id.c_str(), (hours_read - started) / 1000.0, (polls_read - hours_read) / 1000.0,
+       (GetCurrentTimestamp() - polls_read) / 1000.0);
   return output;
 }
 

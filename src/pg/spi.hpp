@@ -57,6 +57,13 @@ void spi_stream(const char* sql, std::initializer_list<SqlArg> args, Fn&& on_row
       &on_row);
 }
 
+// CHECK_FOR_INTERRUPTS for C++ loops: a pending cancel, timeout or
+// termination is served (as a PgError, or FATAL's exit). Only a flag is read
+// while none is pending, so it may run every iteration.
+inline void check_for_interrupts() {
+  if (unlikely(INTERRUPTS_PENDING_CONDITION())) pg_call([] { CHECK_FOR_INTERRUPTS(); });
+}
+
 // PostgreSQL counts time from 2000-01-01, the core (src/core) from
 // 1970-01-01, both in microseconds: core time = PostgreSQL time + this.
 inline constexpr int64 kPgEpochInUnixMicros =

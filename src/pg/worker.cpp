@@ -51,12 +51,15 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <csignal>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace store_monitoring::pg {
 namespace {
+
+constexpr size_t kReportIdBytes = 128;
 
 MemoryContext worker_context = nullptr;
 // The worker's query text in pg_stat_activity: names the report it computes.
@@ -364,25 +367,145 @@ void show_report(const std::string& report_id) {
   pg_call([&] { pgstat_report_activity(STATE_IDLE, activity); });
 }
 
-// store_monitoring.report_timeout for one report: PostgreSQL's statement
-// timeout, armed by hand (a background worker runs no client statements, so
-// nothing else arms it). Whatever the report runs then ends with "canceling
-// statement due to statement timeout" once the time is up, its own sources'
-// functions included (a sleep, a lock wait), and the report ends Failed.
-class ReportDeadline {
+// store_monitoring.report_timeout and cancel_report() for one report, on the
+// worker's own clock: a statement timeout alone is a cancel, which a source
+// function may catch (EXCEPTION WHEN query_canceled) and carry on. At the
+// deadline, or once a cancel shows in the worker's segment (looked at every
+// kWatchMs), the report is first canceled as a statement is, so that an
+// ordinary source ends with the report's usual error and the worker lives
+// on; a report still running kGraceTicks later is stopped with FATAL, which
+// no PL exception block catches, and the exit callback below marks it
+// Failed. Either way a report stopped so never ends Complete.
+constexpr int kWatchMs = 100;
+constexpr int kGraceTicks = 5;
+
+// Written by the timeout handlers (signal context) and read by the worker.
+volatile sig_atomic_t guarding = false;  // a report is being computed
+volatile sig_atomic_t deadline_passed = false;
+volatile sig_atomic_t stop_ticks = 0;      // watch ticks since the stop was asked; 0: none
+volatile sig_atomic_t may_force = true;    // watch and force; false: a coordinator
+volatile sig_atomic_t forced = false;      // ProcDiePending set by on_watch_tick
+volatile sig_atomic_t terminated = false;  // a SIGTERM came (see terminate_worker)
+TimeoutId deadline_timeout = MAX_TIMEOUTS;
+TimeoutId watch_timeout = MAX_TIMEOUTS;
+int guarded_timeout_ms = 0;
+char guarded_report[kReportIdBytes] = "";
+
+void ask_to_stop() {
+  if (!guarding || stop_ticks != 0) return;
+  stop_ticks = 1;
+  QueryCancelPending = true;
+  InterruptPending = true;
+  SetLatch(MyLatch);
+}
+
+void on_report_deadline() {
+  deadline_passed = true;
+  ask_to_stop();
+}
+
+void on_watch_tick() {
+  if (!guarding || !may_force) return;
+  if (progress_cancel_requested()) ask_to_stop();
+  if (stop_ticks > 0) stop_ticks = stop_ticks + 1;
+  if (stop_ticks > kGraceTicks) {
+    forced = true;
+    ProcDiePending = true;
+    InterruptPending = true;
+    SetLatch(MyLatch);
+  }
+}
+
+std::string report_timeout_message() {
+  return "the report ran longer than store_monitoring.report_timeout (" +
+         std::to_string(guarded_timeout_ms) + " ms)";
+}
+
+// Why the guarded report was stopped, if it was: the timeout, or who
+// canceled it (needs a transaction: the role is looked up).
+std::optional<std::string> stop_message() {
+  if (deadline_passed) return report_timeout_message();
+  return progress_cancel_message();
+}
+
+// Throws the stop as an error: called before a report's result commits.
+void throw_if_stopped() {
+  if (deadline_passed) throw UserError(ERRCODE_QUERY_CANCELED, report_timeout_message());
+  throw_if_canceled();
+}
+
+// before_shmem_exit: the worker is exiting (FATAL) in the middle of a
+// report it was told to stop. Ends the report Failed with the reason rather
+// than leaving it orphaned, to be claimed and run again max_attempts times.
+// A transaction can run here once the interrupted one is aborted (as
+// PostgreSQL's own RemoveTempRelationsCallback does). A worker terminated
+// for another reason leaves its report to be retried, as before.
+void fail_stopped_report(int, Datum) {
+  if (!guarding || (!deadline_passed && !progress_cancel_requested())) return;
+  guarding = false;
+  disable_all_timeouts(false);
+  QueryCancelPending = false;
+  // A SIGTERM meanwhile (a fast shutdown) must not strike in the middle of
+  // the write: the process exits right after it anyway.
+  HOLD_INTERRUPTS();
+  // Bare: these end the aborted transaction's state and raise no error.
+  AbortOutOfAnyTransaction();
+  MemoryContextSwitchTo(worker_context);
+  try {
+    std::string report_id(guarded_report);
+    std::string message = report_timeout_message();
+    (void)in_transaction([&] { message = stop_message().value_or(message); });
+    // Bare: a LOG message returns (no longjmp).
+    ereport(LOG, (errmsg("store_monitoring report %s: worker stopped: %s", report_id.c_str(),
+                         message.c_str())));
+    (void)mark_failed(report_id, message);
+  } catch (...) {
+    // Nothing more to do on the way out: the report is then retried.
+  }
+}
+
+class ReportGuard {
  public:
-  explicit ReportDeadline(int timeout_ms) {
-    if (timeout_ms > 0) pg_call([&] { enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms); });
+  ReportGuard(const std::string& report_id, int timeout_ms) {
+    if (watch_timeout == MAX_TIMEOUTS) {
+      pg_call([] {
+        deadline_timeout = RegisterTimeout(USER_TIMEOUT, on_report_deadline);
+        watch_timeout = RegisterTimeout(USER_TIMEOUT, on_watch_tick);
+        before_shmem_exit(fail_stopped_report, 0);
+      });
+    }
+    snprintf(guarded_report, sizeof(guarded_report), "%s", report_id.c_str());
+    guarded_timeout_ms = timeout_ms;
+    deadline_passed = false;
+    stop_ticks = 0;
+    may_force = true;
+    forced = false;
+    guarding = true;
+    pg_call([&] {
+      if (timeout_ms > 0) enable_timeout_after(deadline_timeout, timeout_ms);
+      enable_timeout_every(watch_timeout,
+                           TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kWatchMs), kWatchMs);
+    });
   }
-  // Never raises: removes the timer and, if it fired after the report's
-  // last statement, the cancel it left pending for the next one.
-  ~ReportDeadline() {
-    bool fired = get_timeout_indicator(STATEMENT_TIMEOUT, false);
-    disable_timeout(STATEMENT_TIMEOUT, false);
-    if (fired) QueryCancelPending = false;
+  // Never raises. From here on the worker only writes the report's end: no
+  // more stops, and a cancel asked for it is no longer pending.
+  ~ReportGuard() { end(); }
+  static void end() noexcept {
+    guarding = false;
+    disable_timeout(deadline_timeout, false);
+    disable_timeout(watch_timeout, false);
+    if (stop_ticks != 0) QueryCancelPending = false;
+    // The report ended (its abort can outlast the grace) before the stop
+    // struck: the worker writes its end and lives on, unless terminated.
+    if (forced && !terminated) ProcDiePending = false;
+    forced = false;
   }
-  ReportDeadline(const ReportDeadline&) = delete;
-  ReportDeadline& operator=(const ReportDeadline&) = delete;
+  // A coordinator runs no role's code itself (its shards compute), watches
+  // for cancel_report in its own waits, and cancels the shards' reports
+  // after a stop, which a FATAL would cut short: its deadline only cancels.
+  static void coordinator() noexcept { may_force = false; }
+  ReportGuard(const ReportGuard&) = delete;
+  ReportGuard& operator=(const ReportGuard&) = delete;
 };
 
 // Computes a claimed report; false when neither its result nor its failure
@@ -396,13 +519,22 @@ bool process(Claim& claim) {
 }
 
 bool process_report(Claim& claim) {
-  ReportDeadline deadline(current_settings().report_timeout_ms);
+  ReportGuard guard(claim.job.report_id, current_settings().report_timeout_ms);
+  // Fails the report; when it was stopped (timeout, cancel_report), with why,
+  // whatever step noticed it.
+  auto fail = [&](const std::string& error) {
+    ReportGuard::end();
+    std::string message = error;
+    in_transaction([&] { message = stop_message().value_or(message); });
+    return mark_failed(claim.job.report_id, message);
+  };
   bool sharded = false;
   if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
+    ReportGuard::coordinator();
     try {
       pause_for_testing(PausePoint::claimed);
     } catch (const PgError& error) {
-      return mark_failed(claim.job.report_id, error.what());
+      return fail(error.what());
     }
     std::optional<std::string> error = compute_report_on_shards(
         claim.job, claim.as_of_known, claim.requested_at,
@@ -411,7 +543,7 @@ bool process_report(Claim& claim) {
           if (result.ok) return std::nullopt;
           return result.error;
         });
-    return error ? mark_failed(claim.job.report_id, *error) : true;
+    return error ? fail(*error) : true;
   }
   try {
     if (!claim.as_of_known) {
@@ -424,21 +556,20 @@ bool process_report(Claim& claim) {
              {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
             false);
       });
-      if (!resolved.ok) return mark_failed(claim.job.report_id, resolved.error);
+      if (!resolved.ok) return fail(resolved.error);
     }
     pause_for_testing(PausePoint::claimed);
   } catch (const PgError& error) {
     // An error between transactions, such as a cancel (pg_cancel_backend):
     // the same outcome as inside the computing transaction, Failed.
-    return mark_failed(claim.job.report_id, error.what());
+    return fail(error.what());
   }
-  TransactionResult computed = in_transaction([&] { compute_and_store_report(claim.job); });
+  TransactionResult computed = in_transaction([&] {
+    compute_and_store_report(claim.job);
+    throw_if_stopped();  // past its deadline a report never commits Complete
+  });
   if (computed.ok) return true;
-  // A canceled report fails with who canceled it, whatever step noticed it
-  // (the role is looked up in a transaction).
-  std::string message = computed.error;
-  in_transaction([&] { message = progress_cancel_message().value_or(message); });
-  return mark_failed(claim.job.report_id, message);
+  return fail(computed.error);
 }
 
 // The extension is installed here at the version this library serves (a
@@ -503,11 +634,18 @@ void serve_database() {
   }
 }
 
+// SIGTERM: as PostgreSQL's die(), noting that the termination is not the
+// report guard's own stop (which it may withdraw, see ReportGuard::end).
+void terminate_worker(SIGNAL_ARGS) {
+  terminated = true;
+  die(postgres_signal_arg);
+}
+
 // Connects a worker to `database` with the settings the extension's own SQL
 // needs, whatever the database's or roles' defaults say.
 void connect_worker(Oid database) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
-  pqsignal(SIGTERM, die);
+  pqsignal(SIGTERM, terminate_worker);
   BackgroundWorkerUnblockSignals();
   // No user: the worker runs as the bootstrap superuser and acts as the
   // report's owner only while reading the inputs (see report_compute.cpp).

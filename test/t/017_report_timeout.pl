@@ -38,7 +38,7 @@ my $slow = $node->safe_psql('postgres',
 # queues behind it and must still complete once the timeout frees the slot.
 my $other = trigger($node);
 is(wait_report($node, $slow), 'Failed', 'the sleeping report ends Failed');
-like(report_row($node, $slow)->{error}, qr/statement timeout/,
+like(report_row($node, $slow)->{error}, qr/store_monitoring\.report_timeout/,
 	'... with the timeout as its error');
 is(report_row($node, $slow)->{attempts}, '1', '... after one attempt, not retried');
 is(wait_report($node, $other), 'Complete', 'the report queued behind it completes');

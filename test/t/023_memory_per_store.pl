@@ -73,5 +73,79 @@ cmp_ok($order_per_store, '<', $order_bound,
 	sprintf('store-order read: %.0f bytes per store (%d kB for %d stores, %d kB for one)',
 		$order_per_store, $order_kb, $count, $base));
 
+# --- range_read_memory holds while reading, whatever the estimate ------------
+# 300 stores with 8,000 polls each in the evidence range: some 20 MB grouped,
+# against a budget of 1 MB, from sources whose estimate says it fits: a plain
+# role's view of a function the planner believes returns 10 rows, then the
+# default table whose statistics predate the polls. The read outgrows the
+# budget, is given up and made again in store order: the same CSV as a
+# store-order read, and the worker's peak exceeds that of a store-order read
+# by no more than the budget (and some slack), not by the range's size.
+$node->safe_psql('postgres', q{
+TRUNCATE store_monitoring.store_status, store_monitoring.business_hours, store_monitoring.store_timezone});
+load_data($node, 300, hours => 3);
+my $bulk_polls = q{
+    SELECT pg_catalog.lpad(i::text, 4, '0'),
+           (CASE WHEN j % 5 = 0 THEN 'inactive' ELSE 'active' END)::store_monitoring.poll_status,
+           timestamptz '2023-01-25 12:00+00' - j * interval '80 seconds'
+    FROM pg_catalog.generate_series(1, 300) i, pg_catalog.generate_series(1, 8000) j};
+$node->safe_psql('postgres', qq{
+CREATE ROLE bulk LOGIN;
+GRANT SELECT ON store_monitoring.store_status, store_monitoring.business_hours,
+                store_monitoring.store_timezone TO bulk;
+CREATE SCHEMA bulk AUTHORIZATION bulk;
+SET ROLE bulk;
+CREATE FUNCTION bulk.polls() RETURNS SETOF store_monitoring.store_status LANGUAGE sql ROWS 10
+    AS \$\$ $bulk_polls \$\$;
+CREATE VIEW bulk.polls AS SELECT * FROM bulk.polls();
+SELECT store_monitoring.set_sources(polls => 'bulk.polls');
+});
+
+# A report as `role` (undef: the superuser): its CSV, peak memory (kB), read,
+# and whether the range read was given up.
+sub budget_report
+{
+	my ($role) = @_;
+	my $offset = -s $node->logfile;
+	my $id = $node->safe_psql('postgres',
+		($role ? "SET ROLE $role; " : '') . "SELECT store_monitoring.trigger_report('$AS_OF')");
+	is(wait_report($node, $id), 'Complete', ($role // 'superuser') . ': the report completes');
+	my $kb = $node->safe_psql('postgres',
+		"SELECT worker_memory_kb FROM _store_monitoring_internal.report WHERE report_id = '$id'");
+	my $log = log_excerpt($node, $offset, qr/store_monitoring report \Q$id\E: /);
+	my $read = $log =~ /polls read in store order/ ? 'store order' : $log =~ /polls in range read/ ? 'range' : 'unknown';
+	my $given_up = $log =~ /outgrew store_monitoring\.range_read_memory/ ? 1 : 0;
+	return (report_csv($node, $id), $kb, $read, $given_up);
+}
+
+my ($bulk_order_csv, $bulk_order_kb) = budget_report('bulk');    # range_read_memory = 0 still
+set_conf($node, 'store_monitoring.range_read_memory' => '1024');
+my ($csv, $kb, $read, $given_up) = budget_report('bulk');
+ok($given_up, "a user's view: the range read outgrows range_read_memory and is given up");
+is($read, 'store order', '... and made again in store order');
+is($csv, $bulk_order_csv, '... with the CSV of a store-order read');
+cmp_ok($kb, '<', $bulk_order_kb + 3 * 1024,
+	"... holding no more than the budget beyond the store-order read ($kb kB against $bulk_order_kb kB)");
+
+# The default table: statistics of polls a month older, then the polls.
+$node->safe_psql('postgres', qq{
+TRUNCATE store_monitoring.store_status;
+INSERT INTO store_monitoring.store_status
+    SELECT store_id, status, timestamp_utc - interval '30 days' FROM ($bulk_polls) p(store_id, status, timestamp_utc)
+    WHERE timestamp_utc > '2023-01-25' ;
+ANALYZE store_monitoring.store_status;
+INSERT INTO store_monitoring.store_status $bulk_polls;
+VACUUM store_monitoring.store_status;
+});
+set_conf($node, 'store_monitoring.range_read_memory' => '0');
+my ($stale_order_csv, $stale_order_kb) = budget_report(undef);
+set_conf($node, 'store_monitoring.range_read_memory' => '1024');
+($csv, $kb, $read, $given_up) = budget_report(undef);
+ok($given_up, 'stale statistics: the range read outgrows range_read_memory and is given up');
+is($read, 'store order', '... and made again in store order');
+is($csv, $stale_order_csv, '... with the CSV of a store-order read');
+cmp_ok($kb, '<', $stale_order_kb + 3 * 1024,
+	"... holding no more than the budget beyond the store-order read ($kb kB against $stale_order_kb kB)");
+
 $node->stop;
 done_testing();

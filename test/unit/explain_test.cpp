@@ -84,3 +84,39 @@ TEST(Explain, IgnoredPollsRowsAndLocalTimes) {
 }
 
 }  // namespace
+
+namespace {
+
+// The interrupt check runs while a long call works through its polls, and
+// what it throws leaves the call; a check that never throws changes nothing.
+TEST(Explain, InterruptCheckStopsALongCall) {
+  const Micros t = utc(2023, 1, 23, 12);
+  const std::vector<BusinessHours> hours = {{0, hms(9, 0), hms(12, 0)}};
+  std::vector<Poll> polls;
+  for (int i = 0; i < 200000; ++i)
+    polls.push_back({t - kMicrosPerWeek + i * 3 * kMicrosPerSecond,
+                     i % 3 == 0 ? PollStatus::inactive : PollStatus::active});
+  ReportEngine plain({t, 2 * kHour});
+  const std::vector<TimelineEntry> expected = plain.explain_store("UTC", hours, polls);
+
+  ReportEngine counted({t, 2 * kHour});
+  int checks = 0;
+  counted.set_interrupt_check([&] { ++checks; });
+  const std::vector<TimelineEntry> got = counted.explain_store("UTC", hours, polls);
+  EXPECT_GT(checks, 200000 / 4096);
+  ASSERT_EQ(got.size(), expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].utc, expected[i].utc);
+    EXPECT_EQ(got[i].kind, expected[i].kind);
+  }
+
+  struct Stop {};
+  ReportEngine stopped({t, 2 * kHour});
+  int left = 3;
+  stopped.set_interrupt_check([&] {
+    if (--left == 0) throw Stop{};
+  });
+  EXPECT_THROW(stopped.explain_store("UTC", hours, polls), Stop);
+}
+
+}  // namespace
