@@ -9,9 +9,21 @@
 #              one core: the cost of merely reading the rows;
 #   plain SQL  bench/plain_sql_report.sql, the same report in plain SQL,
 #              checked against the extension's numbers (the run FAILS, exit 1,
-#              when any store differs by more than 1e-6).
+#              when any store differs by more than 1e-6);
+# and what an application calls, each call timed in the server by a plpgsql
+# loop (clock_timestamp() around the one statement; no client round trip):
+#   report_status      report_status(id) of the round's Complete report,
+#                      median of --calls calls;
+#   get_report status  SELECT status FROM get_report(id) (which renders the
+#                      whole CSV), median of --calls / 10 calls;
+#   store_report       store_report(store_id, as_of => the report's T) with
+#                      the default settings, median over --calls distinct
+#                      store ids of the data set (a fixed pseudo-random
+#                      sample); each row must equal that store's row of the
+#                      report's report_rows(), to the last bit, or the run
+#                      FAILS (exit 1).
 #
-#   bench/run.sh [--datasets public,x10,history,novacuum] [--runs N] [--plain-runs M]
+#   bench/run.sh [--datasets public,x10,history,novacuum] [--runs N] [--plain-runs M] [--calls C]
 #
 #   --datasets   comma-separated, from:
 #                public    ~14k stores, 1.8M polls, one week (vacuumed);
@@ -28,6 +40,9 @@
 #   --plain-runs measured plain SQL runs per data set (default 3 for public,
 #                1 for x10 and historyN, 0 for novacuum; it is slow). Never
 #                more than --runs.
+#   --calls      report_status calls and store_report stores per round
+#                (default 200); get_report status gets C / 10 calls (at
+#                least 1), since each renders the whole CSV.
 #
 # With public and a historyN in the same run, the hour and day columns of
 # their reports must be equal for every store (the extra weeks lie outside
@@ -44,8 +59,9 @@
 # /var/tmp; x10 needs about 4 GB) and is removed on exit.
 #
 # Every data set is loaded (each into its own database) before any run is
-# measured; then each round runs report, floor and plain SQL for every data
-# set in turn, so that noise hits every measure and every data set alike.
+# measured; then each round runs report, floor, plain SQL and the calls
+# above for every data set in turn, so that noise hits every measure and
+# every data set alike.
 #
 # Results: a markdown table on stdout and in bench/results-<date>.md.
 set -euo pipefail
@@ -59,6 +75,7 @@ PG_BIN=$("$PG_CONFIG" --bindir)
 datasets=public,x10
 runs=5
 plain_runs=
+calls=200
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while (($#)); do
     case $1 in
@@ -68,6 +85,8 @@ while (($#)); do
         --runs=*) runs=${1#*=}; shift ;;
         --plain-runs) plain_runs=${2:?--plain-runs needs a value}; shift 2 ;;
         --plain-runs=*) plain_runs=${1#*=}; shift ;;
+        --calls) calls=${2:?--calls needs a value}; shift 2 ;;
+        --calls=*) calls=${1#*=}; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -75,6 +94,10 @@ done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --runs must be a positive integer" >&2; exit 2; }
 [[ -z "$plain_runs" || "$plain_runs" =~ ^[0-9]+$ ]] ||
     { echo "bench/run.sh: --plain-runs must be a non-negative integer" >&2; exit 2; }
+[[ "$calls" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --calls must be a positive integer" >&2; exit 2; }
+get_calls=$((calls / 10 > 0 ? calls / 10 : 1))
+calls_arg=
+((calls == 200)) || calls_arg=" --calls $calls"
 IFS=, read -r -a dataset_list <<<"$datasets"
 declare -A seen_ds=()
 expanded=()
@@ -252,12 +275,14 @@ reshape_polls() {
 
 # --- statistics -----------------------------------------------------------------
 
-median() { # numbers on stdin -> median (empty input: "-")
-    sort -g | awk '{ v[NR] = $1 } END {
+median() { # numbers on stdin -> median with ${1:-1} decimals (empty input: "-")
+    sort -g | awk -v f="%.${1:-1}f\n" '{ v[NR] = $1 } END {
         if (NR == 0) { print "-"; exit }
-        if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+        if (NR % 2) printf f, v[(NR + 1) / 2]; else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f\n", a / b }'; }
+ratio() { # ratio A B [DECIMALS, default 2]
+    awk -v a="$1" -v b="$2" -v f="%.${3:-2}f\n" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf f, a / b }'
+}
 fmt_int() { # 1234567 -> 1,234,567
     awk -v v="$1" 'BEGIN { if (v == "-" || v == "") { print "-"; exit }
         s = sprintf("%d", v); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
@@ -267,6 +292,7 @@ fmt_int() { # 1234567 -> 1,234,567
 
 declare -A res_stores res_polls res_report res_floor res_plain res_mem res_start res_compute res_raw res_source
 declare -A res_nreport res_nplain res_mismatch res_asof res_prewarm res_bytes res_get
+declare -A res_nsample res_status res_getstatus res_timer res_store res_storediff
 failed=0
 
 # Phase 1: every data set in its own fresh database, vacuumed, with one
@@ -347,6 +373,79 @@ FROM generate_series(1, 5);
 SQL
     )
     echo "  one report on disk: ${res_bytes[$ds]} bytes; get_report ${res_get[$ds]} ms"
+    # What the application calls are timed with: a fixed pseudo-random sample
+    # of the report's stores (md5 order, so every kind of store in its share
+    # and no index locality from sorted ids), and plpgsql loops that time each
+    # call in the server (clock_timestamp() around the one statement, whose
+    # plan the function caches), so no client round trip or parsing is
+    # counted. They live in the throwaway database's public schema, since
+    # every round opens a new session.
+    res_nsample[$ds]=$(psql_db "$db" -At <<SQL
+CREATE TABLE public.bench_sample AS
+SELECT row_number() OVER (ORDER BY md5(store_id), store_id) AS n, store_id
+FROM (SELECT store_id FROM store_monitoring.report_rows('$warm_id')
+      ORDER BY md5(store_id), store_id LIMIT $calls) s;
+CREATE UNLOGGED TABLE public.bench_store_rows AS
+SELECT * FROM store_monitoring.report_rows('$warm_id') LIMIT 0;
+CREATE TABLE public.bench_store_diff (round int, store_id text, report_rows text, store_report text);
+-- Median ms of n calls of one statement: 'status' = report_status(id),
+-- 'get_report' = SELECT status FROM get_report(id), 'timer' = the same loop
+-- around a statement that calls nothing (what the timing itself costs).
+CREATE FUNCTION public.bench_call_ms(what text, id text, n int) RETURNS float8
+LANGUAGE plpgsql AS \$\$
+DECLARE t0 timestamptz; ms float8[] := '{}'; st text;
+BEGIN
+    FOR i IN 1..n LOOP
+        IF what = 'status' THEN
+            t0 := clock_timestamp();
+            SELECT r.status INTO st FROM store_monitoring.report_status(id) r;
+            ms := ms || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
+        ELSIF what = 'get_report' THEN
+            t0 := clock_timestamp();
+            SELECT r.status INTO st FROM store_monitoring.get_report(id) r;
+            ms := ms || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
+        ELSE
+            t0 := clock_timestamp();
+            SELECT v.status INTO st FROM (VALUES (id)) v(status);
+            ms := ms || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
+            st := 'Complete';
+        END IF;
+        IF st IS DISTINCT FROM 'Complete' THEN
+            RAISE EXCEPTION '% of report % says %, not Complete', what, id, st;
+        END IF;
+    END LOOP;
+    RETURN (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(ms) x);
+END \$\$;
+-- store_report() of every sampled store with the report's T and the
+-- default settings, each call timed; then every row against the report's
+-- report_rows() row, exactly (a missing row on either side differs too).
+CREATE FUNCTION public.bench_store_report(id text, as_of timestamptz, round int,
+    OUT median_ms float8, OUT stores int, OUT differ int)
+LANGUAGE plpgsql AS \$\$
+DECLARE t0 timestamptz; ms float8[] := '{}'; sid text; got public.bench_store_rows%ROWTYPE;
+BEGIN
+    TRUNCATE public.bench_store_rows;
+    stores := 0;
+    FOR sid IN SELECT s.store_id FROM public.bench_sample s ORDER BY s.n LOOP
+        t0 := clock_timestamp();
+        SELECT * INTO got FROM store_monitoring.store_report(sid, as_of);
+        ms := ms || (extract(epoch FROM clock_timestamp() - t0) * 1000)::float8;
+        IF FOUND THEN INSERT INTO public.bench_store_rows SELECT (got).*; END IF;
+        stores := stores + 1;
+    END LOOP;
+    median_ms := (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(ms) x);
+    INSERT INTO public.bench_store_diff
+    SELECT round, coalesce(r.store_id, g.store_id), r::text, g::text
+    FROM (SELECT rr.* FROM store_monitoring.report_rows(id) rr
+          WHERE rr.store_id IN (SELECT s.store_id FROM public.bench_sample s)) r
+    FULL JOIN public.bench_store_rows g ON g.store_id = r.store_id
+    WHERE row(r.*) IS DISTINCT FROM row(g.*);
+    GET DIAGNOSTICS differ = ROW_COUNT;
+END \$\$;
+SELECT count(*) FROM public.bench_sample;
+SQL
+    )
+    echo "  store_report sample: ${res_nsample[$ds]} stores"
     res_asof[$ds]=$as_of
     case $ds in public) n_plain=3 ;; novacuum) n_plain=0 ;; *) n_plain=1 ;; esac
     n_plain=${plain_runs:-$n_plain}
@@ -421,20 +520,31 @@ SELECT pg_catalog.clock_timestamp() AS t0 \\gset
 SELECT 'RESULT $ds plain $i', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1);
 SQL
             fi
+            cat <<SQL
+-- round $i, $ds: what an application calls, each call timed in the server
+SELECT 'RESULT $ds status $i', round(public.bench_call_ms('status', :'id', $calls)::numeric, 4), $calls;
+SELECT 'RESULT $ds getrep $i', round(public.bench_call_ms('get_report', :'id', $get_calls)::numeric, 4), $get_calls;
+SELECT 'RESULT $ds timer $i', round(public.bench_call_ms('timer', :'id', $calls)::numeric, 4), $calls;
+SELECT 'RESULT $ds store $i', round(median_ms::numeric, 4), stores, differ
+FROM public.bench_store_report(:'id', :'as_of', $i);
+SQL
         done
     done
 } >"$script"
 ((EUID == 0)) && chown postgres: "$script" "$tmp/plain_sql_report.sql"
 
-step "$runs rounds of report, floor and plain SQL, interleaved over: ${dataset_list[*]}"
+step "$runs rounds of report, floor, plain SQL, report_status, get_report status and store_report, interleaved over: ${dataset_list[*]}"
 plain_note=
 for ds in "${dataset_list[@]}"; do plain_note+=" $ds ${res_nplain[$ds]},"; done
 echo "  plain SQL runs:${plain_note%,}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 results=$tmp/results.txt
 psql_db "bench_${dataset_list[0]}" -At -F ' ' -f "$script" | tee "$results" |
-    awk '{ printf "  %-6s %-6s run %s: %10.1f ms", $2, $3, $4, $5
+    awk '{ if ($3 ~ /^(status|getrep|timer|store)$/) printf "  %-6s %-6s run %s: %10.3f ms", $2, $3, $4, $5
+           else printf "  %-6s %-6s run %s: %10.1f ms", $2, $3, $4, $5
            if ($3 == "report") printf "  %s, worker %s kB, start %s ms, compute %s ms", $6, $7, $8, $9
+           if ($3 == "store") printf "  median of %s stores, %s differ", $6, $7
+           else if ($3 != "report" && $3 != "floor" && $3 != "plain") printf "  median of %s calls", $6
            printf "\n" }'
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -451,8 +561,15 @@ for ds in "${dataset_list[@]}"; do
     res_compute[$ds]=$(sel report 9 | median)
     res_floor[$ds]=$(sel floor 5 | median)
     res_plain[$ds]=$(sel plain 5 | median)
+    res_status[$ds]=$(sel status 5 | median 3)
+    res_getstatus[$ds]=$(sel getrep 5 | median 3)
+    res_timer[$ds]=$(sel timer 5 | median 4)
+    res_store[$ds]=$(sel store 5 | median 3)
+    res_storediff[$ds]=$(sel store 7 | awk '{ n += $1 } END { print n + 0 }')
     res_raw[$ds]=$(awk -v ds="$ds" '$2 == ds { r[$3] = r[$3] (r[$3] == "" ? "" : ", ") $5 }
-        END { printf "report %s; floor %s; plain SQL %s", r["report"], r["floor"], (r["plain"] == "" ? "-" : r["plain"]) }' "$results")
+        END { printf "report %s; floor %s; plain SQL %s; report_status %s; get_report status %s; store_report %s; timer %s",
+                  r["report"], r["floor"], (r["plain"] == "" ? "-" : r["plain"]),
+                  r["status"], r["getrep"], r["store"], r["timer"] }' "$results")
     echo "  $ds: evidence range [T - 168 h - H, T] holds $(sel floor 6 | head -n 1) polls"
 done
 
@@ -497,6 +614,19 @@ SQL
         failed=1
     fi
 done
+# Phase 3b: store_report() gave every sampled store the report's row, to
+# the last bit, in every round (bench_store_report counted and kept the
+# differences).
+for ds in "${dataset_list[@]}"; do
+    step "$ds: store_report() of ${res_nsample[$ds]} stores vs report_rows(), every round"
+    echo "  store rows that differ (or are missing on one side), over all rounds: ${res_storediff[$ds]}"
+    if [[ "${res_storediff[$ds]}" != 0 ]]; then
+        echo "  first differences (report_rows, then store_report):" >&2
+        psql_db "bench_$ds" -c "SELECT * FROM public.bench_store_diff ORDER BY round, store_id LIMIT 10" >&2
+        echo "bench/run.sh: FAIL: store_report() and report_rows() disagree on ${res_storediff[$ds]} rows of $ds" >&2
+        failed=1
+    fi
+done
 # Phase 4: the extra weeks of a historyN data set lie outside the last hour
 # and day, so those columns must equal public's exactly, store by store.
 declare -A res_histcheck=()
@@ -538,25 +668,28 @@ stamp=$(date -u +%Y-%m-%d-%H%M%S)
 out_file=$repo/bench/results-$stamp.md
 
 table() {
-    echo "| data set | stores | polls | report ms | floor ms | plain SQL ms | report / floor | plain SQL / report | worker peak memory kB | bytes per report | get_report ms |"
-    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    echo "| data set | stores | polls | report ms | floor ms | plain SQL ms | report / floor | plain SQL / report | worker peak memory kB | bytes per report | get_report ms | report_status ms | get_report status ms | get_report status / report_status | store_report ms |"
+    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     local ds
     for ds in "${dataset_list[@]}"; do
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" \
             "$(fmt_int "${res_stores[$ds]}")" "$(fmt_int "${res_polls[$ds]}")" \
             "${res_report[$ds]}" "${res_floor[$ds]}" "${res_plain[$ds]}" \
             "$(ratio "${res_report[$ds]}" "${res_floor[$ds]}")" \
             "$(ratio "${res_plain[$ds]}" "${res_report[$ds]}")" \
-            "$(fmt_int "${res_mem[$ds]%.*}")" "$(fmt_int "${res_bytes[$ds]}")" "${res_get[$ds]}"
+            "$(fmt_int "${res_mem[$ds]%.*}")" "$(fmt_int "${res_bytes[$ds]}")" "${res_get[$ds]}" \
+            "${res_status[$ds]}" "${res_getstatus[$ds]}" \
+            "$(ratio "${res_getstatus[$ds]}" "${res_status[$ds]}" 0)" "${res_store[$ds]}"
     done
 }
 details() {
-    echo "| data set | T (as_of) | runs (report, floor / plain SQL) | report: worker start ms | report: worker compute ms | plain SQL check: stores that differ |"
-    echo "|---|---|--:|--:|--:|--:|"
+    echo "| data set | T (as_of) | runs (report, floor / plain SQL) | report: worker start ms | report: worker compute ms | plain SQL check: stores that differ | calls per round (report_status, get_report status) | timer alone ms | store_report check: stores per round, rows that differ |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
     local ds
     for ds in "${dataset_list[@]}"; do
-        printf '| %s | %s | %s / %s | %s | %s | %s |\n' "$ds" "${res_asof[$ds]}" "${res_nreport[$ds]}" \
-            "${res_nplain[$ds]}" "${res_start[$ds]}" "${res_compute[$ds]}" "${res_mismatch[$ds]}"
+        printf '| %s | %s | %s / %s | %s | %s | %s | %s, %s | %s | %s, %s |\n' "$ds" "${res_asof[$ds]}" "${res_nreport[$ds]}" \
+            "${res_nplain[$ds]}" "${res_start[$ds]}" "${res_compute[$ds]}" "${res_mismatch[$ds]}" \
+            "$calls" "$get_calls" "${res_timer[$ds]}" "${res_nsample[$ds]}" "${res_storediff[$ds]}"
     done
     echo
     echo "Every run, in ms:"
@@ -603,6 +736,9 @@ targets() {
             "$(awk -v b="${res_bytes[$p]}" 'BEGIN { printf "%.2f MB", b / 1048576 }')"
         check "${res_get[$p]} <= 50" "public: get_report <= 50 ms" "${res_get[$p]} ms"
     fi
+    if [[ -n "${res_store[$p]:-}" && "${res_store[$p]}" != - ]]; then
+        check "${res_store[$p]} <= 2" "public: store_report median <= 2 ms" "${res_store[$p]} ms"
+    fi
     if [[ -n "${res_report[$x]:-}" ]]; then
         check "${res_report[$x]} <= 1.2 * ${res_floor[$x]}" "x10: report <= 1.2x its one-core floor" \
             "$(ratio "${res_report[$x]}" "${res_floor[$x]}")x"
@@ -630,7 +766,7 @@ targets() {
 {
     echo "# store_monitoring benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "\`bench/run.sh --datasets $datasets --runs $runs${plain_runs:+ --plain-runs $plain_runs}\`," \
+    echo "\`bench/run.sh --datasets $datasets --runs $runs${plain_runs:+ --plain-runs $plain_runs}${calls_arg}\`," \
         "commit $commit. Medians over interleaved runs in one cluster" \
         "(shared_buffers=$shared_buffers, work_mem=64MB, fsync=off, autovacuum=off); H = $h; T = the newest poll."
     echo
