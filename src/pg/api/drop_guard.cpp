@@ -7,8 +7,8 @@
 // knowingly, drops them. DROP OWNED BY the extension's owner, which drops the
 // extension too, gets the same check. Only roles that may drop the extension
 // learn why: everyone else goes on to PostgreSQL's own permission error.
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
 
 extern "C" {
 #include "access/genam.h"

@@ -3,12 +3,12 @@
 // relations a report read (explain_store_inputs). The SQL wrapper
 // store_monitoring.explain_store() passes the second's result to the first.
 #include "core/report_engine.hpp"
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/report_compute.hpp"
-#include "pg/report_store.hpp"
-#include "pg/sources.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/read/report_compute.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/read/sources.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

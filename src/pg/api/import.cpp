@@ -17,9 +17,9 @@
 // attach (a role with TRIGGER on it, or a delegated owner), and lending them
 // a superuser identity would make those roles superusers.
 #include "core/input_syntax.hpp"
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

@@ -1,9 +1,9 @@
 // Module entry: settings, the launcher in preload mode, input validation.
 #include "core/report_engine.hpp"
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/settings.hpp"
-#include "pg/worker.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/worker/worker.hpp"
 
 extern "C" {
 #include "fmgr.h"

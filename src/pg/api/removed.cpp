@@ -2,8 +2,8 @@
 // still create them (every install runs store_monitoring--1.0.sql), and
 // CREATE FUNCTION looks the C symbol up, so the symbols stay; a call can only
 // come from a database not yet updated, which is told so.
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
 
 namespace {
 [[noreturn]] void removed(const char* function) {

@@ -1,10 +1,10 @@
 // report_csv(): a report's CSV as rows, split from the CSV text itself, so
 // that COPY ... CSV HEADER writes it back byte for byte.
 #include "core/report_engine.hpp"
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/report_store.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

@@ -5,12 +5,12 @@
 // functions read as the table owner and show a report only to roles with the
 // privileges of its owner (superusers included); every other id gets the
 // same "does not exist". The results themselves are read in report_store.cpp.
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/report_api.hpp"
-#include "pg/report_store.hpp"
-#include "pg/shards.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/api/trigger.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/shards/shards.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "catalog/pg_authid.h"

@@ -2,17 +2,17 @@
 // get_report / wait_report. A worker starts only once the triggering
 // transaction commits, so it always sees the report row; a rollback leaves
 // neither the row nor a worker behind.
-#include "pg/report_api.hpp"
+#include "pg/api/trigger.hpp"
 
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/report_store.hpp"
-#include "pg/settings.hpp"
-#include "pg/shards.hpp"
-#include "pg/sources.hpp"
-#include "pg/spi.hpp"
-#include "pg/store_report.hpp"
-#include "pg/worker.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/shards/shards.hpp"
+#include "pg/read/sources.hpp"
+#include "pg/common/spi.hpp"
+#include "pg/read/store_report.hpp"
+#include "pg/worker/worker.hpp"
 
 extern "C" {
 #include "access/xact.h"

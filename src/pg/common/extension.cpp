@@ -1,4 +1,4 @@
-#include "pg/extension.hpp"
+#include "pg/common/extension.hpp"
 
 extern "C" {
 #include "access/genam.h"

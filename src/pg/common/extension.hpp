@@ -2,7 +2,7 @@
 // macro that declares every SQL-callable function.
 #pragma once
 
-#include "pg/pg_boundary.hpp"
+#include "pg/common/pg_boundary.hpp"
 
 extern "C" {
 #include "fmgr.h"

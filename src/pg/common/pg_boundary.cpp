@@ -1,4 +1,4 @@
-#include "pg/pg_boundary.hpp"
+#include "pg/common/pg_boundary.hpp"
 
 #include <cstring>
 

@@ -1,10 +1,10 @@
-#include "pg/settings.hpp"
+#include "pg/common/settings.hpp"
 
-#include "pg/progress.hpp"
+#include "pg/worker/progress.hpp"
 
-#include "pg/compat.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/shards.hpp"
+#include "pg/common/compat.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/shards/shards.hpp"
 
 extern "C" {
 #include "miscadmin.h"

@@ -1,6 +1,6 @@
-#include "pg/spi.hpp"
+#include "pg/common/spi.hpp"
 
-#include "pg/extension.hpp"
+#include "pg/common/extension.hpp"
 
 extern "C" {
 #include "executor/tuptable.h"

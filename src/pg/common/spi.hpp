@@ -1,7 +1,7 @@
 // SQL from C++ through SPI, with PostgreSQL errors turned into PgError.
 #pragma once
 
-#include "pg/pg_boundary.hpp"
+#include "pg/common/pg_boundary.hpp"
 
 extern "C" {
 #include "catalog/pg_authid.h"

@@ -1,7 +1,7 @@
-#include "pg/parallel_store_ids.hpp"
+#include "pg/read/parallel_store_ids.hpp"
 
-#include "pg/pg_boundary.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "access/parallel.h"

@@ -4,8 +4,8 @@
 // snapshot, role and settings: one snapshot per report still holds.
 #pragma once
 
-#include "pg/pg_boundary.hpp"
-#include "pg/source_read.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/read/source_read.hpp"
 
 extern "C" {
 #include "postgres.h"

@@ -13,8 +13,8 @@ extern "C" {
 #include <string>
 
 #include "core/report_pipeline.hpp"
-#include "pg/settings.hpp"
-#include "pg/sources.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/read/sources.hpp"
 
 namespace store_monitoring::pg {
 

@@ -1,8 +1,8 @@
-#include "pg/source_read.hpp"
+#include "pg/read/source_read.hpp"
 
 #include "core/input_syntax.hpp"
-#include "pg/report_store.hpp"
-#include "pg/spi.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "catalog/pg_collation_d.h"

@@ -11,7 +11,7 @@
 
 #include "core/report_engine.hpp"
 #include "core/store_tables.hpp"
-#include "pg/sources.hpp"
+#include "pg/read/sources.hpp"
 
 extern "C" {
 #include "datatype/timestamp.h"

@@ -1,12 +1,12 @@
 // Sources: configuration (set_sources, sources), shape checks, and
 // check_sources(), which lists every row a report would refuse.
-#include "pg/sources.hpp"
+#include "pg/read/sources.hpp"
 
 #include "core/input_syntax.hpp"
-#include "pg/compat.hpp"
-#include "pg/extension.hpp"
-#include "pg/source_read.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/compat.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/read/source_read.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "access/htup_details.h"

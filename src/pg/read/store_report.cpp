@@ -1,9 +1,9 @@
-#include "pg/store_report.hpp"
+#include "pg/read/store_report.hpp"
 
 #include "core/store_tables.hpp"
-#include "pg/source_read.hpp"
-#include "pg/sources.hpp"
-#include "pg/spi.hpp"
+#include "pg/read/source_read.hpp"
+#include "pg/read/sources.hpp"
+#include "pg/common/spi.hpp"
 
 #include <array>
 #include <string>

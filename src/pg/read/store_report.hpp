@@ -3,7 +3,7 @@
 #pragma once
 
 #include "core/report_engine.hpp"
-#include "pg/settings.hpp"
+#include "pg/common/settings.hpp"
 
 extern "C" {
 #include "postgres.h"

@@ -10,16 +10,16 @@
 // role. All shards are driven at once: each step (connect, latest poll,
 // trigger, wait, fetch) is sent to every shard and the worker waits on all
 // their sockets together, up to store_monitoring.shard_timeout in all.
-#include "pg/shards.hpp"
+#include "pg/shards/shards.hpp"
 
 #include "core/shard_merge.hpp"
-#include "pg/compat.hpp"
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/report_store.hpp"
-#include "pg/progress.hpp"
-#include "pg/settings.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/compat.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/worker/progress.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

@@ -17,7 +17,7 @@ extern "C" {
 #include <string>
 #include <string_view>
 
-#include "pg/report_compute.hpp"
+#include "pg/read/report_compute.hpp"
 
 namespace store_monitoring::pg {
 

@@ -1,13 +1,13 @@
-#include "pg/report_store.hpp"
+#include "pg/store/report_store.hpp"
 
 #include "core/report_codec.hpp"
-#include "pg/extension.hpp"
-#include "pg/settings.hpp"
-#include "pg/progress.hpp"
-#include "pg/report_api.hpp"
-#include "pg/shards.hpp"
-#include "pg/spi.hpp"
-#include "pg/worker.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/worker/progress.hpp"
+#include "pg/api/trigger.hpp"
+#include "pg/shards/shards.hpp"
+#include "pg/common/spi.hpp"
+#include "pg/worker/worker.hpp"
 
 extern "C" {
 #include "access/xact.h"

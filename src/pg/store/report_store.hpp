@@ -7,7 +7,7 @@
 #pragma once
 
 #include "core/report_pipeline.hpp"
-#include "pg/pg_boundary.hpp"
+#include "pg/common/pg_boundary.hpp"
 
 extern "C" {
 #include "fmgr.h"

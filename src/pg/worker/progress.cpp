@@ -7,15 +7,15 @@
 // match, read under a generation counter (odd while the worker rewrites it).
 // A cancel request carries the generation it saw: a late request for an
 // ended report can never stop the next one.
-#include "pg/progress.hpp"
+#include "pg/worker/progress.hpp"
 
 #include "core/report_pipeline.hpp"
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/report_store.hpp"
-#include "pg/shards.hpp"
-#include "pg/spi.hpp"
-#include "pg/worker.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/shards/shards.hpp"
+#include "pg/common/spi.hpp"
+#include "pg/worker/worker.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

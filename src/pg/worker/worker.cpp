@@ -13,17 +13,17 @@
 // that finds work it cannot claim is retried after a growing pause, at most
 // kMaxTroubles times in a row; then the worker exits and the report waits
 // for the next get_report/wait_report call or launcher round.
-#include "pg/worker.hpp"
+#include "pg/worker/worker.hpp"
 
-#include "pg/compat.hpp"
-#include "pg/extension.hpp"
-#include "pg/pg_boundary.hpp"
-#include "pg/progress.hpp"
-#include "pg/report_compute.hpp"
-#include "pg/report_store.hpp"
-#include "pg/settings.hpp"
-#include "pg/shards.hpp"
-#include "pg/spi.hpp"
+#include "pg/common/compat.hpp"
+#include "pg/common/extension.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/worker/progress.hpp"
+#include "pg/read/report_compute.hpp"
+#include "pg/store/report_store.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/shards/shards.hpp"
+#include "pg/common/spi.hpp"
 
 extern "C" {
 #include "access/heapam.h"
