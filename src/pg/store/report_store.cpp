@@ -7,6 +7,7 @@
 #include "pg/api/trigger.hpp"
 #include "pg/shards/shards.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/common/locks.hpp"
 #include "pg/worker/worker.hpp"
 
 extern "C" {
@@ -705,7 +706,7 @@ Datum wait_report(FunctionCallInfo fcinfo) {
                     "wait_report() needs a READ COMMITTED transaction to see the report finish");
 
   LOCKTAG tag;
-  // In the extension's private tag space (worker.hpp): no SQL caller can
+  // In the extension's private tag space (locks.hpp): no SQL caller can
   // take or block it. Transaction level: released by the end of this call,
   // or by the abort of an error or a cancel.
   SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWaitLockClass, state.lock_key, kLockTagSpace);

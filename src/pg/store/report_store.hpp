@@ -36,21 +36,6 @@ std::string text_string(Datum value);
 // The NOTIFY channel on which the end of every report is announced.
 inline constexpr const char* kReportChannel = "store_monitoring_report";
 
-// Advisory lock class (first key) under which wait_report() advertises that
-// it waits for the report with that lock_key (ShareLock, transaction level):
-// the worker sets the latches of those holders when the report ends.
-inline constexpr uint32 kWaitLockClass = 0x534D5702;
-
-// Advisory lock classes (first key; the second is a role's oid) that
-// serialize, per role, the checks of its limits with what they count
-// (ExclusiveLock, transaction level, in the private tag space of worker.hpp):
-// trigger_report() under kQueueLockClass counts the role's Running reports;
-// a worker under kStoredLockClass counts the role's stored results before
-// adding a report's. Only trigger_report() takes the first (a role can make
-// only its own triggers wait), only workers the second.
-inline constexpr uint32 kQueueLockClass = 0x534D5103;
-inline constexpr uint32 kStoredLockClass = 0x534D5304;
-
 // Refuses a new report of `owner` when it has store_monitoring.
 // max_queued_per_role reports Running (those this transaction triggered
 // included) or its stored results have reached max_stored_per_role. Needs a

@@ -15,7 +15,7 @@
 #include "pg/store/report_store.hpp"
 #include "pg/shards/shards.hpp"
 #include "pg/common/spi.hpp"
-#include "pg/worker/worker.hpp"
+#include "pg/common/locks.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"

@@ -12,18 +12,6 @@ extern "C" {
 
 namespace store_monitoring::pg {
 
-// Lock namespaces. A worker holds (kReportLockClass, lock_key) for as long as
-// it owns a report and (kSlotLockClass, n) for its worker slot
-// n < store_monitoring.max_workers, as session-level advisory lock tags whose
-// fourth field is kLockTagSpace. pg_advisory_lock() and its relatives only
-// build tags with 1 (one bigint key) or 2 (two integer keys) there
-// (src/backend/utils/adt/lockfuncs.c), so no SQL caller can take, hold or
-// wait for ours: no role can stall a worker slot or a report. pg_locks shows
-// them as locktype 'advisory' with objsubid = kLockTagSpace.
-inline constexpr uint32 kReportLockClass = 0x534D5200;  // "SMR\0"
-inline constexpr uint32 kSlotLockClass = 0x534D5301;
-inline constexpr uint16 kLockTagSpace = 0x534D;  // "SM"; fits pg_locks.objsubid (int2)
-
 // Starts a report worker for `database`. False when the postmaster has no
 // free background-worker slot (the report then waits in the queue) and on a
 // hot standby, where reports are only read: a worker registered there would
