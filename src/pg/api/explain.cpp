@@ -6,7 +6,8 @@
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/read/report_compute.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/store/visibility.hpp"
+#include "pg/common/datum.hpp"
 #include "pg/read/sources.hpp"
 #include "pg/common/spi.hpp"
 

@@ -3,7 +3,7 @@
 #include "core/report_engine.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/store/states.hpp"
 #include "pg/common/spi.hpp"
 
 extern "C" {

@@ -4,11 +4,14 @@
 // EXPLAIN ANALYZE would tell whether another role's id exists. These
 // functions read as the table owner and show a report only to roles with the
 // privileges of its owner (superusers included); every other id gets the
-// same "does not exist". The results themselves are read in report_store.cpp.
+// same "does not exist". The results themselves are read in store/render.cpp.
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/api/trigger.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/common/locks.hpp"
+#include "pg/store/render.hpp"
+#include "pg/store/states.hpp"
+#include "pg/store/visibility.hpp"
 #include "pg/shards/shards.hpp"
 #include "pg/common/spi.hpp"
 
@@ -16,12 +19,18 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 }
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,8 +134,171 @@ Datum report_status(FunctionCallInfo fcinfo) {
   return Datum(0);
 }
 
+constexpr int kRowColumns = 10;
+
+Datum report_rows(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  std::string_view report_id(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
+  Oid caller = GetUserId();  // before SpiScope acts as the table owner
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  SpiScope spi;
+  find_visible_report(
+      "SELECT r.owner, r.status, o.data FROM _store_monitoring_internal.report r "
+      "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
+      "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
+      id, caller);
+  bool is_null = false;
+  std::string status = text_string(spi_value(0, 2, &is_null));
+  if (status != status_text(ReportStatus::Complete))
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "report \"" + shown_id(id) + "\" is " + status + ", not Complete");
+  Datum data = spi_value(0, 3, &is_null);
+  if (!is_null) {
+    StoredReport report = stored_report(report_id, data);
+    pg_call([&] {
+      Datum values[kRowColumns];
+      bool nulls[kRowColumns] = {};
+      for (size_t i = 0; i < report.store_ids.size(); ++i) {
+        const std::string& store_id = report.store_ids[i];
+        const StoreDurations& d = report.durations[i];
+        values[0] = PointerGetDatum(
+            cstring_to_text_with_len(store_id.data(), static_cast<int>(store_id.size())));
+        for (int w = 0; w < 3; ++w) {
+          values[1 + w] = Float8GetDatum(to_report_unit(Window(w), d.uptime[w]));
+          values[4 + w] = Float8GetDatum(to_report_unit(Window(w), d.downtime[w]));
+          values[7 + w] = Float8GetDatum(to_report_unit(Window(w), d.unknown[w]));
+          nulls[7 + w] = !report.has_unknown;
+        }
+        tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+        pfree(DatumGetPointer(values[0]));
+      }
+    });
+    return Datum(0);
+  }
+  // Computed by version 1.0: rows in report_result, unknown time not recorded.
+  uint64 rows = spi_execute(
+      "SELECT store_id::text, uptime_last_hour, uptime_last_day, uptime_last_week, "
+      "downtime_last_hour, downtime_last_day, downtime_last_week, NULL::float8, NULL::float8, "
+      "NULL::float8 FROM _store_monitoring_internal.report_result WHERE report_id "
+      "OPERATOR(pg_catalog.=) $1 "
+      "ORDER BY store_id",
+      {{TEXTOID, PointerGetDatum(id)}}, true);
+  pg_call([&] {
+    for (uint64 i = 0; i < rows; ++i) tuplestore_puttuple(result->setResult, SPI_tuptable->vals[i]);
+  });
+  return Datum(0);
+}
+
+// _report_csv(id): the CSV of a report the caller may see (NULL unless
+// Complete), for tests and checks run by superusers; not granted to PUBLIC.
+Datum report_csv_function(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  Oid caller = GetUserId();  // before SpiScope acts as the table owner
+  {
+    SpiScope spi;
+    find_visible_report(
+        "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id "
+        "OPERATOR(pg_catalog.=) $1",
+        id, caller);
+  }
+  std::optional<std::string> csv =
+      report_csv(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
+  if (!csv) {
+    fcinfo->isnull = true;
+    return Datum(0);
+  }
+  return text_datum(*csv);
+}
+
+// wait_report(id, timeout): sleeps on its latch until the report ends. The
+// worker that ends it sets the latch of every backend holding the wait lock
+// of the report (see kWaitLockClass); a re-check every second covers what
+// wakes nobody (a report queued for a free worker, a worker that died, a role
+// holding the wait lock to keep waiters from registering).
+constexpr long kRecheckMs = 1000;
+
+struct WaitState {
+  std::string status;
+  uint32 lock_key = 0;
+};
+
+WaitState read_wait_state(text* id, Oid caller) {
+  SpiScope spi;
+  // Not read-only: in READ COMMITTED each statement takes a new snapshot, so
+  // every re-check sees the worker's commit.
+  uint64 found = spi_execute(
+      "SELECT r.owner, r.status, r.lock_key FROM _store_monitoring_internal.report r "
+      "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
+      {{TEXTOID, PointerGetDatum(id)}}, false, 1);
+  if (found == 0) report_does_not_exist(id);
+  bool is_null = false;
+  if (!may_see(caller, DatumGetObjectId(spi_value(0, 1, &is_null)))) report_does_not_exist(id);
+  WaitState state;
+  state.status = text_string(spi_value(0, 2, &is_null));
+  state.lock_key = static_cast<uint32>(DatumGetInt64(spi_value(0, 3, &is_null)));
+  return state;
+}
+
+Datum wait_report(FunctionCallInfo fcinfo) {
+  text* id = report_id_argument(fcinfo);
+  if (PG_ARGISNULL(1) || interval_us(PG_GETARG_INTERVAL_P(1)) < 0)
+    throw UserError(
+        ERRCODE_INVALID_PARAMETER_VALUE,
+        "timeout must be a non-negative interval, not " +
+            (PG_ARGISNULL(1) ? std::string("NULL") : std::string(pg_call([&] {
+              return DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)));
+            }))));
+  int64 timeout_us = interval_us(PG_GETARG_INTERVAL_P(1));
+  Oid caller = GetUserId();
+  WaitState state = read_wait_state(id, caller);
+  const char* running = status_text(ReportStatus::Running);
+  if (state.status != running) return text_datum(state.status);
+  if (triggered_in_this_transaction({VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)}))
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "report \"" + shown_id(id) +
+                        "\" was triggered in this transaction and cannot start before it commits",
+                    "Commit the transaction that called trigger_report(), then wait.");
+  if (XactIsoLevel != XACT_READ_COMMITTED)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "wait_report() needs a READ COMMITTED transaction to see the report finish");
+
+  LOCKTAG tag;
+  // In the extension's private tag space (locks.hpp): no SQL caller can
+  // take or block it. Transaction level: released by the end of this call,
+  // or by the abort of an error or a cancel.
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWaitLockClass, state.lock_key, kLockTagSpace);
+  bool registered =
+      pg_call([&] { return LockAcquire(&tag, ShareLock, false, true); }) != LOCKACQUIRE_NOT_AVAIL;
+  TimestampTz deadline = GetCurrentTimestamp();
+  deadline = timeout_us > PG_INT64_MAX - deadline ? PG_INT64_MAX : deadline + timeout_us;
+  TimestampTz next_resume = GetCurrentTimestamp();
+  for (;;) {
+    pg_call([] { ResetLatch(MyLatch); });
+    state = read_wait_state(id, caller);
+    TimestampTz now = GetCurrentTimestamp();
+    if (state.status != running || now >= deadline) break;
+    if (now >= next_resume) {
+      // A queued report, or one whose worker died, needs a worker started.
+      resume_orphaned_reports();
+      next_resume = now + kRecheckMs * 1000;
+    }
+    long sleep_ms = static_cast<long>(std::min<int64>((deadline - now + 999) / 1000, kRecheckMs));
+    pg_call([&] {
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
+                      PG_WAIT_EXTENSION);
+      CHECK_FOR_INTERRUPTS();
+    });
+  }
+  if (registered) pg_call([&] { LockRelease(&tag, ShareLock, false); });
+  return text_datum(state.status);
+}
+
 }  // namespace
 }  // namespace store_monitoring::pg
 
 SM_PG_FUNCTION(store_monitoring_get_report, store_monitoring::pg::get_report)
 SM_PG_FUNCTION(store_monitoring_report_status, store_monitoring::pg::report_status)
+SM_PG_FUNCTION(store_monitoring_report_rows, store_monitoring::pg::report_rows)
+SM_PG_FUNCTION(store_monitoring_report_csv_text, store_monitoring::pg::report_csv_function)
+SM_PG_FUNCTION(store_monitoring_wait_report, store_monitoring::pg::wait_report)

@@ -6,7 +6,9 @@
 
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/store/states.hpp"
+#include "pg/store/write.hpp"
+#include "pg/common/datum.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/shards/shards.hpp"
 #include "pg/read/sources.hpp"

@@ -1,6 +1,7 @@
 // SQL from C++ through SPI, with PostgreSQL errors turned into PgError.
 #pragma once
 
+#include "pg/common/datum.hpp"
 #include "pg/common/pg_boundary.hpp"
 
 extern "C" {
@@ -68,19 +69,6 @@ inline void check_for_interrupts() {
 // 1970-01-01, both in microseconds: core time = PostgreSQL time + this.
 inline constexpr int64 kPgEpochInUnixMicros =
     static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-
-// A text datum (palloc'd in the current memory context) holding `value`.
-inline Datum text_datum(std::string_view value) {
-  return pg_call([&] {
-    return PointerGetDatum(cstring_to_text_with_len(value.data(), static_cast<int>(value.size())));
-  });
-}
-
-// The bytes of a detoasted text value.
-inline std::string_view text_bytes(Datum value) {
-  auto* t = reinterpret_cast<text*>(DatumGetPointer(value));
-  return {VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)};
-}
 
 // Runs code as `role` with that role's privileges and row-level security, and
 // restores the previous identity however the scope ends. For the extension's

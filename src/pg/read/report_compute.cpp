@@ -6,7 +6,7 @@
 #include "core/report_pipeline.hpp"
 #include "pg/read/parallel_store_ids.hpp"
 #include "pg/worker/progress.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/store/write.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/read/source_read.hpp"
 #include "pg/read/sources.hpp"
@@ -478,7 +478,7 @@ std::optional<TimestampTz> newest_poll_for(Oid role) {
 
 namespace {
 
-// Stores the results (report_store.cpp), marks the report Complete and
+// Stores the results (store/write.cpp), marks the report Complete and
 // records the worker's peak memory (`memory` has sampled since the report
 // began).
 void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory) {

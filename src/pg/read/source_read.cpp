@@ -1,7 +1,7 @@
 #include "pg/read/source_read.hpp"
 
 #include "core/input_syntax.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/common/datum.hpp"
 #include "pg/common/spi.hpp"
 
 extern "C" {

@@ -16,7 +16,7 @@
 #include "pg/common/compat.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/store/states.hpp"
 #include "pg/worker/progress.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/common/spi.hpp"

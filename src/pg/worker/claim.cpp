@@ -6,7 +6,8 @@
 #include "pg/common/locks.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/store/states.hpp"
+#include "pg/store/write.hpp"
 #include "pg/worker/progress.hpp"
 #include "pg/worker/transaction.hpp"
 #include "pg/worker/worker.hpp"
@@ -86,7 +87,7 @@ std::optional<int> acquire_slot() {
 
 // False when the report could not be marked (it stays Running).
 bool mark_failed(const std::string& report_id, const std::string& message) {
-  // fail_report (report_store.cpp) also announces the end (NOTIFY).
+  // fail_report (store/write.cpp) also announces the end (NOTIFY).
   TransactionResult result = in_transaction([&] { (void)fail_report(report_id, message); });
   if (result.ok) return true;
   bool is_new = note_trouble(

@@ -21,7 +21,7 @@
 #include "pg/common/spi.hpp"
 #include "pg/read/report_compute.hpp"
 #include "pg/shards/shards.hpp"
-#include "pg/store/report_store.hpp"
+#include "pg/store/write.hpp"
 #include "pg/worker/claim.hpp"
 #include "pg/worker/deadline.hpp"
 #include "pg/worker/progress.hpp"

@@ -1,5 +1,5 @@
 // Progress and cancellation through the worker's dynamic shared memory
-// segment, and cancel_report().
+// segment (cancel_report() is in api/report_admin.cpp).
 //
 // A handle found in a report row may be stale (the report ended) or even
 // name a segment that now belongs to someone else (handles are reused), so a
@@ -12,7 +12,6 @@
 #include "core/report_pipeline.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
-#include "pg/store/report_store.hpp"
 #include "pg/shards/shards.hpp"
 #include "pg/common/spi.hpp"
 #include "pg/common/locks.hpp"
@@ -146,90 +145,11 @@ std::optional<ProgressCount> read_progress(int64 handle, const std::string& repo
   return count;
 }
 
-namespace {
-
-constexpr int kCancelAttempts = 500;  // 10 ms apart: a claim commits well within 5 s
-
-// Ends a Running report Failed with "canceled by <current role>": directly
-// when no worker holds it (queued, or its worker died), else through the
-// worker's segment (the worker then fails it and does not retry).
-void cancel_report(FunctionCallInfo fcinfo) {
-  text* id_text = report_id_argument(fcinfo);
-  const std::string id(VARDATA_ANY(id_text), VARSIZE_ANY_EXHDR(id_text));
-  const Oid caller = GetUserId();
-  const std::string message =
-      std::string("canceled by ") + pg_call([&] { return GetUserNameFromId(caller, false); });
-  for (int attempt = 0; attempt < kCancelAttempts; ++attempt) {
-    {
-      SpiScope spi;
-      // Each statement sees what committed before it (a new snapshot).
-      uint64 found = spi_execute(
-          "SELECT owner, status, lock_key, progress_handle, worker_pid "
-          "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
-          {{TEXTOID, PointerGetDatum(id_text)}}, false, 1);
-      if (found == 0) report_does_not_exist(id_text);
-      bool is_null = false;
-      Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
-      if (!may_see(caller, owner)) report_does_not_exist(id_text);
-      std::string status = text_string(spi_value(0, 2, &is_null));
-      if (status != status_text(ReportStatus::Running))
-        throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                        "report \"" + shown_id(id_text) + "\" is " + status + ", not Running");
-      int64 lock_key = DatumGetInt64(spi_value(0, 3, &is_null));
-      Datum handle = spi_value(0, 4, &is_null);
-      int64 segment = is_null ? 0 : DatumGetInt64(handle);
-      Datum pid_datum = spi_value(0, 5, &is_null);
-      int pid = is_null ? 0 : DatumGetInt32(pid_datum);
-
-      // No worker holds the report while we hold its lock (until our
-      // transaction ends): fail it here. A worker that claims it afterwards
-      // re-reads it under the lock and finds it Failed.
-      // The worker's own lock tag (no SQL function reaches it); released
-      // when this transaction ends.
-      LOCKTAG tag;
-      SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kReportLockClass, static_cast<uint32>(lock_key),
-                           kLockTagSpace);
-      bool locked = pg_call(
-          [&] { return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL; });
-      if (locked) {
-        // fail_report (report_store.cpp) also announces the end (NOTIFY).
-        // It changes nothing when the report ended between the read above
-        // and the lock: read it again, to say how it ended.
-        if (!fail_report(id, message)) continue;
-        // A coordinator report whose worker died may have started reports
-        // on its shards: cancel them as its worker would have.
-        cancel_shard_reports(id, owner);
-        return;
-      }
-      bool asked =
-          with_report_state(segment, id, [&](SharedReportState& state, std::uint64_t generation) {
-            state.canceled_by.store(caller);
-            state.progress.cancel.store(generation);
-          });
-      if (asked) {
-        // Wake it if it sleeps (a testing pause); it checks between steps.
-        pg_call([&] {
-          PGPROC* proc = pid != 0 ? BackendPidGetProc(pid) : nullptr;
-          if (proc != nullptr) SetLatch(&proc->procLatch);
-        });
-        return;
-      }
-    }
-    // A worker holds the lock but has not committed its claim yet.
-    pg_call([] {
-      pg_usleep(10000L);
-      CHECK_FOR_INTERRUPTS();
-    });
-  }
-  throw UserError(ERRCODE_LOCK_NOT_AVAILABLE,
-                  "could not reach the worker of report \"" + shown_id(id_text) + "\"",
-                  "Try again.");
+bool request_cancel(int64 handle, const std::string& report_id, Oid by) {
+  return with_report_state(handle, report_id, [&](SharedReportState& state, std::uint64_t generation) {
+    state.canceled_by.store(by);
+    state.progress.cancel.store(generation);
+  });
 }
 
-}  // namespace
 }  // namespace store_monitoring::pg
-
-SM_PG_FUNCTION(store_monitoring_cancel_report, [](FunctionCallInfo fcinfo) {
-  store_monitoring::pg::cancel_report(fcinfo);
-  return Datum(0);
-})

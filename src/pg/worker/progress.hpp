@@ -44,4 +44,8 @@ struct ProgressCount {
 };
 std::optional<ProgressCount> read_progress(int64 handle, const std::string& report_id);
 
+// Asks the worker whose segment `handle` describes report `report_id` to
+// cancel it, as role `by`; false when the segment does not (any more).
+bool request_cancel(int64 handle, const std::string& report_id, Oid by);
+
 }  // namespace store_monitoring::pg
