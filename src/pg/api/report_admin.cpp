@@ -6,7 +6,7 @@
 #include "pg/common/locks.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
-#include "pg/shards/shards.hpp"
+#include "pg/shards/fanout.hpp"
 #include "pg/store/states.hpp"
 #include "pg/store/visibility.hpp"
 #include "pg/store/write.hpp"

@@ -5,6 +5,7 @@
 // functions read as the table owner and show a report only to roles with the
 // privileges of its owner (superusers included); every other id gets the
 // same "does not exist". The results themselves are read in store/render.cpp.
+#include "pg/common/datum.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/api/trigger.hpp"
@@ -12,7 +13,6 @@
 #include "pg/store/render.hpp"
 #include "pg/store/states.hpp"
 #include "pg/store/visibility.hpp"
-#include "pg/shards/shards.hpp"
 #include "pg/common/spi.hpp"
 
 extern "C" {

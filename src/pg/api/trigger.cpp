@@ -10,7 +10,7 @@
 #include "pg/store/write.hpp"
 #include "pg/common/datum.hpp"
 #include "pg/common/settings.hpp"
-#include "pg/shards/shards.hpp"
+#include "pg/shards/catalog.hpp"
 #include "pg/read/sources.hpp"
 #include "pg/common/spi.hpp"
 #include "pg/read/store_report.hpp"

@@ -34,4 +34,8 @@ std::string text_string(Datum value);
 // 30 days), clamped to int64.
 int64 interval_us(const Interval* span);
 
+// An instant in ISO format, in UTC with its offset and every microsecond:
+// read back the same under any DateStyle and TimeZone.
+std::string iso_timestamp(TimestampTz value);
+
 }  // namespace store_monitoring::pg

@@ -4,7 +4,6 @@
 
 #include "pg/common/compat.hpp"
 #include "pg/common/pg_boundary.hpp"
-#include "pg/shards/shards.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -37,6 +36,7 @@ int debug_pause_point = static_cast<int>(PausePoint::claimed);
 int recovery_interval = 30;
 int report_timeout = 60 * 60 * 1000;  // ms; 0: none
 int range_read_memory = 64 * 1024;    // kB
+int shard_timeout = 10 * 60 * 1000;   // ms
 int max_queued_per_role = 100;
 int max_stored_per_role = 1024 * 1024;  // kB; 0: none
 char* report_retention = nullptr;
@@ -322,7 +322,12 @@ void define_settings() {
                            &debug_pause_point, static_cast<int>(PausePoint::claimed),
                            kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
                            forget_debug_pause_point, nullptr);
-  define_shard_settings();
+  DefineCustomIntVariable(
+      "store_monitoring.shard_timeout",
+      "How long a report across shards waits for its shards, from connecting to the last row.",
+      "A shard that has not answered by then fails the report, naming the shard.",
+      &shard_timeout, 10 * 60 * 1000, 1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
   // Superusers only: workers apply it to every role's reports. Read by the
   // workers from the server configuration or ALTER DATABASE ... SET.
   DefineCustomStringVariable(
@@ -391,7 +396,8 @@ Settings current_settings() {
                   report_retention_us,
                   range_read_memory,
                   max_queued_per_role,
-                  max_stored_per_role};
+                  max_stored_per_role,
+                  shard_timeout};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

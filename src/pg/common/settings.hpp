@@ -36,6 +36,7 @@ struct Settings {
   int range_read_memory_kb;   // most memory for the polls of a range read
   int max_queued_per_role;    // Running reports one role may have; 0: no limit
   int max_stored_kb_per_role; // kB of stored results one role may hold; 0: no limit
+  int shard_timeout_ms;       // longest a coordinator waits for its shards
 };
 
 // Registers the settings; called from _PG_init. A value set before the

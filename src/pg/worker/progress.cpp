@@ -12,7 +12,6 @@
 #include "core/report_pipeline.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
-#include "pg/shards/shards.hpp"
 #include "pg/common/spi.hpp"
 #include "pg/common/locks.hpp"
 
