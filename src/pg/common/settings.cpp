@@ -1,6 +1,5 @@
 #include "pg/common/settings.hpp"
 
-#include "pg/worker/progress.hpp"
 
 #include "pg/common/compat.hpp"
 #include "pg/common/pg_boundary.hpp"
@@ -402,23 +401,6 @@ Settings current_settings() {
 
 const char* interpolation_name(InterpolationSetting value) {
   return value == InterpolationSetting::previous ? "previous" : "nearest";
-}
-
-void pause_for_testing(PausePoint point) {
-  Settings settings = current_settings();
-  if (settings.debug_worker_delay <= 0 || settings.debug_pause_point != point) return;
-  TimestampTz until =
-      GetCurrentTimestamp() + static_cast<int64>(settings.debug_worker_delay) * 1000;
-  for (;;) {
-    long remaining_ms = static_cast<long>((until - GetCurrentTimestamp()) / 1000);
-    if (remaining_ms <= 0 || progress_cancel_requested()) break;  // canceled: stop pausing
-    pg_call([&] {
-      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, remaining_ms,
-                      PG_WAIT_EXTENSION);
-      ResetLatch(MyLatch);
-      CHECK_FOR_INTERRUPTS();
-    });
-  }
 }
 
 // ---------------------------------------------------------------------------

@@ -58,10 +58,6 @@ Settings current_settings();
 
 const char* interpolation_name(InterpolationSetting value);
 
-// Sleeps debug_worker_delay at `point` when that is the configured point.
-// Interruptible; throws PgError when the sleep is interrupted by an error.
-void pause_for_testing(PausePoint point);
-
 // A setting's value given as an argument of trigger_report instead: checked
 // exactly as the setting checks a SET (same errors), without changing the
 // setting; returns the value parsed.

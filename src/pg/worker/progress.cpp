@@ -12,13 +12,17 @@
 #include "core/report_pipeline.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
+#include "pg/common/settings.hpp"
 #include "pg/common/spi.hpp"
 #include "pg/common/locks.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
 #include "storage/dsm.h"
+#include "miscadmin.h"
+#include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/timestamp.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
@@ -149,6 +153,23 @@ bool request_cancel(int64 handle, const std::string& report_id, Oid by) {
     state.canceled_by.store(by);
     state.progress.cancel.store(generation);
   });
+}
+
+void pause_for_testing(PausePoint point) {
+  Settings settings = current_settings();
+  if (settings.debug_worker_delay <= 0 || settings.debug_pause_point != point) return;
+  TimestampTz until =
+      GetCurrentTimestamp() + static_cast<int64>(settings.debug_worker_delay) * 1000;
+  for (;;) {
+    long remaining_ms = static_cast<long>((until - GetCurrentTimestamp()) / 1000);
+    if (remaining_ms <= 0 || progress_cancel_requested()) break;  // canceled: stop pausing
+    pg_call([&] {
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, remaining_ms,
+                      PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    });
+  }
 }
 
 }  // namespace store_monitoring::pg

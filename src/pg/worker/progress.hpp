@@ -3,6 +3,8 @@
 // transaction's own writes stay invisible until it commits.
 #pragma once
 
+#include "pg/common/settings.hpp"
+
 extern "C" {
 #include "postgres.h"
 }
@@ -47,5 +49,9 @@ std::optional<ProgressCount> read_progress(int64 handle, const std::string& repo
 // Asks the worker whose segment `handle` describes report `report_id` to
 // cancel it, as role `by`; false when the segment does not (any more).
 bool request_cancel(int64 handle, const std::string& report_id, Oid by);
+
+// Sleeps debug_worker_delay at `point` when that is the configured point.
+// Interruptible, and ends early once the report is canceled; throws PgError when the sleep is interrupted by an error.
+void pause_for_testing(PausePoint point);
 
 }  // namespace store_monitoring::pg
