@@ -4,6 +4,7 @@
 #include "core/report_engine.hpp"
 #include "core/report_codec.hpp"
 #include "core/report_pipeline.hpp"
+#include "core/store_assembly.hpp"
 #include "pg/read/parallel_store_ids.hpp"
 #include "pg/worker/progress.hpp"
 #include "pg/store/write.hpp"
@@ -42,85 +43,22 @@ namespace {
 Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
 TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
 
-// Stores in byte order, merged from the three inputs: the polls arrive sorted
-// from the executor; business hours and zones were read and sorted before.
-// Each finished store goes to the pipeline.
-class StoreAssembler final : public PollSink {
+// The polls as they arrive in store order, to the core's StoreAssembler.
+class AssemblingSink final : public PollSink {
  public:
-  StoreAssembler(const StoreHoursTable& hours, const StoreZoneTable& zones,
-                 ReportPipeline& pipeline)
-      : hours_(hours), zones_(zones), pipeline_(pipeline) {}
-
-  // Only polls in [from, to] are kept as evidence candidates; the others
-  // just make the store known (it gets a row all the same). Every poll is
-  // read because every store in the relation gets a row, also one whose
-  // polls all lie outside the range.
-  void keep_polls_between(TimestampTz from, TimestampTz to) {
-    from_ = from;
-    to_ = to;
-  }
-
+  explicit AssemblingSink(StoreAssembler& assembler) : assembler_(assembler) {}
   void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
-    if (current_.store_id.empty() || store_id != current_.store_id) {
-      // The merge below needs byte order; the query asks for it, and a
-      // relation that broke it would give wrong numbers, never a crash.
-      if (!current_.store_id.empty() && store_id < current_.store_id)
-        throw std::runtime_error("the polls did not arrive in store_id byte order");
-      finish_current();
-      emit_stores_without_polls_before(store_id);
-      start_store(store_id);
-    }
-    if (at >= from_ && at <= to_) current_.polls.push_back(Poll{to_unix_micros(at), status});
-  }
-
-  void finish() {
-    finish_current();
-    emit_stores_without_polls_before({});
+    assembler_.poll(store_id, to_unix_micros(at), status);
   }
 
  private:
-  // Stores with hours or a zone but no polls that sort before `limit` (all
-  // of them when limit is empty; store ids are never empty).
-  void emit_stores_without_polls_before(std::string_view limit) {
-    for (;;) {
-      std::string_view next;  // store ids are never empty
-      if (next_hours_ < hours_.size()) next = hours_.store_id(next_hours_);
-      if (next_zone_ < zones_.size() && (next.empty() || zones_.store_id(next_zone_) < next))
-        next = zones_.store_id(next_zone_);
-      if (next.empty() || (!limit.empty() && next >= limit)) return;
-      start_store(next);
-      finish_current();
-    }
-  }
-
-  void start_store(std::string_view store_id) {
-    // Copies before advancing: `store_id` may point into the tables.
-    current_.store_id.assign(store_id);
-    current_.hours.clear();
-    if (next_hours_ < hours_.size() && hours_.store_id(next_hours_) == current_.store_id) {
-      auto rows = hours_.hours(next_hours_++);
-      current_.hours.assign(rows.begin(), rows.end());
-    }
-    current_.time_zone.clear();
-    if (next_zone_ < zones_.size() && zones_.store_id(next_zone_) == current_.store_id)
-      current_.time_zone.assign(zones_.zone(next_zone_++));
-  }
-
-  void finish_current() {
-    if (current_.store_id.empty()) return;
-    pipeline_.submit(std::move(current_));
-    current_ = StoreInput();
-  }
-
-  const StoreHoursTable& hours_;
-  const StoreZoneTable& zones_;
-  ReportPipeline& pipeline_;
-  size_t next_hours_ = 0;
-  size_t next_zone_ = 0;
-  StoreInput current_;
-  TimestampTz from_ = 0;
-  TimestampTz to_ = -1;
+  StoreAssembler& assembler_;
 };
+
+// Each assembled store to the pipeline.
+StoreConsumer to_pipeline(ReportPipeline& pipeline) {
+  return [&pipeline](StoreInput&& store) { pipeline.submit(std::move(store)); };
+}
 
 // How many polls of the default table fill one heap page when the table has
 // no statistics yet (never vacuumed or analyzed): about 120 rows of the
@@ -226,28 +164,6 @@ class GroupingSink final : public PollSink {
   size_t polls_ = 0;
 };
 
-// Every store known to any input, in byte order, to the pipeline with its
-// hours, zone and polls.
-void submit_stores(const PollGroups& groups, const StoreHoursTable& hours,
-                   const StoreZoneTable& zones, ReportPipeline& pipeline) {
-  size_t next_hours = 0;
-  size_t next_zone = 0;
-  for (std::string_view store_id : groups.sorted_store_ids()) {
-    StoreInput store;
-    store.store_id.assign(store_id);
-    while (next_hours < hours.size() && hours.store_id(next_hours) < store_id) ++next_hours;
-    if (next_hours < hours.size() && hours.store_id(next_hours) == store_id) {
-      auto rows = hours.hours(next_hours);
-      store.hours.assign(rows.begin(), rows.end());
-    }
-    while (next_zone < zones.size() && zones.store_id(next_zone) < store_id) ++next_zone;
-    if (next_zone < zones.size() && zones.store_id(next_zone) == store_id)
-      store.time_zone.assign(zones.zone(next_zone));
-    groups.polls_of(store_id, store.polls);
-    pipeline.submit(std::move(store));
-  }
-}
-
 // The pipeline whose thread is running, if any. A FATAL error (the worker is
 // terminated) exits the process without unwinding C++ frames; the thread
 // must be stopped before exit() tears down what it uses.
@@ -307,7 +223,7 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
   for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
   for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
   TimestampTz ids_read = GetCurrentTimestamp();
-  submit_stores(groups, hours, zones, pipeline);
+  submit_stores(groups, hours, zones, to_pipeline(pipeline));
   TimestampTz submitted = GetCurrentTimestamp();
   ReportOutput output = pipeline.finish();
   elog(DEBUG1,
@@ -354,9 +270,10 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
          job.report_id.c_str(), budget_kb);
     hours_read = GetCurrentTimestamp();
   }
-  StoreAssembler assembler(hours, zones, pipeline);
-  assembler.keep_polls_between(to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1));
-  read_polls(shapes[0], assembler, bad);
+  StoreAssembler assembler(hours, zones, to_pipeline(pipeline));
+  assembler.keep_polls_between(range.begin, range.end - 1);
+  AssemblingSink sink(assembler);
+  read_polls(shapes[0], sink, bad);
   assembler.finish();
   TimestampTz polls_read = GetCurrentTimestamp();
   ReportOutput output = pipeline.finish();
