@@ -16,8 +16,11 @@ PGDLLEXPORT void _PG_init(void);
 }
 
 void _PG_init(void) {
-  store_monitoring::pg::define_settings();
-  if (process_shared_preload_libraries_in_progress) store_monitoring::pg::register_launcher();
+  store_monitoring::pg::pg_entry([] {
+    store_monitoring::pg::define_settings();
+    if (process_shared_preload_libraries_in_progress)
+      store_monitoring::pg::pg_call([] { store_monitoring::pg::register_launcher(); });
+  });
 }
 
 // CHECK constraint of store_timezone.timezone_str: refuses, naming the value,

@@ -56,8 +56,10 @@ std::vector<Triggered>& triggered_in_transaction() {
   return reports;
 }
 
+// Transaction callbacks (called from C): noexcept; erasing moves strings and
+// launch_report_worker raises nothing.
 void at_subtransaction_end(SubXactEvent event, SubTransactionId subtransaction,
-                           SubTransactionId parent, void*) {
+                           SubTransactionId parent, void*) noexcept {
   auto& reports = triggered_in_transaction();
   if (event == SUBXACT_EVENT_ABORT_SUB) {
     std::erase_if(reports, [&](const Triggered& r) { return r.subtransaction == subtransaction; });
@@ -67,7 +69,7 @@ void at_subtransaction_end(SubXactEvent event, SubTransactionId subtransaction,
   }
 }
 
-void at_transaction_end(XactEvent event, void*) {
+void at_transaction_end(XactEvent event, void*) noexcept {
   auto& reports = triggered_in_transaction();
   if (reports.empty()) return;
   if (event == XACT_EVENT_COMMIT) {

@@ -12,6 +12,20 @@
 //   pg_entry(fn)  wraps the body of every function PostgreSQL calls into. Any
 //                 C++ exception is caught, the C++ frames are gone, and only
 //                 then is the error re-raised the PostgreSQL way.
+//
+// The rule, for every function PostgreSQL calls:
+//   - SQL functions (SM_PG_FUNCTION), _PG_init, and the background and
+//     parallel workers' main functions run their bodies in pg_entry;
+//   - callbacks (GUC check and assign hooks, transaction and exit callbacks,
+//     a DestReceiver's methods, timeout and signal handlers) are noexcept and
+//     hold no C++ object with a destructor while they call PostgreSQL, or
+//     run their C++ in a try block that catches everything;
+//   - inside C++, every PostgreSQL call that may ereport (ERROR, but also a
+//     LOG or WARNING, whose formatting may fail) goes through pg_call; a
+//     bare call is fine only where it cannot raise, with a comment saying why;
+//   - a PgError caught in C++ is handled only where a transaction or
+//     subtransaction abort follows (in_transaction, OwnerRead); anywhere
+//     else it propagates.
 #pragma once
 
 extern "C" {

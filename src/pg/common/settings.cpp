@@ -53,7 +53,7 @@ const struct config_enum_entry kInterpolationOptions[] = {
     {"previous", static_cast<int>(InterpolationSetting::previous), false},
     {nullptr, 0, false}};
 
-bool equals_ignoring_case(const char* a, const char* b) { return pg_strcasecmp(a, b) == 0; }
+bool equals_ignoring_case(const char* a, const char* b) noexcept { return pg_strcasecmp(a, b) == 0; }
 
 // A value set for one of our settings before the library was loaded, and how
 // it was set: what PostgreSQL needs to check it again.
@@ -129,27 +129,27 @@ void forget_refused(const char* name) noexcept {
                 [&](const EarlyValue& v) { return equals_ignoring_case(v.name.c_str(), name); });
 }
 
-void forget_report_time(const char*, void*) { forget_refused("store_monitoring.report_time"); }
-void forget_interpolation(int, void*) { forget_refused("store_monitoring.interpolation"); }
-void forget_max_workers(int, void*) { forget_refused("store_monitoring.max_workers"); }
-void forget_max_attempts(int, void*) { forget_refused("store_monitoring.max_attempts"); }
-void forget_recovery_interval(int, void*) { forget_refused("store_monitoring.recovery_interval"); }
-void forget_report_timeout(int, void*) { forget_refused("store_monitoring.report_timeout"); }
-void forget_range_read_memory(int, void*) { forget_refused("store_monitoring.range_read_memory"); }
-void forget_max_queued_per_role(int, void*) {
+void forget_report_time(const char*, void*) noexcept { forget_refused("store_monitoring.report_time"); }
+void forget_interpolation(int, void*) noexcept { forget_refused("store_monitoring.interpolation"); }
+void forget_max_workers(int, void*) noexcept { forget_refused("store_monitoring.max_workers"); }
+void forget_max_attempts(int, void*) noexcept { forget_refused("store_monitoring.max_attempts"); }
+void forget_recovery_interval(int, void*) noexcept { forget_refused("store_monitoring.recovery_interval"); }
+void forget_report_timeout(int, void*) noexcept { forget_refused("store_monitoring.report_timeout"); }
+void forget_range_read_memory(int, void*) noexcept { forget_refused("store_monitoring.range_read_memory"); }
+void forget_max_queued_per_role(int, void*) noexcept {
   forget_refused("store_monitoring.max_queued_per_role");
 }
-void forget_max_stored_per_role(int, void*) {
+void forget_max_stored_per_role(int, void*) noexcept {
   forget_refused("store_monitoring.max_stored_per_role");
 }
-void forget_debug_worker_delay(int, void*) {
+void forget_debug_worker_delay(int, void*) noexcept {
   forget_refused("store_monitoring.debug_worker_delay");
 }
-void forget_debug_pause_point(int, void*) { forget_refused("store_monitoring.debug_pause_point"); }
+void forget_debug_pause_point(int, void*) noexcept { forget_refused("store_monitoring.debug_pause_point"); }
 
 // Datetime parsing that reports failure instead of raising: check hooks also
 // run in the postmaster on reload, where an ERROR is not an option.
-bool parse_interval_us(const char* text, int64* out) {
+bool parse_interval_us(const char* text, int64* out) noexcept {
   char workbuf[256];
   char* fields[MAXDATEFIELDS];
   int field_types[MAXDATEFIELDS];
@@ -178,7 +178,7 @@ bool parse_interval_us(const char* text, int64* out) {
 
 // Hands a parsed interval to the assign hook (the GUC machinery releases
 // extra with free()).
-bool pass_interval(int64 value, void** extra) {
+bool pass_interval(int64 value, void** extra) noexcept {
   auto* parsed = static_cast<int64*>(malloc(sizeof(int64)));
   if (parsed == nullptr) return false;
   *parsed = value;
@@ -186,7 +186,7 @@ bool pass_interval(int64 value, void** extra) {
   return true;
 }
 
-bool check_max_extrapolation(char** newval, void** extra, GucSource) {
+bool check_max_extrapolation(char** newval, void** extra, GucSource) noexcept {
   int64 value = 0;
   if (!parse_interval_us(*newval, &value)) {
     GUC_check_errdetail(
@@ -200,13 +200,13 @@ bool check_max_extrapolation(char** newval, void** extra, GucSource) {
   return pass_interval(value, extra);
 }
 
-void assign_max_extrapolation(const char*, void* extra) {
+void assign_max_extrapolation(const char*, void* extra) noexcept {
   if (extra != nullptr) max_extrapolation_us = *static_cast<int64*>(extra);
   forget_refused("store_monitoring.max_extrapolation");
 }
 
 // Empty: keep every report. Otherwise a positive interval of fixed length.
-bool check_report_retention(char** newval, void** extra, GucSource) {
+bool check_report_retention(char** newval, void** extra, GucSource) noexcept {
   int64 value = 0;
   if (**newval != '\0') {
     if (!parse_interval_us(*newval, &value) || value <= 0) {
@@ -220,12 +220,12 @@ bool check_report_retention(char** newval, void** extra, GucSource) {
   return pass_interval(value, extra);
 }
 
-void assign_report_retention(const char*, void* extra) {
+void assign_report_retention(const char*, void* extra) noexcept {
   if (extra != nullptr) report_retention_us = *static_cast<int64*>(extra);
   forget_refused("store_monitoring.report_retention");
 }
 
-bool check_report_time(char** newval, void**, GucSource) {
+bool check_report_time(char** newval, void**, GucSource) noexcept {
   const char* value = *newval;
   if (equals_ignoring_case(value, "latest") || equals_ignoring_case(value, "now")) return true;
   char workbuf[MAXDATELEN + MAXDATEFIELDS];
@@ -260,109 +260,110 @@ void define_settings() {
   if (IsUnderPostmaster) {
     try {
       early = early_values();
-    } catch (const std::exception&) {  // out of memory, C++'s or PostgreSQL's
+    } catch (const std::bad_alloc&) {
+      // A PgError propagates (no abort would follow here).
       early.clear();  // nothing remembered: PostgreSQL's warnings stand
     }
   }
-  DefineCustomStringVariable(
-      "store_monitoring.report_time",
-      "Instant T a report is computed for: latest, now, or a timestamp with time zone.",
-      "latest is the newest poll (now when there are no polls); now is the time of the "
-      "transaction that triggers the report.",
-      &report_time, "latest", PGC_USERSET, 0, check_report_time, forget_report_time, nullptr);
-  DefineCustomStringVariable(
-      "store_monitoring.max_extrapolation",
-      "How far from a poll its status is assumed to hold (H).",
-      "An interval of fixed length between 0 and 7 days; open time farther from every poll is "
-      "unknown and counts as downtime.",
-      &max_extrapolation, "2 hours", PGC_USERSET, 0, check_max_extrapolation,
-      assign_max_extrapolation, nullptr);
-  DefineCustomEnumVariable(
-      "store_monitoring.interpolation", "How the status between polls is estimated.",
-      "nearest: the status of the nearest poll; previous: the status of the latest earlier poll.",
-      &interpolation, static_cast<int>(InterpolationSetting::nearest), kInterpolationOptions,
-      PGC_USERSET, 0, nullptr, forget_interpolation, nullptr);
-  DefineCustomIntVariable("store_monitoring.max_workers",
-                          "Maximum number of report workers per database.",
-                          "Reports beyond this wait in the queue (phase 'queued').", &max_workers,
-                          2, 1, 64, PGC_SIGHUP, 0, nullptr, forget_max_workers, nullptr);
-  DefineCustomIntVariable(
-      "store_monitoring.max_attempts", "Interrupted runs of a report before it is marked Failed.",
-      nullptr, &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr, forget_max_attempts, nullptr);
-  DefineCustomIntVariable("store_monitoring.recovery_interval",
-                          "Seconds between the launcher's checks for reports without a worker.",
-                          "Used only with shared_preload_libraries = 'store_monitoring'.",
-                          &recovery_interval, 30, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
-                          forget_recovery_interval, nullptr);
-  DefineCustomIntVariable(
-      "store_monitoring.report_timeout",
-      "Longest time a report's worker may spend reading and computing one report.",
-      "A report that takes longer ends Failed, freeing its worker: a source whose functions "
-      "sleep or wait on a lock cannot hold a worker for ever. 0 means no limit.",
-      &report_timeout, 60 * 60 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
-      forget_report_timeout, nullptr);
-  DefineCustomIntVariable(
-      "store_monitoring.range_read_memory",
-      "Most memory a report's worker may use to hold the polls of its evidence range.",
-      "A report reads only the polls of its evidence range, in the order they lie on disk, "
-      "holding them (8 bytes each) until the read ends. When they would need more, the default "
-      "polls table is read store by store instead: memory then follows the stores alone, but "
-      "the read covers every poll stored. 0 always reads store by store.",
-      &range_read_memory, 64 * 1024, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_KB, nullptr,
-      forget_range_read_memory, nullptr);
-  DefineCustomIntVariable("store_monitoring.debug_worker_delay",
-                          "Testing aid: a worker sleeps this long after claiming a report.",
-                          nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
-                          GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, forget_debug_worker_delay,
-                          nullptr);
-  DefineCustomEnumVariable("store_monitoring.debug_pause_point",
-                           "Testing aid: where a worker sleeps for debug_worker_delay.",
-                           "claimed, reading (snapshot taken), writing (computed), committing.",
-                           &debug_pause_point, static_cast<int>(PausePoint::claimed),
-                           kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
-                           forget_debug_pause_point, nullptr);
-  DefineCustomIntVariable(
-      "store_monitoring.shard_timeout",
-      "How long a report across shards waits for its shards, from connecting to the last row.",
-      "A shard that has not answered by then fails the report, naming the shard.",
-      &shard_timeout, 10 * 60 * 1000, 1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
-      nullptr);
-  // Superusers only: workers apply it to every role's reports. Read by the
-  // workers from the server configuration or ALTER DATABASE ... SET.
-  DefineCustomStringVariable(
-      "store_monitoring.report_retention",
-      "Finished reports older than this are deleted by the workers after each report.",
-      "An interval of fixed length such as \"30 days\", counted from a report's finished_at; "
-      "empty (the default) keeps every report.",
-      &report_retention, "", PGC_SUSET, 0, check_report_retention, assign_report_retention,
-      nullptr);
-  // Superusers only, so that a role cannot raise its own limit; a superuser
-  // may lower it for one role with ALTER ROLE ... SET.
-  DefineCustomIntVariable(
-      "store_monitoring.max_queued_per_role",
-      "Most reports one role may have Running (queued or computing) at once.",
-      "trigger_report() refuses a report beyond it. 0 means no limit.", &max_queued_per_role, 100,
-      0, INT_MAX, PGC_SUSET, 0, nullptr, forget_max_queued_per_role, nullptr);
-  DefineCustomIntVariable(
-      "store_monitoring.max_stored_per_role",
-      "Most space the stored results of one role's reports may take.",
-      "trigger_report() refuses a report once the role's stored results reach it, and a report "
-      "whose results would take the role beyond it ends Failed instead of being stored. The "
-      "workers enforce the value of the server configuration or ALTER DATABASE ... SET. 0 "
-      "means no limit.",
-      &max_stored_per_role, 1024 * 1024, 0, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr,
-      forget_max_stored_per_role, nullptr);
-  MarkGUCPrefixReserved("store_monitoring");
+  // No C++ object lives in this frame: a definition may raise.
+  pg_call([] {
+    DefineCustomStringVariable(
+        "store_monitoring.report_time",
+        "Instant T a report is computed for: latest, now, or a timestamp with time zone.",
+        "latest is the newest poll (now when there are no polls); now is the time of the "
+        "transaction that triggers the report.",
+        &report_time, "latest", PGC_USERSET, 0, check_report_time, forget_report_time, nullptr);
+    DefineCustomStringVariable(
+        "store_monitoring.max_extrapolation",
+        "How far from a poll its status is assumed to hold (H).",
+        "An interval of fixed length between 0 and 7 days; open time farther from every poll is "
+        "unknown and counts as downtime.",
+        &max_extrapolation, "2 hours", PGC_USERSET, 0, check_max_extrapolation,
+        assign_max_extrapolation, nullptr);
+    DefineCustomEnumVariable(
+        "store_monitoring.interpolation", "How the status between polls is estimated.",
+        "nearest: the status of the nearest poll; previous: the status of the latest earlier poll.",
+        &interpolation, static_cast<int>(InterpolationSetting::nearest), kInterpolationOptions,
+        PGC_USERSET, 0, nullptr, forget_interpolation, nullptr);
+    DefineCustomIntVariable("store_monitoring.max_workers",
+                            "Maximum number of report workers per database.",
+                            "Reports beyond this wait in the queue (phase 'queued').", &max_workers,
+                            2, 1, 64, PGC_SIGHUP, 0, nullptr, forget_max_workers, nullptr);
+    DefineCustomIntVariable(
+        "store_monitoring.max_attempts", "Interrupted runs of a report before it is marked Failed.",
+        nullptr, &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr, forget_max_attempts, nullptr);
+    DefineCustomIntVariable("store_monitoring.recovery_interval",
+                            "Seconds between the launcher's checks for reports without a worker.",
+                            "Used only with shared_preload_libraries = 'store_monitoring'.",
+                            &recovery_interval, 30, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                            forget_recovery_interval, nullptr);
+    DefineCustomIntVariable(
+        "store_monitoring.report_timeout",
+        "Longest time a report's worker may spend reading and computing one report.",
+        "A report that takes longer ends Failed, freeing its worker: a source whose functions "
+        "sleep or wait on a lock cannot hold a worker for ever. 0 means no limit.",
+        &report_timeout, 60 * 60 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+        forget_report_timeout, nullptr);
+    DefineCustomIntVariable(
+        "store_monitoring.range_read_memory",
+        "Most memory a report's worker may use to hold the polls of its evidence range.",
+        "A report reads only the polls of its evidence range, in the order they lie on disk, "
+        "holding them (8 bytes each) until the read ends. When they would need more, the default "
+        "polls table is read store by store instead: memory then follows the stores alone, but "
+        "the read covers every poll stored. 0 always reads store by store.",
+        &range_read_memory, 64 * 1024, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_KB, nullptr,
+        forget_range_read_memory, nullptr);
+    DefineCustomIntVariable("store_monitoring.debug_worker_delay",
+                            "Testing aid: a worker sleeps this long after claiming a report.",
+                            nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
+                            GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, forget_debug_worker_delay,
+                            nullptr);
+    DefineCustomEnumVariable("store_monitoring.debug_pause_point",
+                             "Testing aid: where a worker sleeps for debug_worker_delay.",
+                             "claimed, reading (snapshot taken), writing (computed), committing.",
+                             &debug_pause_point, static_cast<int>(PausePoint::claimed),
+                             kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
+                             forget_debug_pause_point, nullptr);
+    DefineCustomIntVariable(
+        "store_monitoring.shard_timeout",
+        "How long a report across shards waits for its shards, from connecting to the last row.",
+        "A shard that has not answered by then fails the report, naming the shard.",
+        &shard_timeout, 10 * 60 * 1000, 1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+        nullptr);
+    // Superusers only: workers apply it to every role's reports. Read by the
+    // workers from the server configuration or ALTER DATABASE ... SET.
+    DefineCustomStringVariable(
+        "store_monitoring.report_retention",
+        "Finished reports older than this are deleted by the workers after each report.",
+        "An interval of fixed length such as \"30 days\", counted from a report's finished_at; "
+        "empty (the default) keeps every report.",
+        &report_retention, "", PGC_SUSET, 0, check_report_retention, assign_report_retention,
+        nullptr);
+    // Superusers only, so that a role cannot raise its own limit; a superuser
+    // may lower it for one role with ALTER ROLE ... SET.
+    DefineCustomIntVariable(
+        "store_monitoring.max_queued_per_role",
+        "Most reports one role may have Running (queued or computing) at once.",
+        "trigger_report() refuses a report beyond it. 0 means no limit.", &max_queued_per_role, 100,
+        0, INT_MAX, PGC_SUSET, 0, nullptr, forget_max_queued_per_role, nullptr);
+    DefineCustomIntVariable(
+        "store_monitoring.max_stored_per_role",
+        "Most space the stored results of one role's reports may take.",
+        "trigger_report() refuses a report once the role's stored results reach it, and a report "
+        "whose results would take the role beyond it ends Failed instead of being stored. The "
+        "workers enforce the value of the server configuration or ALTER DATABASE ... SET. 0 "
+        "means no limit.",
+        &max_stored_per_role, 1024 * 1024, 0, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr,
+        forget_max_stored_per_role, nullptr);
+    MarkGUCPrefixReserved("store_monitoring");
+  });
   // PostgreSQL has applied the early values, warning about and skipping
   // those it refused. Remember those, checked again the same way.
-  // Called from C (_PG_init): nothing may throw out of here.
+  // A value refused at DEBUG5 returns false; a PostgreSQL error (out of
+  // memory) propagates to _PG_init's pg_entry, since no abort would follow
+  // a catch here.
   for (EarlyValue& value : early) {
-    bool ok = false;
-    try {
-      ok = accepted(value, DEBUG5);
-    } catch (const std::exception&) {
-      ok = false;  // its error is raised again in refuse_settings_refused_at_load
-    }
+    bool ok = accepted(value, DEBUG5);
     try {
       if (!ok) refused_at_load().push_back(std::move(value));
     } catch (const std::bad_alloc&) {

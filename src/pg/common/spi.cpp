@@ -82,7 +82,10 @@ struct StreamReceiver {
   bool varlena[kMaxStreamedColumns];
   std::exception_ptr error;
 
-  static void startup(DestReceiver* self, int, TupleDesc desc) {
+  // Its methods are C to PostgreSQL: noexcept, and what they call of it
+  // (elog, slot_getallattrs, detoasting) may longjmp over their frames,
+  // which own nothing.
+  static void startup(DestReceiver* self, int, TupleDesc desc) noexcept {
     auto* receiver = reinterpret_cast<StreamReceiver*>(self);
     if (desc->natts > kMaxStreamedColumns) elog(ERROR, "too many columns to stream");
     receiver->columns = desc->natts;
@@ -90,7 +93,7 @@ struct StreamReceiver {
       receiver->varlena[i] = TupleDescAttr(desc, i)->attlen == -1;
   }
 
-  static bool receive(TupleTableSlot* slot, DestReceiver* self) {
+  static bool receive(TupleTableSlot* slot, DestReceiver* self) noexcept {
     auto* receiver = reinterpret_cast<StreamReceiver*>(self);
     Datum values[kMaxStreamedColumns];
     bool nulls[kMaxStreamedColumns];
@@ -114,8 +117,8 @@ struct StreamReceiver {
     }
   }
 
-  static void shutdown(DestReceiver*) {}
-  static void destroy(DestReceiver*) {}
+  static void shutdown(DestReceiver*) noexcept {}
+  static void destroy(DestReceiver*) noexcept {}
 };
 
 }  // namespace

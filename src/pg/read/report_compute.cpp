@@ -131,11 +131,13 @@ bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
   if (range_polls < 0) range_polls = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
   double bytes = PollGroups::estimated_bytes(range_polls, stores);
   bool store_order = bytes > static_cast<double>(budget_kb) * 1024.0;
-  elog(DEBUG1,
-       "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
-       "grouped, range_read_memory %d kB: %s",
-       range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", stores,
-       bytes / 1024, budget_kb, store_order ? "read in store order" : "read the range");
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
+         "grouped, range_read_memory %d kB: %s",
+         range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", stores,
+         bytes / 1024, budget_kb, store_order ? "read in store order" : "read the range");
+  });
   return store_order;
 }
 
@@ -169,7 +171,7 @@ class GroupingSink final : public PollSink {
 // must be stopped before exit() tears down what it uses.
 ReportPipeline* running_pipeline = nullptr;
 
-void stop_running_pipeline(int, Datum) {
+void stop_running_pipeline(int, Datum) noexcept {
   if (running_pipeline != nullptr) running_pipeline->abandon();
 }
 
@@ -226,14 +228,16 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
   submit_stores(groups, hours, zones, to_pipeline(pipeline));
   TimestampTz submitted = GetCurrentTimestamp();
   ReportOutput output = pipeline.finish();
-  elog(DEBUG1,
-       "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms, "
-       "store ids (%s) waited for %.1f ms, %zu stores handed over %.1f ms, computing after that "
-       "%.1f ms",
-       job.report_id.c_str(), hours_us / 1000.0, groups.poll_count(),
-       (polls_read - hours_read) / 1000.0, in_parallel ? "parallel worker" : "read here",
-       (ids_read - polls_read) / 1000.0, groups.store_count(), (submitted - ids_read) / 1000.0,
-       (GetCurrentTimestamp() - submitted) / 1000.0);
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms, "
+         "store ids (%s) waited for %.1f ms, %zu stores handed over %.1f ms, computing after that "
+         "%.1f ms",
+         job.report_id.c_str(), hours_us / 1000.0, groups.poll_count(),
+         (polls_read - hours_read) / 1000.0, in_parallel ? "parallel worker" : "read here",
+         (ids_read - polls_read) / 1000.0, groups.store_count(), (submitted - ids_read) / 1000.0,
+         (GetCurrentTimestamp() - submitted) / 1000.0);
+  });
   return output;
 }
 
@@ -263,11 +267,13 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
                            static_cast<size_t>(budget_kb) * 1024, hours_read - started);
     if (output) return std::move(*output);
     // Nothing reached the pipeline yet: the read starts again, bounded.
-    elog(LOG,
-         "store_monitoring report %s: the polls of the evidence range outgrew "
-         "store_monitoring.range_read_memory (%d kB) while read, more than estimated; "
-         "reading them again in store order",
-         job.report_id.c_str(), budget_kb);
+    pg_call([&] {
+      elog(LOG,
+           "store_monitoring report %s: the polls of the evidence range outgrew "
+           "store_monitoring.range_read_memory (%d kB) while read, more than estimated; "
+           "reading them again in store order",
+           job.report_id.c_str(), budget_kb);
+    });
     hours_read = GetCurrentTimestamp();
   }
   StoreAssembler assembler(hours, zones, to_pipeline(pipeline));
@@ -277,11 +283,13 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   assembler.finish();
   TimestampTz polls_read = GetCurrentTimestamp();
   ReportOutput output = pipeline.finish();
-  elog(DEBUG1,
-       "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
-       "computing after the read %.1f ms",
-       job.report_id.c_str(), (hours_read - started) / 1000.0, (polls_read - hours_read) / 1000.0,
-       (GetCurrentTimestamp() - polls_read) / 1000.0);
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
+         "computing after the read %.1f ms",
+         job.report_id.c_str(), (hours_read - started) / 1000.0, (polls_read - hours_read) / 1000.0,
+         (GetCurrentTimestamp() - polls_read) / 1000.0);
+  });
   return output;
 }
 
@@ -411,8 +419,10 @@ void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory
   }
   release_freed_memory();
   complete_report(job.report_id, report.stored, stores, memory.largest_kb());
-  elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
-       stores, (GetCurrentTimestamp() - writing) / 1000.0);
+  pg_call([&] {
+    elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
+         stores, (GetCurrentTimestamp() - writing) / 1000.0);
+  });
   pause_for_testing(PausePoint::committing);
   // The peak includes the encoding and the write above; a second, small
   // update records it.

@@ -155,7 +155,8 @@ StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad,
     if (!good_store_id(source, values, nulls, bad)) return;
     std::string_view store_id = text_bytes(values[0]);
     if (!no_nulls(source, store_id, nulls, {{1, "timezone_str"}}, bad)) return;
-    std::string zone = text_string(values[1]);
+    // Arrived detoasted: no PostgreSQL call inside the executor's callback.
+    std::string zone(text_bytes(values[1]));
     if (!known.contains(zone)) {
       if (!is_known_time_zone(zone)) {
         bad.add(

@@ -228,9 +228,11 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
   for (Shard& shard : shards) rows.push_back(std::move(shard.rows));
   TimestampTz merging = GetCurrentTimestamp();
   ReportOutput output = merge_shard_rows(rows);
-  elog(DEBUG1, "store_monitoring report %s: %zu stores from %zu shards merged in %.1f ms",
-       job.report_id.c_str(), output.store_ids.size(), shards.size(),
-       (GetCurrentTimestamp() - merging) / 1000.0);
+  pg_call([&] {
+    elog(DEBUG1, "store_monitoring report %s: %zu stores from %zu shards merged in %.1f ms",
+         job.report_id.c_str(), output.store_ids.size(), shards.size(),
+         (GetCurrentTimestamp() - merging) / 1000.0);
+  });
   return output;
 }
 

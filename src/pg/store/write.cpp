@@ -184,8 +184,10 @@ void apply_report_retention() {
        {TIMESTAMPTZOID, TimestampTzGetDatum(cutoff)}},
       false);
   if (deleted > 0)
-    elog(DEBUG1, "store_monitoring: store_monitoring.report_retention deleted %llu reports",
-         static_cast<unsigned long long>(deleted));
+    pg_call([&] {
+      elog(DEBUG1, "store_monitoring: store_monitoring.report_retention deleted %llu reports",
+           static_cast<unsigned long long>(deleted));
+    });
 }
 
 void wake_report_waiters(uint32 lock_key) noexcept {

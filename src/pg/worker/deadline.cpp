@@ -48,7 +48,7 @@ TimeoutId watch_timeout = MAX_TIMEOUTS;
 int guarded_timeout_ms = 0;
 char guarded_report[kReportIdBytes] = "";
 
-void ask_to_stop() {
+void ask_to_stop() noexcept {
   if (!guarding || stop_ticks != 0) return;
   stop_ticks = 1;
   QueryCancelPending = true;
@@ -56,12 +56,12 @@ void ask_to_stop() {
   SetLatch(MyLatch);
 }
 
-void on_report_deadline() {
+void on_report_deadline() noexcept {
   deadline_passed = true;
   ask_to_stop();
 }
 
-void on_watch_tick() {
+void on_watch_tick() noexcept {
   if (!guarding || !may_force) return;
   if (progress_cancel_requested()) ask_to_stop();
   if (stop_ticks > 0) stop_ticks = stop_ticks + 1;
@@ -86,7 +86,7 @@ std::string report_timeout_message() {
 // A transaction can run here once the interrupted one is aborted (as
 // PostgreSQL's own RemoveTempRelationsCallback does). A worker terminated
 // for another reason leaves its report to be retried, as before.
-void fail_stopped_report(int, Datum) {
+void fail_stopped_report(int, Datum) noexcept {
   if (!guarding || (!deadline_passed && !progress_cancel_requested())) return;
   guarding = false;
   disable_all_timeouts(false);
@@ -101,9 +101,10 @@ void fail_stopped_report(int, Datum) {
     std::string report_id(guarded_report);
     std::string message = report_timeout_message();
     (void)in_transaction([&] { message = stop_message().value_or(message); });
-    // Bare: a LOG message returns (no longjmp).
-    ereport(LOG, (errmsg("store_monitoring report %s: worker stopped: %s", report_id.c_str(),
-                         message.c_str())));
+    pg_call([&] {
+      ereport(LOG, (errmsg("store_monitoring report %s: worker stopped: %s", report_id.c_str(),
+                           message.c_str())));
+    });
     (void)mark_failed(report_id, message);
   } catch (...) {
     // Nothing more to do on the way out: the report is then retried.
@@ -160,7 +161,7 @@ void ReportGuard::end() noexcept {
 
 void ReportGuard::coordinator() noexcept { may_force = false; }
 
-void terminate_worker(SIGNAL_ARGS) {
+void terminate_worker(SIGNAL_ARGS) noexcept {
   terminated = true;
   die(postgres_signal_arg);
 }

@@ -37,6 +37,6 @@ void throw_if_stopped();
 
 // SIGTERM: as PostgreSQL's die(), noting that the termination is not the
 // report guard's own stop (which it may withdraw, see ReportGuard::end).
-void terminate_worker(SIGNAL_ARGS);
+void terminate_worker(SIGNAL_ARGS) noexcept;
 
 }  // namespace store_monitoring::pg

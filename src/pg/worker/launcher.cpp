@@ -42,7 +42,9 @@ namespace {
 constexpr int kReservedWorkerSlots = 1;
 
 // Connects a worker to `database` with the settings the extension's own SQL
-// needs, whatever the database's or roles' defaults say.
+// needs, whatever the database's or roles' defaults say. Runs inside pg_call
+// (bare PostgreSQL calls; no C++ object in its frame), as do
+// free_worker_slots and check_database.
 void connect_worker(Oid database) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, terminate_worker);
@@ -138,8 +140,10 @@ void register_launcher() {
 using namespace store_monitoring::pg;
 
 void store_monitoring_worker_main(Datum main_arg) {
-  connect_worker(DatumGetObjectId(main_arg));
-  pg_entry([] { serve_database(); });
+  pg_entry([&] {
+    pg_call([&] { connect_worker(DatumGetObjectId(main_arg)); });
+    serve_database();
+  });
   proc_exit(0);
 }
 
@@ -148,8 +152,8 @@ void store_monitoring_worker_main(Datum main_arg) {
 // kReservedWorkerSlots background-worker slots free (it exits right after,
 // giving its own slot back).
 void store_monitoring_recovery_check_main(Datum main_arg) {
-  connect_worker(DatumGetObjectId(main_arg));
-  pg_entry([] {
+  pg_entry([&] {
+    pg_call([&] { connect_worker(DatumGetObjectId(main_arg)); });
     if (!extension_installed() || !has_unclaimed_reports()) return;
     if (pg_call([] { return free_worker_slots(); }) <= kReservedWorkerSlots ||
         !launch_report_worker(MyDatabaseId))
@@ -171,52 +175,63 @@ void store_monitoring_recovery_check_main(Datum main_arg) {
 // the next round starts after the last database checked, so every database
 // gets its turn however few slots there are.
 void store_monitoring_launcher_main(Datum) {
+  // Bare: signal setup and the connection raise nothing a C++ frame holds.
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
-  BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
-  MemoryContext round_context =
-      AllocSetContextCreate(TopMemoryContext, "store_monitoring launcher", ALLOCSET_DEFAULT_SIZES);
-  Oid last_checked = InvalidOid;
-  for (;;) {
-    CHECK_FOR_INTERRUPTS();
-    if (ConfigReloadPending) {
-      ConfigReloadPending = false;
-      ProcessConfigFile(PGC_SIGHUP);
+  pg_entry([] {
+    pg_call([] { BackgroundWorkerInitializeConnection(nullptr, nullptr, 0); });
+    MemoryContext round_context = pg_call([] {
+      return AllocSetContextCreate(TopMemoryContext, "store_monitoring launcher",
+                                   ALLOCSET_DEFAULT_SIZES);
+    });
+    Oid last_checked = InvalidOid;
+    for (;;) {
+      // One PostgreSQL block per round: no C++ object lives in it.
+      pg_call([&] {
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+          ConfigReloadPending = false;
+          ProcessConfigFile(PGC_SIGHUP);
+        }
+        MemoryContext previous = MemoryContextSwitchTo(round_context);
+        List* databases = NIL;
+        StartTransactionCommand();
+        Relation relation = table_open(DatabaseRelationId, AccessShareLock);
+        TableScanDesc scan = table_beginscan_catalog(relation, 0, nullptr);
+        HeapTuple tuple;
+        while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+          auto* database = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
+          if (database->datallowconn && !database->datistemplate) {
+            MemoryContext inner = MemoryContextSwitchTo(round_context);
+            databases = lappend_oid(databases, database->oid);
+            MemoryContextSwitchTo(inner);
+          }
+        }
+        table_endscan(scan);
+        table_close(relation, AccessShareLock);
+        CommitTransactionCommand();
+        MemoryContextSwitchTo(round_context);
+        list_sort(databases, list_oid_cmp);
+        // In turn: first the databases after the last one checked, then the rest.
+        int count = list_length(databases);
+        int first = 0;
+        while (first < count && list_nth_oid(databases, first) <= last_checked) ++first;
+        for (int i = 0; i < count; ++i) {
+          Oid database = list_nth_oid(databases, (first + i) % count);
+          if (free_worker_slots() <= kReservedWorkerSlots + 1 || !check_database(database)) break;
+          last_checked = database;
+          CHECK_FOR_INTERRUPTS();
+        }
+        MemoryContextSwitchTo(previous);
+        MemoryContextReset(round_context);
+      });
+      long interval_ms = current_settings().recovery_interval * 1000L;
+      pg_call([&] {
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, interval_ms,
+                        PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+      });
     }
-    MemoryContext previous = MemoryContextSwitchTo(round_context);
-    List* databases = NIL;
-    StartTransactionCommand();
-    Relation relation = table_open(DatabaseRelationId, AccessShareLock);
-    TableScanDesc scan = table_beginscan_catalog(relation, 0, nullptr);
-    HeapTuple tuple;
-    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
-      auto* database = reinterpret_cast<Form_pg_database>(GETSTRUCT(tuple));
-      if (database->datallowconn && !database->datistemplate) {
-        MemoryContext inner = MemoryContextSwitchTo(round_context);
-        databases = lappend_oid(databases, database->oid);
-        MemoryContextSwitchTo(inner);
-      }
-    }
-    table_endscan(scan);
-    table_close(relation, AccessShareLock);
-    CommitTransactionCommand();
-    MemoryContextSwitchTo(round_context);
-    list_sort(databases, list_oid_cmp);
-    // In turn: first the databases after the last one checked, then the rest.
-    int count = list_length(databases);
-    int first = 0;
-    while (first < count && list_nth_oid(databases, first) <= last_checked) ++first;
-    for (int i = 0; i < count; ++i) {
-      Oid database = list_nth_oid(databases, (first + i) % count);
-      if (free_worker_slots() <= kReservedWorkerSlots + 1 || !check_database(database)) break;
-      last_checked = database;
-      CHECK_FOR_INTERRUPTS();
-    }
-    MemoryContextSwitchTo(previous);
-    MemoryContextReset(round_context);
-    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                    current_settings().recovery_interval * 1000L, PG_WAIT_EXTENSION);
-    ResetLatch(MyLatch);
-  }
+  });
 }

@@ -169,8 +169,10 @@ void serve_database() {
         wake_report_waiters(claimed.claim->lock_key);
         TransactionResult retention = in_transaction([] { apply_report_retention(); });
         if (!retention.ok)
-          ereport(WARNING, (errmsg("store_monitoring could not apply report_retention: %s",
-                                   retention.error.c_str())));
+          pg_call([&] {
+            ereport(WARNING, (errmsg("store_monitoring could not apply report_retention: %s",
+                                     retention.error.c_str())));
+          });
         unlock(kReportLockClass, claimed.claim->lock_key);
       }
       if (wrote) {
