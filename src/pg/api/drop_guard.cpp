@@ -44,23 +44,6 @@ bool names_extension(const DropStmt* stmt) {
   return false;
 }
 
-Oid extension_owner(Oid extension) {
-  return pg_call([&] {
-    Oid owner = InvalidOid;
-    Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
-    ScanKeyData key;
-    ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-                ObjectIdGetDatum(extension));
-    SysScanDesc scan = systable_beginscan(catalog, ExtensionOidIndexId, true, nullptr, 1, &key);
-    HeapTuple tuple = systable_getnext(scan);
-    if (HeapTupleIsValid(tuple))
-      owner = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extowner;
-    systable_endscan(scan);
-    table_close(catalog, AccessShareLock);
-    return owner;
-  });
-}
-
 bool drops_owner(const DropOwnedStmt* stmt, Oid owner) {
   ListCell* cell = nullptr;
   foreach (cell, stmt->roles) {
@@ -93,9 +76,8 @@ Datum refuse_drop_with_inputs(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED,
                     "_refuse_drop_with_inputs() must be fired as an event trigger");
   Node* command = reinterpret_cast<EventTriggerData*>(fcinfo->context)->parsetree;
-  Oid extension = pg_call([] { return get_extension_oid(kExtension, true); });
-  if (!OidIsValid(extension)) return static_cast<Datum>(0);
-  Oid owner = extension_owner(extension);
+  Oid owner = extension_owner();
+  if (!OidIsValid(owner)) return static_cast<Datum>(0);
   const char* what = nullptr;
   if (IsA(command, DropStmt)) {
     auto* stmt = reinterpret_cast<DropStmt*>(command);

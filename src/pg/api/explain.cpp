@@ -96,7 +96,7 @@ Datum store_timeline(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "as_of must be a finite time");
   // As store_monitoring.max_extrapolation: fixed length, 0 to 7 days.
   const Interval* h = PG_GETARG_INTERVAL_P(1);
-  const int64 h_us = h->time + h->day * USECS_PER_DAY;
+  const int64 h_us = interval_us(h);
   if (h->month != 0 || h->day < 0 || h->day > 7 || h_us < 0 || h_us > 7 * USECS_PER_DAY)
     throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                     "max_extrapolation must be an interval of fixed length between 0 and 7 days");

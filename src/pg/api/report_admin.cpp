@@ -42,26 +42,52 @@ Interval* interval_argument(FunctionCallInfo fcinfo, int arg, const char* name) 
   return PG_GETARG_INTERVAL_P(arg);
 }
 
+// list_reports' columns: those read from the table, then waiting_for
+// (computed here), the label, and stores_done and stores_total (from the
+// worker's shared progress while it computes).
+constexpr int kListStored = 16;  // report_id .. sources
+constexpr int kListColumns = kListStored + 4;
+constexpr int kListWaitingFor = kListStored;
+constexpr int kListLabel = kListStored + 1;
+constexpr int kListProgress = kListStored + 2;  // stores_done, then stores_total
+
+// Its query's columns (SPI's 1-based numbers): the kListStored ones first,
+// the label, the owner's oid, the progress handle and the count of earlier
+// queued reports after them.
+namespace list_query {
+constexpr int kReportId = 1;
+constexpr int kStatus = 2;
+constexpr int kPhase = 3;
+constexpr int kStoreCount = 12;
+constexpr int kLabel = kListStored + 1;
+constexpr int kOwner = kListStored + 2;
+constexpr int kProgressHandle = kListStored + 3;
+constexpr int kAhead = kListStored + 4;
+}  // namespace list_query
+
 // stores_done and stores_total of a report row: 0 and NULL while queued;
 // the worker's shared counters while it computes (NULL when it has none);
 // the store count once Complete; NULL when Failed. Runs inside pg_call.
-void set_progress_columns(HeapTuple tuple, TupleDesc desc, int handle_column, const Datum* values,
-                          const bool* nulls, Datum* progress, bool* progress_null) {
-  std::string_view status = text_bytes(values[1]);
-  bool queued = status == "Running" && text_bytes(values[2]) == "queued";
+// `values` and `nulls` are the query's first kListStored columns (0-based).
+void set_progress_columns(HeapTuple tuple, TupleDesc desc, const Datum* values, const bool* nulls,
+                          Datum* progress, bool* progress_null) {
+  using namespace list_query;
+  std::string_view status = text_bytes(values[kStatus - 1]);
+  const bool running = status == status_text(ReportStatus::Running);
+  bool queued = running && text_bytes(values[kPhase - 1]) == phase_text(ReportPhase::queued);
   progress_null[0] = progress_null[1] = true;
-  if (status == "Complete" && !nulls[11]) {
-    progress[0] = progress[1] = Int64GetDatum(DatumGetInt32(values[11]));
+  if (status == status_text(ReportStatus::Complete) && !nulls[kStoreCount - 1]) {
+    progress[0] = progress[1] = Int64GetDatum(DatumGetInt32(values[kStoreCount - 1]));
     progress_null[0] = progress_null[1] = false;
   } else if (queued) {
     progress[0] = Int64GetDatum(0);
     progress_null[0] = false;
-  } else if (status == "Running") {
+  } else if (running) {
     bool handle_null = false;
-    Datum handle = SPI_getbinval(tuple, desc, handle_column, &handle_null);
+    Datum handle = SPI_getbinval(tuple, desc, kProgressHandle, &handle_null);
     std::optional<ProgressCount> count;
     if (!handle_null)
-      count = read_progress(DatumGetInt64(handle), std::string(text_bytes(values[0])));
+      count = read_progress(DatumGetInt64(handle), std::string(text_bytes(values[kReportId - 1])));
     if (count) {
       progress[0] = Int64GetDatum(static_cast<int64>(count->stores_done));
       progress[1] = Int64GetDatum(static_cast<int64>(count->stores_total));
@@ -70,13 +96,6 @@ void set_progress_columns(HeapTuple tuple, TupleDesc desc, int handle_column, co
   }
 }
 
-// list_reports' columns: those read from the table (the owner's oid, the
-// label and the progress handle follow them), then waiting_for (computed
-// here), the label, and stores_done and stores_total (from the worker's
-// shared progress while it computes).
-constexpr int kListStored = 16;  // report_id .. sources
-constexpr int kListColumns = kListStored + 4;
-constexpr int kListAhead = kListStored + 4;  // the query's column of earlier queued reports
 
 // list_reports(status, since, label, limit): newest first.
 Datum list_reports(FunctionCallInfo fcinfo) {
@@ -96,15 +115,18 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   SpiScope spi;
   bool all_owners = false;
   Datum owners = visible_owners(caller, &all_owners);
-  uint64 rows = spi_execute(
+  // The phase literal from the one mapping; the rest is constant.
+  char sql[2048];
+  snprintf(
+      sql, sizeof(sql),
       "SELECT report_id::text, status, phase, as_of, report_time, max_extrapolation, "
       "interpolation, requested_at, started_at, finished_at, attempts, store_count, "
       "worker_memory_kb, error, owner::regrole, sources, label, owner, progress_handle, "
       // A queued report's earlier queued reports of the same owner: with
       // the claims in turn, what it waits for beyond a free worker.
-      "CASE WHEN phase OPERATOR(pg_catalog.=) 'queued' THEN (SELECT pg_catalog.count(*) "
+      "CASE WHEN phase OPERATOR(pg_catalog.=) '%s' THEN (SELECT pg_catalog.count(*) "
       "FROM _store_monitoring_internal.report q WHERE q.owner OPERATOR(pg_catalog.=) r.owner "
-      "AND q.status OPERATOR(pg_catalog.=) 'Running' AND q.phase OPERATOR(pg_catalog.=) 'queued' "
+      "AND q.status OPERATOR(pg_catalog.=) '%s' AND q.phase OPERATOR(pg_catalog.=) '%s' "
       "AND (q.requested_at OPERATOR(pg_catalog.<) r.requested_at "
       "OR (q.requested_at OPERATOR(pg_catalog.=) r.requested_at "
       "AND q.lock_key OPERATOR(pg_catalog.<) r.lock_key))) END "
@@ -114,6 +136,10 @@ Datum list_reports(FunctionCallInfo fcinfo) {
       "AND ($3::text IS NULL OR label OPERATOR(pg_catalog.=) $3) "
       "AND ($4::oid[] IS NULL OR owner OPERATOR(pg_catalog.=) ANY ($4)) "
       "ORDER BY requested_at DESC, lock_key DESC",
+      phase_text(ReportPhase::queued), status_text(ReportStatus::Running),
+      phase_text(ReportPhase::queued));
+  uint64 rows = spi_execute(
+      sql,
       {{TEXTOID, status, PG_ARGISNULL(0)},
        {TIMESTAMPTZOID, PG_ARGISNULL(1) ? Datum(0) : PG_GETARG_DATUM(1), PG_ARGISNULL(1)},
        {TEXTOID, PG_ARGISNULL(2) ? Datum(0) : PG_GETARG_DATUM(2), PG_ARGISNULL(2)},
@@ -129,9 +155,10 @@ Datum list_reports(FunctionCallInfo fcinfo) {
     bool is_null = false;
     bool ahead_null = true;
     Datum row_status =
-        pg_call([&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, 2, &is_null); });
-    Datum ahead = pg_call(
-        [&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, kListAhead, &ahead_null); });
+        pg_call([&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, list_query::kStatus, &is_null); });
+    Datum ahead = pg_call([&] {
+      return SPI_getbinval(reports->vals[i], reports->tupdesc, list_query::kAhead, &ahead_null);
+    });
     if (text_bytes(row_status) != status_text(ReportStatus::Running) || ahead_null) continue;
     if (!reason) reason = queued_reason();
     int64 earlier = DatumGetInt64(ahead);
@@ -150,17 +177,17 @@ Datum list_reports(FunctionCallInfo fcinfo) {
       HeapTuple tuple = reports->vals[i];
       bool owner_null = false;
       Oid owner =
-          DatumGetObjectId(SPI_getbinval(tuple, reports->tupdesc, kListStored + 2, &owner_null));
+          DatumGetObjectId(SPI_getbinval(tuple, reports->tupdesc, list_query::kOwner, &owner_null));
       if (!has_privs_of_role(caller, owner)) continue;
       for (int column = 0; column < kListStored; ++column)
         values[column] = SPI_getbinval(tuple, reports->tupdesc, column + 1, &nulls[column]);
       // Only a report still in the queue waits for a worker.
-      values[kListStored] = waiting_for[i];
-      nulls[kListStored] = waiting_for[i] == 0;
-      values[kListStored + 1] =
-          SPI_getbinval(tuple, reports->tupdesc, kListStored + 1, &nulls[kListStored + 1]);
-      set_progress_columns(tuple, reports->tupdesc, kListStored + 3, values, nulls,
-                           values + kListStored + 2, nulls + kListStored + 2);
+      values[kListWaitingFor] = waiting_for[i];
+      nulls[kListWaitingFor] = waiting_for[i] == 0;
+      values[kListLabel] =
+          SPI_getbinval(tuple, reports->tupdesc, list_query::kLabel, &nulls[kListLabel]);
+      set_progress_columns(tuple, reports->tupdesc, values, nulls, values + kListProgress,
+                           nulls + kListProgress);
       tuplestore_putvalues(result->setResult, desc, values, nulls);
       ++emitted;
     }
@@ -266,14 +293,12 @@ void cancel_report(FunctionCallInfo fcinfo) {
     {
       SpiScope spi;
       // Each statement sees what committed before it (a new snapshot).
-      uint64 found = spi_execute(
+      find_visible_report(
           "SELECT owner, status, lock_key, progress_handle, worker_pid "
           "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
-          {{TEXTOID, PointerGetDatum(id_text)}}, false, 1);
-      if (found == 0) report_does_not_exist(id_text);
+          id_text, caller, false);
       bool is_null = false;
       Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
-      if (!may_see(caller, owner)) report_does_not_exist(id_text);
       std::string status = text_string(spi_value(0, 2, &is_null));
       if (status != status_text(ReportStatus::Running))
         throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -227,13 +227,11 @@ WaitState read_wait_state(text* id, Oid caller) {
   SpiScope spi;
   // Not read-only: in READ COMMITTED each statement takes a new snapshot, so
   // every re-check sees the worker's commit.
-  uint64 found = spi_execute(
+  find_visible_report(
       "SELECT r.owner, r.status, r.lock_key FROM _store_monitoring_internal.report r "
       "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-      {{TEXTOID, PointerGetDatum(id)}}, false, 1);
-  if (found == 0) report_does_not_exist(id);
+      id, caller, false);
   bool is_null = false;
-  if (!may_see(caller, DatumGetObjectId(spi_value(0, 1, &is_null)))) report_does_not_exist(id);
   WaitState state;
   state.status = text_string(spi_value(0, 2, &is_null));
   state.lock_key = static_cast<uint32>(DatumGetInt64(spi_value(0, 3, &is_null)));

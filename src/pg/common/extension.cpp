@@ -16,10 +16,16 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
-// extversion of store_monitoring in this database, or "" when not installed.
-std::string installed_version() {
-  char* version = pg_call([] {
-    char* result = nullptr;
+struct InstalledExtension {
+  Oid owner = InvalidOid;  // InvalidOid: not installed
+  char* version = nullptr;
+};
+
+// store_monitoring's row of pg_extension in this database, read from the
+// catalog (no SQL: no role's operators or search_path take part).
+InstalledExtension installed_extension() {
+  InstalledExtension found;
+  pg_call([&] {
     Relation extensions = table_open(ExtensionRelationId, AccessShareLock);
     ScanKeyData key;
     ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
@@ -27,19 +33,27 @@ std::string installed_version() {
     SysScanDesc scan = systable_beginscan(extensions, ExtensionNameIndexId, true, nullptr, 1, &key);
     HeapTuple tuple = systable_getnext(scan);
     if (HeapTupleIsValid(tuple)) {
+      found.owner = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extowner;
       bool is_null = true;
       Datum value =
           heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(extensions), &is_null);
-      if (!is_null) result = text_to_cstring(DatumGetTextPP(value));
+      if (!is_null) found.version = text_to_cstring(DatumGetTextPP(value));
     }
     systable_endscan(scan);
     table_close(extensions, AccessShareLock);
-    return result;
   });
+  return found;
+}
+
+// extversion of store_monitoring in this database, or "" when not installed.
+std::string installed_version() {
+  char* version = installed_extension().version;
   return version ? std::string(version) : std::string();
 }
 
 }  // namespace
+
+Oid extension_owner() { return installed_extension().owner; }
 
 void require_current_extension_version() {
   std::string version = installed_version();

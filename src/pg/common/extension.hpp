@@ -18,6 +18,10 @@ inline constexpr const char* kExtensionVersion = "1.3";
 // not yet run): its tables would not have the shape this code expects.
 void require_current_extension_version();
 
+// The owner of extension store_monitoring in this database (InvalidOid when
+// it is not installed), read from the catalog.
+Oid extension_owner();
+
 }  // namespace store_monitoring::pg
 
 // Declares the SQL-callable function `name` (the symbol the install script

@@ -13,6 +13,7 @@
 #include "pg/shards/catalog.hpp"
 
 #include "pg/common/compat.hpp"
+#include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
 
@@ -34,16 +35,6 @@ extern "C" {
 
 namespace store_monitoring::pg {
 namespace {
-
-// Needs a connected SPI.
-Oid extension_owner() {
-  spi_execute(
-      "SELECT extowner FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) "
-      "'store_monitoring'",
-      {}, true);
-  bool is_null = true;
-  return SPI_processed == 1 ? DatumGetObjectId(spi_value(0, 1, &is_null)) : InvalidOid;
-}
 
 std::string role_name(Oid role) {
   const char* name = pg_call([&] { return GetUserNameFromId(role, true); });
@@ -112,11 +103,8 @@ ForeignServer* postgres_fdw_server(const std::string& name) {
 void require_shard_admin() {
   Oid caller = GetUserId();
   if (pg_call([&] { return superuser_arg(caller); })) return;
-  Oid owner = InvalidOid;
-  {
-    SpiScope spi;
-    owner = extension_owner();
-  }
+  require_current_extension_version();  // before the owner means anything
+  Oid owner = extension_owner();
   if (!pg_call([&] { return has_privs_of_role(caller, owner); }))
     throw UserError(ERRCODE_INSUFFICIENT_PRIVILEGE,
                     "only a superuser or the owner of extension store_monitoring may change "

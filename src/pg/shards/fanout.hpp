@@ -3,6 +3,7 @@
 // store_monitoring.shard_timeout in all. Errors name the shard.
 #pragma once
 
+#include "core/report_pipeline.hpp"  // ReportCanceled: also what a canceled fan-out throws
 #include "core/shard_merge.hpp"
 #include "pg/shards/catalog.hpp"
 
@@ -46,11 +47,6 @@ struct Shard {
   ShardRows rows;
   std::string sqlstate;  // of the last error the shard answered
   std::string failure;   // why it was dropped (WaitMode::tolerant)
-};
-
-// Thrown out of the fan-out when someone canceled the coordinator's report.
-struct ReportCanceled : std::runtime_error {
-  ReportCanceled() : std::runtime_error("canceled") {}
 };
 
 enum class WaitMode {

@@ -8,12 +8,15 @@ namespace store_monitoring::pg {
 namespace {
 
 constexpr std::array<const char*, 3> kStatusText = {"Running", "Complete", "Failed"};
+constexpr std::array<const char*, 3> kPhaseText = {"queued", "computing", "done"};
 
 constexpr int kMaxLabelBytes = 63;
 
 }  // namespace
 
 const char* status_text(ReportStatus status) { return kStatusText[static_cast<int>(status)]; }
+
+const char* phase_text(ReportPhase phase) { return kPhaseText[static_cast<int>(phase)]; }
 
 std::optional<ReportStatus> status_from_text(std::string_view text) {
   for (size_t i = 0; i < kStatusText.size(); ++i)

@@ -20,6 +20,12 @@ const char* status_text(ReportStatus status);
 
 std::optional<ReportStatus> status_from_text(std::string_view text);
 
+// Where a report is in its life; report.phase holds phase_text() of one of
+// these (the table's CHECK lists the same three).
+enum class ReportPhase { queued, computing, done };
+
+const char* phase_text(ReportPhase phase);
+
 // The NOTIFY channel on which the end of every report is announced.
 inline constexpr const char* kReportChannel = "store_monitoring_report";
 

@@ -52,8 +52,8 @@ text* report_id_argument(FunctionCallInfo fcinfo) {
   return PG_GETARG_TEXT_PP(0);
 }
 
-void find_visible_report(const char* sql, text* id, Oid caller) {
-  uint64 found = spi_execute(sql, {{TEXTOID, PointerGetDatum(id)}}, true, 1);
+void find_visible_report(const char* sql, text* id, Oid caller, bool read_only) {
+  uint64 found = spi_execute(sql, {{TEXTOID, PointerGetDatum(id)}}, read_only, 1);
   if (found == 0) report_does_not_exist(id);
   bool is_null = false;
   Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));

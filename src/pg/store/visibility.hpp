@@ -29,7 +29,8 @@ std::string shown_id(text* id);
 text* report_id_argument(FunctionCallInfo fcinfo);
 // Runs `sql` (its $1 is the report id, its first column the report's owner)
 // and raises the common error unless it found a report `caller` may see. The
-// row stays in SPI_tuptable.
-void find_visible_report(const char* sql, text* id, Oid caller);
+// row stays in SPI_tuptable. read_only: in the caller's snapshot; otherwise
+// in a new one (READ COMMITTED), seeing what committed since.
+void find_visible_report(const char* sql, text* id, Oid caller, bool read_only = true);
 
 }  // namespace store_monitoring::pg

@@ -134,14 +134,14 @@ void complete_report(std::string_view report_id, std::string& stored, size_t sto
   char sql[1024];
   snprintf(sql, sizeof(sql),
            "WITH done AS (UPDATE _store_monitoring_internal.report SET status = $5, phase = "
-           "'done', finished_at = pg_catalog.clock_timestamp(), store_count = $3, error = NULL, "
+           "'%s', finished_at = pg_catalog.clock_timestamp(), store_count = $3, error = NULL, "
            "worker_memory_kb = $4 WHERE report_id OPERATOR(pg_catalog.=) $1 AND status "
            "OPERATOR(pg_catalog.=) $6 "
            "RETURNING report_id, status), "
            "stored AS (INSERT INTO _store_monitoring_internal.report_output (report_id, data) "
            "SELECT report_id, $2 FROM done RETURNING report_id) "
            "SELECT pg_catalog.pg_notify($7, %s) FROM done JOIN stored USING (report_id)",
-           kNotifyPayload);
+           phase_text(ReportPhase::done), kNotifyPayload);
   uint64 done = spi_execute(sql,
                             {{TEXTOID, text_datum(report_id)},
                              {BYTEAOID, data},
@@ -159,11 +159,11 @@ bool fail_report(std::string_view report_id, std::string_view message) {
   char sql[1024];
   snprintf(sql, sizeof(sql),
            "WITH done AS (UPDATE _store_monitoring_internal.report SET status = $3, phase = "
-           "'done', finished_at = pg_catalog.clock_timestamp(), error = $2 "
+           "'%s', finished_at = pg_catalog.clock_timestamp(), error = $2 "
            "WHERE report_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) $4 "
            "RETURNING report_id, status) "
            "SELECT pg_catalog.pg_notify($5, %s) FROM done",
-           kNotifyPayload);
+           phase_text(ReportPhase::done), kNotifyPayload);
   return spi_execute(sql,
                      {{TEXTOID, text_datum(report_id)},
                       {TEXTOID, text_datum(message)},

@@ -34,11 +34,6 @@ LOCKTAG lock_tag(uint32 lock_class, uint32 key) {
   return tag;
 }
 
-std::string text_value(Datum value) {
-  text* t = pg_call([&] { return DatumGetTextPP(value); });
-  return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
 // A write that keeps failing is logged once: at WARNING when it is new (the
 // report's row did not say so already) and this worker has not warned yet,
 // at DEBUG1 on every later try, by this worker or the next.
@@ -130,7 +125,7 @@ ClaimResult claim_next_report() {
     std::vector<std::pair<std::string, uint32>> candidates;
     bool is_null = false;
     for (uint64 i = 0; i < count; ++i)
-      candidates.emplace_back(text_value(spi_value(i, 1, &is_null)),
+      candidates.emplace_back(text_string(spi_value(i, 1, &is_null)),
                               static_cast<uint32>(DatumGetInt64(spi_value(i, 2, &is_null))));
     for (const auto& [report_id, lock_key] : candidates) {
       if (!try_lock(kReportLockClass, lock_key)) continue;
@@ -143,7 +138,7 @@ ClaimResult claim_next_report() {
           "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
           {{TEXTOID, text_datum(report_id)}}, false);
       if (found == 0 ||
-          text_value(spi_value(0, 1, &is_null)) != status_text(ReportStatus::Running)) {
+          text_string(spi_value(0, 1, &is_null)) != status_text(ReportStatus::Running)) {
         unlock(kReportLockClass, lock_key);
         locked.pop_back();
         continue;
@@ -163,18 +158,20 @@ ClaimResult claim_next_report() {
       Datum as_of = spi_value(0, 3, &is_null);
       claim.as_of_known = !is_null;
       claim.job.as_of = is_null ? 0 : DatumGetTimestampTz(as_of);
-      auto* span = reinterpret_cast<Interval*>(DatumGetPointer(spi_value(0, 4, &is_null)));
-      claim.job.max_extrapolation_us = span->time + span->day * USECS_PER_DAY;
-      claim.job.interpolation = text_value(spi_value(0, 5, &is_null)) == "previous"
+      claim.job.max_extrapolation_us =
+          interval_us(reinterpret_cast<Interval*>(DatumGetPointer(spi_value(0, 4, &is_null))));
+      claim.job.interpolation = text_string(spi_value(0, 5, &is_null)) == "previous"
                                     ? InterpolationSetting::previous
                                     : InterpolationSetting::nearest;
       claim.requested_at = DatumGetTimestampTz(spi_value(0, 7, &is_null));
-      spi_execute(
-          "UPDATE _store_monitoring_internal.report SET phase = 'computing', attempts = attempts "
-          "OPERATOR(pg_catalog.+) "
-          "1, started_at = pg_catalog.clock_timestamp(), "
-          "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id OPERATOR(pg_catalog.=) $1",
-          {{TEXTOID, text_datum(report_id)}}, false);
+      char sql[512];
+      snprintf(sql, sizeof(sql),
+               "UPDATE _store_monitoring_internal.report SET phase = '%s', attempts = attempts "
+               "OPERATOR(pg_catalog.+) "
+               "1, started_at = pg_catalog.clock_timestamp(), "
+               "worker_pid = pg_catalog.pg_backend_pid() WHERE report_id OPERATOR(pg_catalog.=) $1",
+               phase_text(ReportPhase::computing));
+      spi_execute(sql, {{TEXTOID, text_datum(report_id)}}, false);
       progress_begin(report_id);
       outcome.claim = std::move(claim);
       break;
