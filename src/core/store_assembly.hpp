@@ -25,8 +25,7 @@ using StoreConsumer = std::function<void(StoreInput&&)>;
 // hours or a zone but no polls get theirs in order too.
 class StoreAssembler {
  public:
-  StoreAssembler(const StoreHoursTable& hours, const StoreZoneTable& zones,
-                 StoreConsumer consumer)
+  StoreAssembler(const StoreHoursTable& hours, const StoreZoneTable& zones, StoreConsumer consumer)
       : hours_(hours), zones_(zones), consumer_(std::move(consumer)) {}
 
   // Only polls in [from, to] (inclusive) are kept as evidence candidates; the

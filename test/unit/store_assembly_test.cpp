@@ -36,11 +36,11 @@ std::vector<StoreInput> assembled_in_store_order(const Fixture& f) {
   std::vector<StoreInput> out;
   StoreAssembler assembler(f.hours, f.zones, [&](StoreInput&& s) { out.push_back(std::move(s)); });
   assembler.keep_polls_between(100, 200);
-  assembler.poll("a", 50, PollStatus::active);    // before the range: not kept
-  assembler.poll("a", 100, PollStatus::active);   // first instant kept
-  assembler.poll("a", 200, PollStatus::inactive); // last instant kept
+  assembler.poll("a", 50, PollStatus::active);     // before the range: not kept
+  assembler.poll("a", 100, PollStatus::active);    // first instant kept
+  assembler.poll("a", 200, PollStatus::inactive);  // last instant kept
   assembler.poll("c", 150, PollStatus::active);
-  assembler.poll("e", 201, PollStatus::active);   // after the range: store known only
+  assembler.poll("e", 201, PollStatus::active);  // after the range: store known only
   assembler.finish();
   return out;
 }

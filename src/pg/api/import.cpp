@@ -207,9 +207,8 @@ Datum import_row(FunctionCallInfo fcinfo) {
       if (DatumGetTimeADT(values[2]) == in::kEndOfDayMicroseconds)
         refuse(ERRCODE_CHECK_VIOLATION, target, "start_time_local", raw[2],
                std::string(in::kShiftStartsAtEndOfDay) + "; the row: store " +
-                   in::quote_for_message(raw[0]) + ", day_of_week " + std::string(raw[1]) +
-                   ", " + in::quote_for_message(raw[2]) + " to " +
-                   in::quote_for_message(raw[3]));
+                   in::quote_for_message(raw[0]) + ", day_of_week " + std::string(raw[1]) + ", " +
+                   in::quote_for_message(raw[2]) + " to " + in::quote_for_message(raw[3]));
       break;
     default:  // store_timezone: the base table's CHECK names an unknown zone
       values[1] = text_datum(raw[1]);

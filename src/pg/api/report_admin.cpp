@@ -96,7 +96,6 @@ void set_progress_columns(HeapTuple tuple, TupleDesc desc, const Datum* values, 
   }
 }
 
-
 // list_reports(status, since, label, limit): newest first.
 Datum list_reports(FunctionCallInfo fcinfo) {
   require_current_extension_version();  // 1.0's list_reports() had no arguments
@@ -154,8 +153,9 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   for (uint64 i = 0; i < rows; ++i) {
     bool is_null = false;
     bool ahead_null = true;
-    Datum row_status =
-        pg_call([&] { return SPI_getbinval(reports->vals[i], reports->tupdesc, list_query::kStatus, &is_null); });
+    Datum row_status = pg_call([&] {
+      return SPI_getbinval(reports->vals[i], reports->tupdesc, list_query::kStatus, &is_null);
+    });
     Datum ahead = pg_call([&] {
       return SPI_getbinval(reports->vals[i], reports->tupdesc, list_query::kAhead, &ahead_null);
     });

@@ -205,9 +205,8 @@ void apply_setting_arguments(FunctionCallInfo fcinfo, Settings& settings,
   if (PG_NARGS() > max_extrapolation_arg && !PG_ARGISNULL(max_extrapolation_arg)) {
     // As text, checked and parsed as the setting is (a month is refused,
     // since months vary in length).
-    const char* extrapolation = DatumGetCString(pg_call([&] {
-      return DirectFunctionCall1(interval_out, PG_GETARG_DATUM(max_extrapolation_arg));
-    }));
+    const char* extrapolation = DatumGetCString(pg_call(
+        [&] { return DirectFunctionCall1(interval_out, PG_GETARG_DATUM(max_extrapolation_arg)); }));
     settings.max_extrapolation_us = max_extrapolation_argument(extrapolation);
   }
   if (const char* interpolation = text_argument(fcinfo, interpolation_arg))
@@ -229,10 +228,9 @@ Datum trigger_report(FunctionCallInfo fcinfo) {
                     "report_rows() and list_reports() work on a standby too.");
   // A value refused at load that an argument replaces does not matter (a
   // pooled connection may carry one from another client).
-  refuse_settings_refused_at_load(
-      {given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
-       given_setting(fcinfo, 3, "store_monitoring.interpolation"),
-       given_setting(fcinfo, 4, "store_monitoring.report_time")});
+  refuse_settings_refused_at_load({given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
+                                   given_setting(fcinfo, 3, "store_monitoring.interpolation"),
+                                   given_setting(fcinfo, 4, "store_monitoring.report_time")});
   Settings settings = current_settings();
   apply_setting_arguments(fcinfo, settings);
   AsOfChoice as_of = choose_as_of(fcinfo, settings);
@@ -292,12 +290,10 @@ constexpr int kStoreRowColumns = 10;
 // in this transaction, from the caller's own sources read as the caller,
 // with a report's checks and errors; no row for a store no source knows.
 Datum store_report(FunctionCallInfo fcinfo) {
-  if (PG_ARGISNULL(0))
-    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
+  if (PG_ARGISNULL(0)) throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
   std::string store_id = text_string(PG_GETARG_DATUM(0));
-  refuse_settings_refused_at_load(
-      {given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
-       given_setting(fcinfo, 3, "store_monitoring.interpolation")});
+  refuse_settings_refused_at_load({given_setting(fcinfo, 2, "store_monitoring.max_extrapolation"),
+                                   given_setting(fcinfo, 3, "store_monitoring.interpolation")});
   Settings settings = current_settings();
   apply_setting_arguments(fcinfo, settings, 2, 3, -1);
   AsOfChoice as_of = choose_as_of(fcinfo, settings, 1);

@@ -80,8 +80,8 @@ inline WaitEventSet* create_wait_event_set(int events) {
 }
 
 // DecodeDateTime gained an error-detail argument in 16.
-inline int decode_date_time(char** fields, int* field_types, int field_count, int* dtype,
-                            pg_tm* tm, fsec_t* fsec, int* tz) {
+inline int decode_date_time(char** fields, int* field_types, int field_count, int* dtype, pg_tm* tm,
+                            fsec_t* fsec, int* tz) {
 #if PG_VERSION_NUM >= 160000
   DateTimeErrorExtra extra{};
   return DecodeDateTime(fields, field_types, field_count, dtype, tm, fsec, tz, &extra);

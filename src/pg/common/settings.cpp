@@ -1,6 +1,5 @@
 #include "pg/common/settings.hpp"
 
-
 #include "pg/common/compat.hpp"
 #include "pg/common/pg_boundary.hpp"
 
@@ -53,7 +52,9 @@ const struct config_enum_entry kInterpolationOptions[] = {
     {"previous", static_cast<int>(InterpolationSetting::previous), false},
     {nullptr, 0, false}};
 
-bool equals_ignoring_case(const char* a, const char* b) noexcept { return pg_strcasecmp(a, b) == 0; }
+bool equals_ignoring_case(const char* a, const char* b) noexcept {
+  return pg_strcasecmp(a, b) == 0;
+}
 
 // A value set for one of our settings before the library was loaded, and how
 // it was set: what PostgreSQL needs to check it again.
@@ -77,12 +78,12 @@ std::vector<EarlyValue>& refused_at_load() {
 // reserved): refusing them here could never be undone, since SET of such a
 // name is an error from then on.
 constexpr const char* kSettingNames[] = {
-    "store_monitoring.report_time",        "store_monitoring.max_extrapolation",
-    "store_monitoring.interpolation",      "store_monitoring.max_workers",
-    "store_monitoring.max_attempts",       "store_monitoring.recovery_interval",
-    "store_monitoring.debug_worker_delay", "store_monitoring.debug_pause_point",
-    "store_monitoring.report_timeout",     "store_monitoring.shard_timeout",
-    "store_monitoring.report_retention",   "store_monitoring.range_read_memory",
+    "store_monitoring.report_time",         "store_monitoring.max_extrapolation",
+    "store_monitoring.interpolation",       "store_monitoring.max_workers",
+    "store_monitoring.max_attempts",        "store_monitoring.recovery_interval",
+    "store_monitoring.debug_worker_delay",  "store_monitoring.debug_pause_point",
+    "store_monitoring.report_timeout",      "store_monitoring.shard_timeout",
+    "store_monitoring.report_retention",    "store_monitoring.range_read_memory",
     "store_monitoring.max_queued_per_role", "store_monitoring.max_stored_per_role"};
 
 bool is_setting_name(const char* name) {
@@ -129,13 +130,21 @@ void forget_refused(const char* name) noexcept {
                 [&](const EarlyValue& v) { return equals_ignoring_case(v.name.c_str(), name); });
 }
 
-void forget_report_time(const char*, void*) noexcept { forget_refused("store_monitoring.report_time"); }
+void forget_report_time(const char*, void*) noexcept {
+  forget_refused("store_monitoring.report_time");
+}
 void forget_interpolation(int, void*) noexcept { forget_refused("store_monitoring.interpolation"); }
 void forget_max_workers(int, void*) noexcept { forget_refused("store_monitoring.max_workers"); }
 void forget_max_attempts(int, void*) noexcept { forget_refused("store_monitoring.max_attempts"); }
-void forget_recovery_interval(int, void*) noexcept { forget_refused("store_monitoring.recovery_interval"); }
-void forget_report_timeout(int, void*) noexcept { forget_refused("store_monitoring.report_timeout"); }
-void forget_range_read_memory(int, void*) noexcept { forget_refused("store_monitoring.range_read_memory"); }
+void forget_recovery_interval(int, void*) noexcept {
+  forget_refused("store_monitoring.recovery_interval");
+}
+void forget_report_timeout(int, void*) noexcept {
+  forget_refused("store_monitoring.report_timeout");
+}
+void forget_range_read_memory(int, void*) noexcept {
+  forget_refused("store_monitoring.range_read_memory");
+}
 void forget_max_queued_per_role(int, void*) noexcept {
   forget_refused("store_monitoring.max_queued_per_role");
 }
@@ -145,7 +154,9 @@ void forget_max_stored_per_role(int, void*) noexcept {
 void forget_debug_worker_delay(int, void*) noexcept {
   forget_refused("store_monitoring.debug_worker_delay");
 }
-void forget_debug_pause_point(int, void*) noexcept { forget_refused("store_monitoring.debug_pause_point"); }
+void forget_debug_pause_point(int, void*) noexcept {
+  forget_refused("store_monitoring.debug_pause_point");
+}
 
 // Datetime parsing that reports failure instead of raising: check hooks also
 // run in the postmaster on reload, where an ERROR is not an option.
@@ -236,11 +247,12 @@ bool check_report_time(char** newval, void**, GucSource) noexcept {
   pg_tm tm{};
   fsec_t fsec = 0;
   int tz = 0;
-  bool ok = std::strlen(value) < sizeof(workbuf) &&
-            ParseDateTime(value, workbuf, sizeof(workbuf), fields, field_types, MAXDATEFIELDS,
-                          &field_count) == 0 &&
-            compat::decode_date_time(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
-            dtype == DTK_DATE;
+  bool ok =
+      std::strlen(value) < sizeof(workbuf) &&
+      ParseDateTime(value, workbuf, sizeof(workbuf), fields, field_types, MAXDATEFIELDS,
+                    &field_count) == 0 &&
+      compat::decode_date_time(fields, field_types, field_count, &dtype, &tm, &fsec, &tz) == 0 &&
+      dtype == DTK_DATE;
   if (!ok) {
     GUC_check_errdetail(
         "Use \"latest\" (newest poll), \"now\" (time of the trigger) or a finite timestamp with "
@@ -327,9 +339,8 @@ void define_settings() {
     DefineCustomIntVariable(
         "store_monitoring.shard_timeout",
         "How long a report across shards waits for its shards, from connecting to the last row.",
-        "A shard that has not answered by then fails the report, naming the shard.",
-        &shard_timeout, 10 * 60 * 1000, 1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
-        nullptr);
+        "A shard that has not answered by then fails the report, naming the shard.", &shard_timeout,
+        10 * 60 * 1000, 1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
     // Superusers only: workers apply it to every role's reports. Read by the
     // workers from the server configuration or ALTER DATABASE ... SET.
     DefineCustomStringVariable(
@@ -341,11 +352,11 @@ void define_settings() {
         nullptr);
     // Superusers only, so that a role cannot raise its own limit; a superuser
     // may lower it for one role with ALTER ROLE ... SET.
-    DefineCustomIntVariable(
-        "store_monitoring.max_queued_per_role",
-        "Most reports one role may have Running (queued or computing) at once.",
-        "trigger_report() refuses a report beyond it. 0 means no limit.", &max_queued_per_role, 100,
-        0, INT_MAX, PGC_SUSET, 0, nullptr, forget_max_queued_per_role, nullptr);
+    DefineCustomIntVariable("store_monitoring.max_queued_per_role",
+                            "Most reports one role may have Running (queued or computing) at once.",
+                            "trigger_report() refuses a report beyond it. 0 means no limit.",
+                            &max_queued_per_role, 100, 0, INT_MAX, PGC_SUSET, 0, nullptr,
+                            forget_max_queued_per_role, nullptr);
     DefineCustomIntVariable(
         "store_monitoring.max_stored_per_role",
         "Most space the stored results of one role's reports may take.",

@@ -23,20 +23,20 @@ enum class PausePoint {
 };
 
 struct Settings {
-  const char* report_time;        // "latest", "now" or a timestamptz literal
-  int64 max_extrapolation_us;     // store_monitoring.max_extrapolation, parsed
+  const char* report_time;     // "latest", "now" or a timestamptz literal
+  int64 max_extrapolation_us;  // store_monitoring.max_extrapolation, parsed
   InterpolationSetting interpolation;
   int max_workers;         // per database
   int max_attempts;        // interrupted runs before a report fails
   int debug_worker_delay;  // ms a worker sleeps at debug_pause_point (tests only)
   int recovery_interval;   // s between the launcher's recovery rounds
   PausePoint debug_pause_point;
-  int report_timeout_ms;      // longest a report may compute; 0: no limit
-  int64 report_retention_us;  // finished reports older than this are deleted; 0: kept
-  int range_read_memory_kb;   // most memory for the polls of a range read
-  int max_queued_per_role;    // Running reports one role may have; 0: no limit
-  int max_stored_kb_per_role; // kB of stored results one role may hold; 0: no limit
-  int shard_timeout_ms;       // longest a coordinator waits for its shards
+  int report_timeout_ms;       // longest a report may compute; 0: no limit
+  int64 report_retention_us;   // finished reports older than this are deleted; 0: kept
+  int range_read_memory_kb;    // most memory for the polls of a range read
+  int max_queued_per_role;     // Running reports one role may have; 0: no limit
+  int max_stored_kb_per_role;  // kB of stored results one role may hold; 0: no limit
+  int shard_timeout_ms;        // longest a coordinator waits for its shards
 };
 
 // Registers the settings; called from _PG_init. A value set before the

@@ -55,8 +55,8 @@ uint64 spi_execute_latest(const char* sql, std::initializer_list<SqlArg> args) {
     if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
     // Not read-only: the command counter advances first, so the rows this
     // transaction inserted a moment ago are seen too.
-    int result = SPI_execute_snapshot(plan, a.values, a.nulls, GetLatestSnapshot(),
-                                      InvalidSnapshot, false, false, 0);
+    int result = SPI_execute_snapshot(plan, a.values, a.nulls, GetLatestSnapshot(), InvalidSnapshot,
+                                      false, false, 0);
     SPI_freeplan(plan);
     return result;
   }));

@@ -42,8 +42,8 @@ long store_count_of(const Shard& shard) {
   errno = 0;
   long count = text ? std::strtol(text->c_str(), &end, 10) : -1;
   if (!text || end == text->c_str() || *end != '\0' || errno != 0 || count < 0)
-    shard_failed(shard, "its report " + shard.shard_report_id + " has no usable store_count: " +
-                            text.value_or("NULL"));
+    shard_failed(shard, "its report " + shard.shard_report_id +
+                            " has no usable store_count: " + text.value_or("NULL"));
   return count;
 }
 
@@ -196,7 +196,8 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
     std::string id = literal(shard, shard.shard_report_id);
     send_query(shard, shard.status == status_text(ReportStatus::Complete)
                           ? "SELECT l.store_count FROM store_monitoring.list_reports() l "
-                            "WHERE l.report_id = " + id
+                            "WHERE l.report_id = " +
+                                id
                           : "SELECT error FROM store_monitoring.get_report(" + id + ")");
   }
   wait_for_all(shards, deadline, WaitMode::cancelable);

@@ -207,7 +207,8 @@ std::optional<std::string> single_value(const Shard& shard) {
 }
 
 TimestampTz shard_deadline() {
-  return GetCurrentTimestamp() + static_cast<TimestampTz>(current_settings().shard_timeout_ms) * 1000;
+  return GetCurrentTimestamp() +
+         static_cast<TimestampTz>(current_settings().shard_timeout_ms) * 1000;
 }
 
 void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action) {

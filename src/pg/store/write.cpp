@@ -78,14 +78,13 @@ void check_stored(Oid owner, int64 adding, const char* what) {
   int64 limit = static_cast<int64>(limit_kb) * 1024;
   int64 used = role_stored_bytes(owner);
   if (adding == 0 ? used < limit : used + adding <= limit) return;
-  throw UserError(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
-                  std::string(what) + ": the reports of role \"" + role_name(owner) +
-                      "\" hold " + kilobytes(used) + " of results" +
-                      (adding == 0 ? ", reaching" : "; this report's " + kilobytes(adding) +
-                                                        " would exceed") +
-                      " store_monitoring.max_stored_per_role (" + std::to_string(limit_kb) +
-                      " kB)",
-                  kStoredHint);
+  throw UserError(
+      ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+      std::string(what) + ": the reports of role \"" + role_name(owner) + "\" hold " +
+          kilobytes(used) + " of results" +
+          (adding == 0 ? ", reaching" : "; this report's " + kilobytes(adding) + " would exceed") +
+          " store_monitoring.max_stored_per_role (" + std::to_string(limit_kb) + " kB)",
+      kStoredHint);
 }
 
 }  // namespace

@@ -78,8 +78,6 @@ std::string report_timeout_message() {
          std::to_string(guarded_timeout_ms) + " ms)";
 }
 
-
-
 // before_shmem_exit: the worker is exiting (FATAL) in the middle of a
 // report it was told to stop. Ends the report Failed with the reason rather
 // than leaving it orphaned, to be claimed and run again max_attempts times.

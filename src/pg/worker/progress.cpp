@@ -149,10 +149,11 @@ std::optional<ProgressCount> read_progress(int64 handle, const std::string& repo
 }
 
 bool request_cancel(int64 handle, const std::string& report_id, Oid by) {
-  return with_report_state(handle, report_id, [&](SharedReportState& state, std::uint64_t generation) {
-    state.canceled_by.store(by);
-    state.progress.cancel.store(generation);
-  });
+  return with_report_state(handle, report_id,
+                           [&](SharedReportState& state, std::uint64_t generation) {
+                             state.canceled_by.store(by);
+                             state.progress.cancel.store(generation);
+                           });
 }
 
 void pause_for_testing(PausePoint point) {

@@ -51,7 +51,8 @@ std::optional<ProgressCount> read_progress(int64 handle, const std::string& repo
 bool request_cancel(int64 handle, const std::string& report_id, Oid by);
 
 // Sleeps debug_worker_delay at `point` when that is the configured point.
-// Interruptible, and ends early once the report is canceled; throws PgError when the sleep is interrupted by an error.
+// Interruptible, and ends early once the report is canceled; throws PgError when the sleep is
+// interrupted by an error.
 void pause_for_testing(PausePoint point);
 
 }  // namespace store_monitoring::pg
