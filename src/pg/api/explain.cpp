@@ -213,17 +213,14 @@ Datum explain_store_inputs(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
   if (PG_ARGISNULL(1)) throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "store_id must not be NULL");
   Datum store_id = PG_GETARG_DATUM(1);
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  Oid caller = GetUserId();  // before SpiScope acts as the table owner
-  SpiScope spi;
+  ReturnSetInfo* result = materialized_rows(fcinfo);
   // The evidence range as explain_store has always computed it.
-  find_visible_report(
+  VisibleReport report(
       "SELECT r.owner, r.source_relations, r.sources,"
       " r.as_of OPERATOR(pg_catalog.-) '168 hours'::pg_catalog.interval"
       " OPERATOR(pg_catalog.-) r.max_extrapolation, r.as_of"
       " FROM _store_monitoring_internal.report r WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-      id, caller);
+      id);
   bool is_null = false;
   Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
   Datum relations_datum = spi_value(0, 2, &is_null);

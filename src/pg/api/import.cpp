@@ -85,17 +85,6 @@ constexpr int kTargetCount = sizeof(kTargets) / sizeof(kTargets[0]);
 // them after DDL on the tables.
 SPIPlanPtr saved_plans[kTargetCount];
 
-struct SpiConnection {
-  SpiConnection() {
-    pg_call([] {
-      if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    });
-  }
-  ~SpiConnection() { SPI_finish(); }
-  SpiConnection(const SpiConnection&) = delete;
-  SpiConnection& operator=(const SpiConnection&) = delete;
-};
-
 [[noreturn]] void refuse(int sqlstate, const Target& target, const char* column,
                          std::string_view value, const std::string& problem) {
   throw UserError(sqlstate, std::string("invalid ") + column + " " + in::quote_for_message(value) +

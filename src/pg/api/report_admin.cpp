@@ -108,8 +108,7 @@ Datum list_reports(FunctionCallInfo fcinfo) {
   if (!PG_ARGISNULL(3) && PG_GETARG_INT32(3) < 0)
     throw UserError(ERRCODE_INVALID_PARAMETER_VALUE, "limit must not be negative");
   int64 limit = PG_ARGISNULL(3) ? -1 : PG_GETARG_INT32(3);
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  ReturnSetInfo* result = materialized_rows(fcinfo);
   if (limit == 0) return Datum(0);
   SpiScope spi;
   bool all_owners = false;
@@ -198,12 +197,10 @@ Datum list_reports(FunctionCallInfo fcinfo) {
 // delete_report(id): the report and its results, in one statement.
 Datum delete_report(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
-  Oid caller = GetUserId();  // before SpiScope acts as the table owner
-  SpiScope spi;
-  find_visible_report(
+  VisibleReport report(
       "SELECT r.owner, r.status FROM _store_monitoring_internal.report r WHERE r.report_id "
       "OPERATOR(pg_catalog.=) $1",
-      id, caller);
+      id);
   bool is_null = false;
   if (text_string(spi_value(0, 2, &is_null)) == status_text(ReportStatus::Running))
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -291,12 +288,11 @@ void cancel_report(FunctionCallInfo fcinfo) {
       std::string("canceled by ") + pg_call([&] { return GetUserNameFromId(caller, false); });
   for (int attempt = 0; attempt < kCancelAttempts; ++attempt) {
     {
-      SpiScope spi;
       // Each statement sees what committed before it (a new snapshot).
-      find_visible_report(
+      VisibleReport report(
           "SELECT owner, status, lock_key, progress_handle, worker_pid "
           "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
-          id_text, caller, false);
+          id_text, false);
       bool is_null = false;
       Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
       std::string status = text_string(spi_value(0, 2, &is_null));

@@ -5,6 +5,7 @@
 // functions read as the table owner and show a report only to roles with the
 // privileges of its owner (superusers included); every other id gets the
 // same "does not exist". The results themselves are read in store/render.cpp.
+#include "core/report_engine.hpp"
 #include "pg/common/datum.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
@@ -31,6 +32,8 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <stdexcept>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,16 +72,13 @@ void resume_if_orphaned(std::string_view status, text* id) {
 Datum get_report(FunctionCallInfo fcinfo) {
   if (no_row_for_null_id(fcinfo)) return Datum(0);
   text* id = report_id_argument(fcinfo);
-  Oid caller = GetUserId();
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  ReturnSetInfo* result = materialized_rows(fcinfo);
   std::string status;
   {
-    SpiScope spi;
-    find_visible_report(
+    VisibleReport report(
         "SELECT r.owner, r.status, r.as_of, r.error "
         "FROM _store_monitoring_internal.report r WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-        id, caller);
+        id);
     Datum values[4];
     bool nulls[4];
     values[0] = detoasted_text(2, &nulls[0]);
@@ -106,17 +106,14 @@ constexpr int kStatusColumns = 9;
 Datum report_status(FunctionCallInfo fcinfo) {
   if (no_row_for_null_id(fcinfo)) return Datum(0);
   text* id = report_id_argument(fcinfo);
-  Oid caller = GetUserId();
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  ReturnSetInfo* result = materialized_rows(fcinfo);
   std::string status;
   {
-    SpiScope spi;
-    find_visible_report(
+    VisibleReport report(
         "SELECT r.owner, r.status, r.phase, r.as_of, r.error, r.requested_at, r.started_at, "
         "r.finished_at, r.store_count FROM _store_monitoring_internal.report r "
         "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-        id, caller);
+        id);
     Datum values[kStatusColumns];
     bool nulls[kStatusColumns];
     values[0] = detoasted_text(2, &nulls[0]);
@@ -139,15 +136,12 @@ constexpr int kRowColumns = 10;
 Datum report_rows(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
   std::string_view report_id(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
-  Oid caller = GetUserId();  // before SpiScope acts as the table owner
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  SpiScope spi;
-  find_visible_report(
+  ReturnSetInfo* result = materialized_rows(fcinfo);
+  VisibleReport report(
       "SELECT r.owner, r.status, o.data FROM _store_monitoring_internal.report r "
       "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
       "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-      id, caller);
+      id);
   bool is_null = false;
   std::string status = text_string(spi_value(0, 2, &is_null));
   if (status != status_text(ReportStatus::Complete))
@@ -194,13 +188,11 @@ Datum report_rows(FunctionCallInfo fcinfo) {
 // Complete), for tests and checks run by superusers; not granted to PUBLIC.
 Datum report_csv_function(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
-  Oid caller = GetUserId();  // before SpiScope acts as the table owner
   {
-    SpiScope spi;
-    find_visible_report(
+    VisibleReport report(
         "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id "
         "OPERATOR(pg_catalog.=) $1",
-        id, caller);
+        id);
   }
   std::optional<std::string> csv =
       report_csv(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
@@ -223,14 +215,13 @@ struct WaitState {
   uint32 lock_key = 0;
 };
 
-WaitState read_wait_state(text* id, Oid caller) {
-  SpiScope spi;
+WaitState read_wait_state(text* id) {
   // Not read-only: in READ COMMITTED each statement takes a new snapshot, so
   // every re-check sees the worker's commit.
-  find_visible_report(
+  VisibleReport report(
       "SELECT r.owner, r.status, r.lock_key FROM _store_monitoring_internal.report r "
       "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-      id, caller, false);
+      id, false);
   bool is_null = false;
   WaitState state;
   state.status = text_string(spi_value(0, 2, &is_null));
@@ -248,8 +239,7 @@ Datum wait_report(FunctionCallInfo fcinfo) {
               return DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)));
             }))));
   int64 timeout_us = interval_us(PG_GETARG_INTERVAL_P(1));
-  Oid caller = GetUserId();
-  WaitState state = read_wait_state(id, caller);
+  WaitState state = read_wait_state(id);
   const char* running = status_text(ReportStatus::Running);
   if (state.status != running) return text_datum(state.status);
   if (triggered_in_this_transaction({VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)}))
@@ -273,7 +263,7 @@ Datum wait_report(FunctionCallInfo fcinfo) {
   TimestampTz next_resume = GetCurrentTimestamp();
   for (;;) {
     pg_call([] { ResetLatch(MyLatch); });
-    state = read_wait_state(id, caller);
+    state = read_wait_state(id);
     TimestampTz now = GetCurrentTimestamp();
     if (state.status != running || now >= deadline) break;
     if (now >= next_resume) {
@@ -292,6 +282,78 @@ Datum wait_report(FunctionCallInfo fcinfo) {
   return text_datum(state.status);
 }
 
+// report_csv(id): a report's CSV as rows, built from its stored results
+// with the same formatting as the CSV itself (csv_fields), so that COPY ...
+// CSV HEADER writes it back byte for byte. A report computed by version 1.0
+// (CSV stored as text) is split from that text.
+constexpr size_t kCsvColumns = 7;
+
+Datum report_csv_rows(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0))
+    throw UserError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "report_id must not be NULL");
+  text* id = PG_GETARG_TEXT_PP(0);
+  std::string_view report_id = id_bytes(id);
+  ReturnSetInfo* result = materialized_rows(fcinfo);
+  std::string status;
+  std::optional<StoredReport> stored;
+  std::vector<std::vector<std::string>> legacy;
+  {
+    VisibleReport report(
+        "SELECT r.owner, r.status, o.data, r.csv FROM _store_monitoring_internal.report r "
+        "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
+        "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
+        id);
+    bool is_null = false;
+    status = text_string(spi_value(0, 2, &is_null));
+    if (status == status_text(ReportStatus::Complete)) {
+      Datum data = spi_value(0, 3, &is_null);
+      if (!is_null) {
+        stored = stored_report(report_id, data);
+      } else {
+        Datum csv = spi_value(0, 4, &is_null);
+        if (is_null) throw UserError(ERRCODE_DATA_CORRUPTED, "the complete report has no CSV");
+        try {
+          legacy = split_csv(text_string(csv));
+        } catch (const std::invalid_argument& e) {
+          throw UserError(ERRCODE_DATA_CORRUPTED, e.what());
+        }
+        if (legacy.empty() || legacy[0].size() != kCsvColumns)
+          throw UserError(ERRCODE_DATA_CORRUPTED, "CSV: not a report's header line");
+      }
+    }
+  }
+  if (status != status_text(ReportStatus::Complete)) {
+    resume_if_orphaned(status, id);  // as reading it through get_report() does
+    throw UserError(
+        ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        "report \"" + std::string(report_id).substr(0, 64) + "\" is " + status + ", not Complete");
+  }
+  auto put = [&](const std::string* fields) {
+    pg_call([&] {
+      Datum values[kCsvColumns];
+      bool nulls[kCsvColumns] = {};
+      for (size_t c = 0; c < kCsvColumns; ++c)
+        values[c] = PointerGetDatum(
+            cstring_to_text_with_len(fields[c].data(), static_cast<int>(fields[c].size())));
+      tuplestore_putvalues(result->setResult, result->setDesc, values, nulls);
+      for (size_t c = 0; c < kCsvColumns; ++c) pfree(DatumGetPointer(values[c]));
+    });
+  };
+  if (stored) {
+    for (size_t i = 0; i < stored->store_ids.size(); ++i)
+      put(csv_fields(stored->store_ids[i], stored->durations[i]).data());
+    return Datum(0);
+  }
+  for (size_t r = 1; r < legacy.size(); ++r) {
+    if (legacy[r].size() != kCsvColumns)
+      throw UserError(ERRCODE_DATA_CORRUPTED, "CSV: line " + std::to_string(r + 1) + " has " +
+                                                  std::to_string(legacy[r].size()) +
+                                                  " fields, not 7");
+    put(legacy[r].data());
+  }
+  return Datum(0);
+}
+
 }  // namespace
 }  // namespace store_monitoring::pg
 
@@ -300,3 +362,4 @@ SM_PG_FUNCTION(store_monitoring_report_status, store_monitoring::pg::report_stat
 SM_PG_FUNCTION(store_monitoring_report_rows, store_monitoring::pg::report_rows)
 SM_PG_FUNCTION(store_monitoring_report_csv_text, store_monitoring::pg::report_csv_function)
 SM_PG_FUNCTION(store_monitoring_wait_report, store_monitoring::pg::wait_report)
+SM_PG_FUNCTION(store_monitoring_report_csv, store_monitoring::pg::report_csv_rows)

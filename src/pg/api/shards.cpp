@@ -52,8 +52,7 @@ Datum remove_shard(FunctionCallInfo fcinfo) {
 }
 
 Datum list_shards(FunctionCallInfo fcinfo) {
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  ReturnSetInfo* result = materialized_rows(fcinfo);
   SpiScope spi;
   uint64 rows = spi_execute(
       "SELECT server, added_at FROM _store_monitoring_internal.shard ORDER BY server", {}, true);

@@ -21,6 +21,12 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
+// The sources `role` configured, read from the extension's table.
+Sources sources_of(Oid role) {
+  SpiScope spi;  // after the caller's identity was taken: it acts as the table owner
+  return configured_sources(role);
+}
+
 // set_sources(polls, business_hours, time_zones): NULL means the default
 // table. Stored for the calling role; checked first.
 Datum set_sources(FunctionCallInfo fcinfo) {
@@ -57,14 +63,9 @@ Datum set_sources(FunctionCallInfo fcinfo) {
 }
 
 Datum sources(FunctionCallInfo fcinfo) {
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  Oid role = GetUserId();  // before SpiScope changes it
-  Sources configured;
-  {
-    SpiScope spi;
-    configured = configured_sources(role);
-  }
+  ReturnSetInfo* result = materialized_rows(fcinfo);
+  Oid role = GetUserId();
+  Sources configured = sources_of(role);
   Datum values[3];
   bool nulls[3] = {false, false, false};
   for (int i = 0; i < 3; ++i) values[i] = ObjectIdGetDatum(configured[i]);
@@ -79,14 +80,9 @@ Datum text_or_null(const std::optional<std::string>& value, bool* is_null) {
 
 // Every row of the caller's sources that a report would refuse.
 Datum check_sources_rows(FunctionCallInfo fcinfo) {
-  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
-  auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  Oid role = GetUserId();  // before SpiScope changes it
-  Sources configured;
-  {
-    SpiScope spi;
-    configured = configured_sources(role);
-  }
+  ReturnSetInfo* result = materialized_rows(fcinfo);
+  Oid role = GetUserId();
+  Sources configured = sources_of(role);
   std::array<SourceShape, 3> shapes = check_sources(configured, role);
   BadRows bad(true);
   {

@@ -6,6 +6,7 @@
 
 extern "C" {
 #include "fmgr.h"
+#include "funcapi.h"
 }
 
 namespace store_monitoring::pg {
@@ -21,6 +22,13 @@ void require_current_extension_version();
 // The owner of extension store_monitoring in this database (InvalidOid when
 // it is not installed), read from the catalog.
 Oid extension_owner();
+
+// A set-returning function's result, materialized (its rows go into
+// result->setResult, described by result->setDesc).
+inline ReturnSetInfo* materialized_rows(FunctionCallInfo fcinfo) {
+  pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
+  return reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+}
 
 }  // namespace store_monitoring::pg
 

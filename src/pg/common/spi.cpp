@@ -192,14 +192,16 @@ OwnerRead::~OwnerRead() {
   SetUserIdAndSecContext(saved_user_, saved_context_);
 }
 
-SpiScope::Connection::Connection() {
-  require_current_extension_version();
+SpiConnection::SpiConnection() {
   pg_call([] {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
   });
 }
 
-SpiScope::Connection::~Connection() { SPI_finish(); }
+// Bare: only pops the connection made above.
+SpiConnection::~SpiConnection() { SPI_finish(); }
+
+SpiScope::VersionCheck::VersionCheck() { require_current_extension_version(); }
 
 SpiScope::SpiScope(Oid role) : role_(role) {}
 

@@ -139,6 +139,16 @@ class OwnerRead {
   int nest_level_ = 0;
 };
 
+// A connection to SPI for the life of the scope (no identity or setting
+// changes; see SpiScope for the extension's own tables).
+class SpiConnection {
+ public:
+  SpiConnection();
+  ~SpiConnection();
+  SpiConnection(const SpiConnection&) = delete;
+  SpiConnection& operator=(const SpiConnection&) = delete;
+};
+
 // The one way SQL functions reach the extension's internal tables: a
 // connected SPI, acting as `role` (the bootstrap superuser, which owns them,
 // unless said otherwise), with search_path pinned. It first checks that the
@@ -151,10 +161,10 @@ class SpiScope {
   SpiScope& operator=(const SpiScope&) = delete;
 
  private:
-  struct Connection {
-    Connection();
-    ~Connection();
-  } connection_;
+  struct VersionCheck {
+    VersionCheck();
+  } version_;  // first: before connecting
+  SpiConnection connection_;
   ActAsRole role_;
   PinnedSearchPath safe_names_;
 };

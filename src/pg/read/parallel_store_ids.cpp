@@ -135,17 +135,12 @@ void store_monitoring_store_ids_worker(dsm_segment* segment, shm_toc* toc) {
     source.name.assign(shared->name, shared->name_length);
     CollectIds collected;
     {
-      pg_call([] {
-        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-      });
-      {
-        // PostgreSQL gives the worker the leader's identity and settings;
-        // the read is restricted here all the same, as every read is.
-        OwnerRead reader(shared->owner);
-        BadRows bad(false);
-        read_poll_store_ids(source, collected, bad);
-      }
-      SPI_finish();  // bare: only pops the connection made above
+      SpiConnection spi;
+      // PostgreSQL gives the worker the leader's identity and settings;
+      // the read is restricted here all the same, as every read is.
+      OwnerRead reader(shared->owner);
+      BadRows bad(false);
+      read_poll_store_ids(source, collected, bad);
     }
     for (const std::string& id : collected.ids) {
       shm_mq_result result =

@@ -7,6 +7,12 @@ extern "C" {
 #include "fmgr.h"
 }
 
+#include "pg/common/spi.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+}
+
 #include <string>
 
 namespace store_monitoring::pg {
@@ -32,5 +38,21 @@ text* report_id_argument(FunctionCallInfo fcinfo);
 // row stays in SPI_tuptable. read_only: in the caller's snapshot; otherwise
 // in a new one (READ COMMITTED), seeing what committed since.
 void find_visible_report(const char* sql, text* id, Oid caller, bool read_only = true);
+
+// The start of every function that reads one report: the caller's identity,
+// taken before SpiScope acts as the tables' owner, then the SpiScope and the
+// report's row as `sql` reads it (find_visible_report), which stays in
+// SPI_tuptable while this lives.
+class VisibleReport {
+ public:
+  VisibleReport(const char* sql, text* id, bool read_only = true) : caller_(GetUserId()) {
+    find_visible_report(sql, id, caller_, read_only);
+  }
+  Oid caller() const noexcept { return caller_; }
+
+ private:
+  Oid caller_;  // first: initialized before spi_
+  SpiScope spi_;
+};
 
 }  // namespace store_monitoring::pg
