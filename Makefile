@@ -27,7 +27,7 @@ PROVE_TESTS = test/t/*.pl
 EXTRA_CLEAN = $(OBJS:.o=.d) compile_commands.json
 
 SHLIB_LINK += -ldate-tz -lstdc++
-# libpq: a coordinator reaches its shards (src/pg/shards.cpp). The macros are
+# libpq: a coordinator reaches its shards (src/pg/shards/). The macros are
 # PGXS's own (Makefile.global), so the libpq of the same installation is used.
 SHLIB_LINK += $(libpq)
 PG_CPPFLAGS += -I$(libpq_srcdir)

@@ -12,7 +12,7 @@ set -euo pipefail
 packages=(
     postgresql-15
     postgresql-server-dev-15
-    libpq-dev  # libpq-fe.h and -lpq: a coordinator reaches its shards (src/pg/shards.cpp)
+    libpq-dev  # libpq-fe.h and -lpq: a coordinator reaches its shards (src/pg/shards/)
     postgresql-15-cron
     libhowardhinnant-date-dev
     build-essential

@@ -66,6 +66,15 @@ void append_csv_row(std::string& out, std::string_view store_id, const StoreDura
   out.push_back('\n');
 }
 
+std::array<std::string, 7> csv_fields(std::string_view store_id, const StoreDurations& d) {
+  std::array<std::string, 7> fields;
+  fields[0].assign(store_id);
+  int field = 1;
+  for (const auto* values : {&d.uptime, &d.downtime})
+    for (int w = 0; w < 3; ++w) append_fixed2(fields[field++], (*values)[w], unit_of(w));
+  return fields;
+}
+
 std::vector<std::vector<std::string>> split_csv(std::string_view text) {
   std::vector<std::vector<std::string>> records;
   std::size_t i = 0;

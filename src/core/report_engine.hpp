@@ -158,6 +158,10 @@ std::string_view csv_header() noexcept;
 // store id quoted per RFC 4180 only when it contains a comma, quote, CR or LF.
 void append_csv_row(std::string& out, std::string_view store_id, const StoreDurations& d);
 
+// The fields of that line, unquoted: the store id, then the six values as
+// append_csv_row writes them (what split_csv gives back for the line).
+std::array<std::string, 7> csv_fields(std::string_view store_id, const StoreDurations& d);
+
 // Splits CSV text as append_csv_row writes it (RFC 4180: a field in double
 // quotes may hold commas, line breaks and doubled quotes; every line ends
 // with "\n") into records of fields. Throws std::invalid_argument for text

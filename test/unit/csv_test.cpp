@@ -135,4 +135,36 @@ TEST(SplitCsv, RefusesMalformedText) {
   EXPECT_THROW(split_csv("a\"b\n"), std::invalid_argument);      // stray quote
   EXPECT_THROW(split_csv("\"a\"b,c\n"), std::invalid_argument);  // text after quotes
 }
+
+// report_csv() builds its rows with csv_fields from the stored form: they
+// must be exactly the fields of the line append_csv_row writes (split back),
+// quoting, rounding and signs included.
+TEST(Csv, FieldsAreTheSplitLine) {
+  const Micros values[] = {0,
+                           1,
+                           -1,
+                           29'999'999,
+                           30'000'000,
+                           599'999,
+                           3'600'000'000,
+                           -59'999'999,
+                           7 * 86'400'000'000LL,
+                           std::numeric_limits<Micros>::min(),
+                           std::numeric_limits<Micros>::max()};
+  const char* ids[] = {"42", "a,b", "say \"hi\"", "line\nbreak", "\r"};
+  for (const char* id : ids) {
+    for (Micros v : values) {
+      StoreDurations d;
+      for (int w = 0; w < 3; ++w) {
+        d.uptime[w] = v;
+        d.downtime[w] = v == std::numeric_limits<Micros>::min() ? 0 : -v;
+      }
+      std::vector<std::vector<std::string>> split = split_csv(row(id, d));
+      ASSERT_EQ(split.size(), 1u);
+      std::array<std::string, 7> fields = csv_fields(id, d);
+      EXPECT_EQ(std::vector<std::string>(fields.begin(), fields.end()), split[0]) << id << " " << v;
+    }
+  }
+}
+
 }  // namespace

@@ -1,0 +1,482 @@
+#include "pg/read/report_compute.hpp"
+
+#include "core/poll_groups.hpp"
+#include "core/report_engine.hpp"
+#include "core/report_codec.hpp"
+#include "core/report_pipeline.hpp"
+#include "core/store_assembly.hpp"
+#include "pg/read/parallel_store_ids.hpp"
+#include "pg/worker/progress.hpp"
+#include "pg/store/write.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/read/source_read.hpp"
+#include "pg/read/sources.hpp"
+#include "pg/common/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "tcop/dest.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/syscache.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace store_monitoring::pg {
+namespace {
+
+Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
+TimestampTz to_pg_timestamp(Micros value) { return value - kPgEpochInUnixMicros; }
+
+// The polls as they arrive in store order, to the core's StoreAssembler.
+class AssemblingSink final : public PollSink {
+ public:
+  explicit AssemblingSink(StoreAssembler& assembler) : assembler_(assembler) {}
+  void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
+    assembler_.poll(store_id, to_unix_micros(at), status);
+  }
+
+ private:
+  StoreAssembler& assembler_;
+};
+
+// Each assembled store to the pipeline.
+StoreConsumer to_pipeline(ReportPipeline& pipeline) {
+  return [&pipeline](StoreInput&& store) { pipeline.submit(std::move(store)); };
+}
+
+// How many polls of the default table fill one heap page when the table has
+// no statistics yet (never vacuumed or analyzed): about 120 rows of the
+// public data set's shape, 20-byte ids.
+constexpr double kDefaultPollsPerPage = 120.0;
+
+// The planner's estimate of the polls in [from, to] (its EXPLAIN): the
+// first "Plan Rows" of the JSON plan is the top node's.
+double planner_range_rows(TimestampTz from, TimestampTz to) {
+  uint64 found = spi_execute(
+      "EXPLAIN (FORMAT JSON) SELECT FROM store_monitoring.store_status s"
+      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
+      "OPERATOR(pg_catalog.<=) $2",
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
+      false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
+  bool is_null = true;
+  Datum plan = found == 1 ? spi_value(0, 1, &is_null) : Datum(0);
+  if (is_null) return -1;
+  char* json = nullptr;
+  pg_call_void([&] { json = text_to_cstring(DatumGetTextPP(plan)); });
+  const char* rows = std::strstr(json, "\"Plan Rows\":");
+  return rows == nullptr ? -1 : std::strtod(rows + std::strlen("\"Plan Rows\":"), nullptr);
+}
+
+// Which read suits the polls (bench/README.md, "Where the time goes").
+// Reading only the evidence range, in the order the rows lie on disk, costs
+// the same on any amount of history and without the visibility map, but
+// holds the range's polls (8 bytes each) until the read ends. When they
+// would take more than store_monitoring.range_read_memory, the default
+// table is read store by store instead (an index-only scan of its covering
+// index, each store computed as its polls end): memory follows the stores
+// alone, but the read covers every poll stored. How many polls the range
+// holds is the planner's estimate when timestamp_utc has statistics (its
+// histogram follows months of history and outlying old polls alike);
+// without them (a load not yet analyzed) it is every row of the table,
+// never fewer than the range holds, so that memory stays bounded. The
+// stores add their share (PollGroups::estimated_bytes), counted from the
+// statistics of store_id when there are any. A user's relation is always
+// read as a range (no index is known to serve it).
+bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
+  if (polls.relation != default_source(Input::polls)) return false;
+  uint64 found = spi_execute(
+      "SELECT pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8,"
+      " CASE WHEN c.reltuples OPERATOR(pg_catalog.>) 0 AND c.relpages OPERATOR(pg_catalog.>) 0"
+      "  THEN c.reltuples OPERATOR(pg_catalog./) c.relpages ELSE 0 END::pg_catalog.float8,"
+      " EXISTS (SELECT FROM pg_catalog.pg_stats st WHERE st.schemaname OPERATOR(pg_catalog.=) "
+      "'store_monitoring'"
+      "  AND st.tablename OPERATOR(pg_catalog.=) 'store_status' AND st.attname "
+      "OPERATOR(pg_catalog.=) 'timestamp_utc'"
+      "  AND st.histogram_bounds IS NOT NULL),"
+      " (SELECT CASE WHEN st.n_distinct OPERATOR(pg_catalog.<) 0"
+      "   THEN OPERATOR(pg_catalog.-) st.n_distinct OPERATOR(pg_catalog.*) GREATEST(c.reltuples, 0)"
+      "   ELSE st.n_distinct END::pg_catalog.float8 FROM pg_catalog.pg_stats st"
+      "  WHERE st.schemaname OPERATOR(pg_catalog.=) 'store_monitoring' AND st.tablename "
+      "OPERATOR(pg_catalog.=) 'store_status'"
+      "  AND st.attname OPERATOR(pg_catalog.=) 'store_id')"
+      " FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+      {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
+  if (found != 1) return false;
+  bool is_null = true;
+  double pages = DatumGetFloat8(spi_value(0, 1, &is_null)) / BLCKSZ;
+  double per_page = DatumGetFloat8(spi_value(0, 2, &is_null));
+  bool has_statistics = DatumGetBool(spi_value(0, 3, &is_null));
+  Datum distinct = spi_value(0, 4, &is_null);
+  double stores = is_null ? 0 : std::max(0.0, DatumGetFloat8(distinct));
+  // The EXPLAIN below replaces the result read above.
+  double range_polls = has_statistics ? planner_range_rows(to_pg_timestamp(range.begin),
+                                                           to_pg_timestamp(range.end - 1))
+                                      : -1;
+  if (range_polls < 0) range_polls = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
+  double bytes = PollGroups::estimated_bytes(range_polls, stores);
+  bool store_order = bytes > static_cast<double>(budget_kb) * 1024.0;
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
+         "grouped, range_read_memory %d kB: %s",
+         range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", stores,
+         bytes / 1024, budget_kb, store_order ? "read in store order" : "read the range");
+  });
+  return store_order;
+}
+
+// The polls of the evidence range, in any order, and every store id of the
+// polls, grouped per store (bench/README.md, "Where the time goes").
+// Thrown when the polls of the range outgrow store_monitoring.range_read_memory
+// while they are read, whatever the estimate said (statistics gone stale, a
+// user's view the planner cannot see through).
+struct RangeOverBudget {};
+
+class GroupingSink final : public PollSink {
+ public:
+  GroupingSink(PollGroups& groups, size_t budget_bytes)
+      : groups_(groups), budget_bytes_(budget_bytes) {}
+  void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
+    groups_.add(store_id, Poll{to_unix_micros(at), status});
+    // The groups grow a block chunk (1 MB) at a time: a look every 4096
+    // polls (32 kB of them) sees each step.
+    if ((++polls_ & 4095) == 0 && groups_.held_bytes() > budget_bytes_) throw RangeOverBudget{};
+  }
+  void store(std::string_view store_id) override { groups_.add_store(store_id); }
+
+ private:
+  PollGroups& groups_;
+  size_t budget_bytes_;
+  size_t polls_ = 0;
+};
+
+// The pipeline whose thread is running, if any. A FATAL error (the worker is
+// terminated) exits the process without unwinding C++ frames; the thread
+// must be stopped before exit() tears down what it uses.
+ReportPipeline* running_pipeline = nullptr;
+
+void stop_running_pipeline(int, Datum) noexcept {
+  if (running_pipeline != nullptr) running_pipeline->abandon();
+}
+
+class RunningPipeline {
+ public:
+  explicit RunningPipeline(ReportPipeline& pipeline) {
+    static bool exit_callback_registered = false;
+    if (!exit_callback_registered) {
+      pg_call([] { before_shmem_exit(stop_running_pipeline, 0); });
+      exit_callback_registered = true;
+    }
+    running_pipeline = &pipeline;
+  }
+  ~RunningPipeline() { running_pipeline = nullptr; }
+  RunningPipeline(const RunningPipeline&) = delete;
+  RunningPipeline& operator=(const RunningPipeline&) = delete;
+};
+
+// The range read: the polls of the evidence range in any order, grouped per
+// store, then every store computed. Nothing (and nothing handed to the
+// pipeline) when the groups outgrow `budget_bytes` while read: the caller
+// reads in store order instead.
+std::optional<ReportOutput> compute_from_range(const ReportJob& job, const SourceShape& polls,
+                                               Span range, const StoreHoursTable& hours,
+                                               const StoreZoneTable& zones,
+                                               ReportPipeline& pipeline, BadRows& bad,
+                                               size_t budget_bytes, TimestampTz hours_us) {
+  TimestampTz hours_read = GetCurrentTimestamp();
+  PollGroups groups(range);  // freed on return, before any other read
+  GroupingSink sink(groups, budget_bytes);
+  TimestampTz polls_read = 0;
+  auto read_range = [&] {
+    read_polls_in_range(polls, to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), sink,
+                        bad);
+    polls_read = GetCurrentTimestamp();
+  };
+  // Both cores read the default table: the store ids in a parallel worker,
+  // the range here. A user's relation is read in turn: a view, a row-level
+  // security policy or a foreign table may call what parallel mode refuses.
+  bool in_parallel = false;
+  try {
+    if (polls.relation == default_source(Input::polls)) {
+      in_parallel = with_store_ids_read_in_parallel(polls, sink, bad, read_range);
+    } else {
+      read_range();
+      read_poll_store_ids(polls, sink, bad);
+    }
+  } catch (const RangeOverBudget&) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
+  for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
+  TimestampTz ids_read = GetCurrentTimestamp();
+  submit_stores(groups, hours, zones, to_pipeline(pipeline));
+  TimestampTz submitted = GetCurrentTimestamp();
+  ReportOutput output = pipeline.finish();
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms, "
+         "store ids (%s) waited for %.1f ms, %zu stores handed over %.1f ms, computing after that "
+         "%.1f ms",
+         job.report_id.c_str(), hours_us / 1000.0, groups.poll_count(),
+         (polls_read - hours_read) / 1000.0, in_parallel ? "parallel worker" : "read here",
+         (ids_read - polls_read) / 1000.0, groups.store_count(), (submitted - ids_read) / 1000.0,
+         (GetCurrentTimestamp() - submitted) / 1000.0);
+  });
+  return output;
+}
+
+// Reads the sources (checked again here: relations change) and computes.
+ReportOutput compute(const ReportJob& job, const Sources& sources) {
+  ReportSettings settings{to_unix_micros(job.as_of), job.max_extrapolation_us,
+                          job.interpolation == InterpolationSetting::previous
+                              ? Interpolation::previous
+                              : Interpolation::nearest};
+  // The stored form only: the worker never shows the CSV (readers render it).
+  ReportPipeline pipeline(settings, true, ReportForm::stored);
+  pipeline.report_progress_to(progress_counters(), progress_token());
+  RunningPipeline registration(pipeline);
+  Span range = ReportEngine(settings).evidence_range();
+
+  TimestampTz started = GetCurrentTimestamp();
+  std::array<SourceShape, 3> shapes = check_sources(sources, job.owner);
+  BadRows bad(false);  // the first bad row ends the report
+  StoreHoursTable hours = read_business_hours(shapes[1], bad);
+  StoreZoneTable zones = read_time_zones(shapes[2], bad);
+  TimestampTz hours_read = GetCurrentTimestamp();
+  const int budget_kb = current_settings().range_read_memory_kb;
+  // 0: store by store whatever the source.
+  if (!read_in_store_order(shapes[0], range, budget_kb) && budget_kb > 0) {
+    std::optional<ReportOutput> output =
+        compute_from_range(job, shapes[0], range, hours, zones, pipeline, bad,
+                           static_cast<size_t>(budget_kb) * 1024, hours_read - started);
+    if (output) return std::move(*output);
+    // Nothing reached the pipeline yet: the read starts again, bounded.
+    pg_call([&] {
+      elog(LOG,
+           "store_monitoring report %s: the polls of the evidence range outgrew "
+           "store_monitoring.range_read_memory (%d kB) while read, more than estimated; "
+           "reading them again in store order",
+           job.report_id.c_str(), budget_kb);
+    });
+    hours_read = GetCurrentTimestamp();
+  }
+  StoreAssembler assembler(hours, zones, to_pipeline(pipeline));
+  assembler.keep_polls_between(range.begin, range.end - 1);
+  AssemblingSink sink(assembler);
+  read_polls(shapes[0], sink, bad);
+  assembler.finish();
+  TimestampTz polls_read = GetCurrentTimestamp();
+  ReportOutput output = pipeline.finish();
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
+         "computing after the read %.1f ms",
+         job.report_id.c_str(), (hours_read - started) / 1000.0, (polls_read - hours_read) / 1000.0,
+         (GetCurrentTimestamp() - polls_read) / 1000.0);
+  });
+  return output;
+}
+
+// Fields of /proc/self/status, in kB (-1 when unknown).
+struct ProcessMemory {
+  int64 anonymous = -1;  // RssAnon: private resident memory now
+  int64 peak = -1;       // VmHWM: peak resident memory, shared pages included
+  int64 file = -1;       // RssFile
+  int64 shared = -1;     // RssShmem: shared buffers and other shared memory touched
+};
+
+ProcessMemory process_memory() {
+  ProcessMemory memory;
+  FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return memory;
+  char line[256];
+  const std::pair<const char*, int64*> fields[] = {{"RssAnon:", &memory.anonymous},
+                                                   {"VmHWM:", &memory.peak},
+                                                   {"RssFile:", &memory.file},
+                                                   {"RssShmem:", &memory.shared}};
+  while (std::fgets(line, sizeof(line), status) != nullptr)
+    for (const auto& [name, value] : fields)
+      if (std::strncmp(line, name, std::strlen(name)) == 0)
+        *value = std::strtoll(line + std::strlen(name), nullptr, 10);
+  std::fclose(status);
+  return memory;
+}
+
+// The worker's private memory at its largest during one report, in kB (-1
+// when the system does not say). Samples of the private resident size at
+// the points where the most is held catch what stays; the kernel's peak
+// resident size, reset at the start, catches short peaks between samples
+// (the row holding the CSV, formed while it is written). That peak includes
+// shared memory; less the shared and file pages resident at the end (never
+// fewer than at the peak, as they stay mapped), it never overstates.
+class PeakMemory {
+ public:
+  PeakMemory() {
+    FILE* clear = std::fopen("/proc/self/clear_refs", "w");
+    if (clear != nullptr) {
+      peak_resettable_ = std::fputs("5", clear) >= 0;
+      peak_resettable_ = std::fclose(clear) == 0 && peak_resettable_;
+    }
+    sample();
+  }
+  void sample() { largest_ = std::max(largest_, process_memory().anonymous); }
+  int64 largest_kb() {
+    sample();
+    ProcessMemory now = process_memory();
+    if (peak_resettable_ && now.peak >= 0 && now.file >= 0 && now.shared >= 0)
+      largest_ = std::max(largest_, now.peak - now.file - now.shared);
+    return largest_;
+  }
+
+ private:
+  bool peak_resettable_ = false;
+  int64 largest_ = -1;
+};
+
+// Gives memory freed by C++ (many small blocks: the inputs per store) back to
+// the system, so that the writing, which copies the stored form, starts from
+// what the result needs rather than from the reading's high-water mark.
+void release_freed_memory() { (void)malloc_trim(0); }
+
+}  // namespace
+
+void check_owner_exists(Oid owner) {
+  bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
+  if (!exists)
+    throw UserError(ERRCODE_UNDEFINED_OBJECT,
+                    "the role that triggered the report no longer exists");
+}
+
+// The report must still be ours to finish: the extension may have been
+// dropped (and created again) while the worker waited between transactions.
+// Locking the row also makes a concurrent DROP EXTENSION wait for this report.
+// Returns the sources recorded when the report was triggered.
+Sources lock_running_report(Datum id) {
+  uint64 found = spi_execute(
+      "SELECT source_relations[1], source_relations[2], source_relations[3] "
+      "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1 AND status "
+      "OPERATOR(pg_catalog.=) 'Running' "
+      "FOR UPDATE",
+      {{TEXTOID, id}}, false);
+  if (found != 1)
+    throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    "the report is no longer waiting to be computed");
+  Sources sources{};
+  for (int i = 0; i < 3; ++i) {
+    bool is_null = true;
+    Datum value = spi_value(0, i + 1, &is_null);
+    sources[i] = is_null ? InvalidOid : DatumGetObjectId(value);
+  }
+  return sources;
+}
+
+TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
+  check_owner_exists(job.owner);
+  Sources sources = lock_running_report(text_datum(job.report_id));
+  OwnerRead reader(job.owner);
+  std::optional<TimestampTz> newest =
+      newest_poll(check_source(Input::polls, sources[0], job.owner));
+  return newest ? *newest : fallback;
+}
+
+std::optional<TimestampTz> newest_poll_for(Oid role) {
+  Sources sources = configured_sources(role);
+  OwnerRead reader(role);
+  return newest_poll(check_source(Input::polls, sources[0], role));
+}
+
+namespace {
+
+// Stores the results (store/write.cpp), marks the report Complete and
+// records the worker's peak memory (`memory` has sampled since the report
+// began).
+void store_result(const ReportJob& job, ReportOutput& report, PeakMemory& memory) {
+  TimestampTz writing = GetCurrentTimestamp();
+  size_t stores = report.stored.empty() ? report.store_ids.size() : report.store_count;
+  if (report.stored.empty()) {
+    // Rows (a sharded report's merge): the CSV is rendered on read from the
+    // stored form; free it and the rows once that is encoded.
+    std::string().swap(report.csv);
+    report.stored = encode_report(report.store_ids, report.durations);
+    std::vector<std::string>().swap(report.store_ids);
+    std::vector<StoreDurations>().swap(report.durations);
+  }
+  release_freed_memory();
+  complete_report(job.report_id, report.stored, stores, memory.largest_kb());
+  pg_call([&] {
+    elog(DEBUG1, "store_monitoring report %s: %zu stores written in %.1f ms", job.report_id.c_str(),
+         stores, (GetCurrentTimestamp() - writing) / 1000.0);
+  });
+  pause_for_testing(PausePoint::committing);
+  // The peak includes the encoding and the write above; a second, small
+  // update records it.
+  int64 memory_kb = memory.largest_kb();
+  spi_execute(
+      "UPDATE _store_monitoring_internal.report SET worker_memory_kb = $2 WHERE report_id "
+      "OPERATOR(pg_catalog.=) $1",
+      {{TEXTOID, text_datum(job.report_id)}, {INT8OID, Int64GetDatum(memory_kb), memory_kb < 0}},
+      false);
+}
+
+}  // namespace
+
+void compute_and_store_report(const ReportJob& job) {
+  check_owner_exists(job.owner);
+  Sources sources = lock_running_report(text_datum(job.report_id));
+  PeakMemory memory;
+  pause_for_testing(PausePoint::reading);
+  throw_if_canceled();
+  // A source another transaction holds locked against reads (a loader's
+  // TRUNCATE and reload) is waited for, then read in a snapshot taken once
+  // the lock is granted, as a statement in READ COMMITTED (the worker's
+  // level) would: read in the snapshot taken before, a truncated and
+  // reloaded table would look empty. compute() checks them under these locks.
+  pg_call([&] {
+    bool waited = false;
+    for (Oid relation : sources)
+      if (OidIsValid(relation) && !ConditionalLockRelationOid(relation, AccessShareLock)) {
+        LockRelationOid(relation, AccessShareLock);
+        waited = true;
+      }
+    if (waited) {
+      PopActiveSnapshot();
+      PushActiveSnapshot(GetTransactionSnapshot());
+    }
+  });
+  ReportOutput report;
+  {
+    // The owner's privileges and row-level security; nothing its relations
+    // run outlives the read (the bookkeeping below runs as a superuser).
+    OwnerRead reader(job.owner);
+    report = compute(job, sources);
+  }
+  memory.sample();  // every store's stored result is held
+  release_freed_memory();
+  pause_for_testing(PausePoint::writing);
+  throw_if_canceled();
+  store_result(job, report, memory);
+  throw_if_canceled();  // the last chance: the caller commits next
+}
+
+void store_complete_report(const ReportJob& job, ReportOutput& report) {
+  PeakMemory memory;
+  store_result(job, report, memory);
+}
+
+}  // namespace store_monitoring::pg

@@ -1,0 +1,106 @@
+// Reading the rows of a report's sources (checked by sources.hpp), in store_id
+// byte order, with every row checked: a NULL, an unknown status or zone, a
+// weekday outside 0-6, a second zone row for a store, an empty or overlong
+// store id. The default tables refuse such rows when they are written; a
+// user's relation may hold them. Types are checked once per read (the
+// SourceShape), nulls and values per row, in C++ without calling PostgreSQL.
+//
+// Each read runs one read-only statement in the caller's snapshot, as the
+// current role; the caller sets the role (privileges, row-level security).
+#pragma once
+
+#include "core/report_engine.hpp"
+#include "core/store_tables.hpp"
+#include "pg/read/sources.hpp"
+
+extern "C" {
+#include "datatype/timestamp.h"
+}
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace store_monitoring::pg {
+
+// A row a report cannot use.
+struct BadRow {
+  std::string relation;
+  std::optional<std::string> store_id;  // nullopt: the store_id is NULL
+  std::string column;
+  std::optional<std::string> value;  // nullopt: NULL
+  std::string problem;               // follows the column and value: "is NULL"
+};
+
+// Where bad rows go: a report stops at the first (throws a UserError naming
+// the relation, the store and the value); check_sources() collects them all.
+// A suspect row (note) is one the rules give a meaning the writer hardly
+// meant: a report uses it as the rules say, check_sources() lists it.
+class BadRows {
+ public:
+  explicit BadRows(bool collect) : collect_(collect) {}
+  void add(BadRow&& row);
+  void note(BadRow&& row) {
+    if (collect_) rows_.push_back(std::move(row));
+  }
+  const std::vector<BadRow>& rows() const noexcept { return rows_; }
+
+ private:
+  bool collect_;
+  std::vector<BadRow> rows_;
+};
+
+// The error message of a report stopped by `row`.
+std::string bad_row_message(const BadRow& row);
+
+// Business hours and zones per store, in store_id byte order, in the compact
+// tables of core/store_tables.hpp: a report holds them for every store while
+// it reads the polls.
+// store_id_only: the rows of that store alone (store_report).
+StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad,
+                                    std::optional<std::string_view> store_id_only = {});
+StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad,
+                               std::optional<std::string_view> store_id_only = {});
+
+// Receives polls (read_polls: in store_id byte order, then time order;
+// read_polls_in_range: in any order) and store ids (read_poll_store_ids).
+class PollSink {
+ public:
+  virtual void poll(std::string_view store_id, TimestampTz at, PollStatus status) = 0;
+  virtual void store(std::string_view /*store_id*/) {}
+
+ protected:
+  ~PollSink() = default;
+};
+
+// Every poll, in store order (check_sources: every bad row).
+void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad);
+
+// What a report reads: the polls of [from, to] in the order the rows lie on
+// disk, and the polls no range holds (NULL or infinite time), which are bad
+// rows. Rows outside the range are not read, so they cannot end a report.
+void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
+                         PollSink& sink, BadRows& bad);
+
+// Every store id of the polls, also of stores with no poll in any range, to
+// sink.store(), in no particular order: a loose scan of a B-tree index whose
+// first key is store_id in byte order ("C"), one descent per store, or
+// without such an index a DISTINCT over every row.
+void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad);
+
+// read_polls_in_range for the polls of one store (store_report), in time
+// order; and whether the store has any poll at all (it then has a row in a
+// report, also with none in the range).
+void read_store_polls_in_range(const SourceShape& source, std::string_view store_id,
+                               TimestampTz from, TimestampTz to, PollSink& sink, BadRows& bad);
+bool store_has_polls(const SourceShape& source, std::string_view store_id);
+
+// The newest poll time in `source`, if any (infinity ignored: the read
+// refuses it, naming the store).
+std::optional<TimestampTz> newest_poll(const SourceShape& source);
+
+// The statement that reads `source` (exposed for tests of its plan).
+std::string read_query(const SourceShape& source);
+
+}  // namespace store_monitoring::pg

@@ -1,0 +1,303 @@
+// The coordinator's fan-out over libpq (see fanout.hpp).
+#include "pg/shards/fanout.hpp"
+
+#include "pg/common/compat.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/common/spi.hpp"
+#include "pg/worker/progress.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+}
+
+#include <algorithm>
+
+namespace store_monitoring::pg {
+namespace {
+
+std::string connection_error(const Shard& shard) {
+  const char* message = PQerrorMessage(shard.connection.get());
+  return message && *message ? message : "connection lost";
+}
+
+// Advances `shard` after its socket was ready (or at first). Returns true
+// when it is idle again.
+bool advance(Shard& shard) {
+  PGconn* connection = shard.connection.get();
+  switch (shard.step) {
+    case Shard::Step::idle:
+      return true;
+    case Shard::Step::connecting:
+      // libpq's protocol: poll only once the socket is ready as asked.
+      if (!shard.ready) return false;
+      shard.polling = PQconnectPoll(connection);
+      if (shard.polling == PGRES_POLLING_FAILED)
+        shard_failed(shard, "could not connect: " + connection_error(shard));
+      if (shard.polling != PGRES_POLLING_OK) return false;
+      if (shard.options.password_required && !PQconnectionUsedPassword(connection))
+        shard_failed(shard,
+                     "password is required: the shard did not ask for the user mapping's "
+                     "password, and roles that are not superusers may not connect without one "
+                     "(or a superuser sets password_required 'false' on the user mapping)");
+      if (PQsetnonblocking(connection, 1) != 0) shard_failed(shard, connection_error(shard));
+      shard.step = Shard::Step::idle;
+      return true;
+    case Shard::Step::flushing: {
+      int flushed = PQflush(connection);
+      if (flushed < 0) shard_failed(shard, connection_error(shard));
+      if (flushed > 0) return false;
+      shard.step = Shard::Step::reading;
+      [[fallthrough]];
+    }
+    case Shard::Step::reading:
+      if (!PQconsumeInput(connection)) shard_failed(shard, connection_error(shard));
+      while (!PQisBusy(connection)) {
+        Result result(PQgetResult(connection));
+        if (!result) {
+          shard.step = Shard::Step::idle;
+          return true;
+        }
+        ExecStatusType status = PQresultStatus(result.get());
+        if (status == PGRES_TUPLES_OK) {
+          shard.last = std::move(result);
+        } else if (status != PGRES_COMMAND_OK) {
+          // Drop the connection's state with it: the shard is failed.
+          const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+          shard.sqlstate = sqlstate ? sqlstate : "";
+          shard_failed(shard, PQresultErrorMessage(result.get()));
+        }
+      }
+      return false;
+  }
+  return false;
+}
+
+struct WaitSet {
+  WaitEventSet* set;
+  explicit WaitSet(int events)
+      : set(pg_call([&] { return compat::create_wait_event_set(events); })) {}
+  // FreeWaitEventSet closes and frees without raising errors.
+  ~WaitSet() { FreeWaitEventSet(set); }
+  WaitSet(const WaitSet&) = delete;
+  WaitSet& operator=(const WaitSet&) = delete;
+};
+
+}  // namespace
+
+[[noreturn]] void shard_failed(const Shard& shard, std::string message) {
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  throw UserError(ERRCODE_CONNECTION_FAILURE, "shard \"" + shard.name + "\": " + message);
+}
+
+void start_connection(Shard& shard) {
+  std::vector<const char*> keywords, values;
+  for (size_t i = 0; i < shard.options.keywords.size(); ++i) {
+    keywords.push_back(shard.options.keywords[i].c_str());
+    values.push_back(shard.options.values[i].c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  shard.connection.reset(PQconnectStartParams(keywords.data(), values.data(), 0));
+  if (!shard.connection) throw std::bad_alloc();
+  if (PQstatus(shard.connection.get()) == CONNECTION_BAD)
+    shard_failed(shard, "could not connect: " + connection_error(shard));
+  shard.step = Shard::Step::connecting;
+  shard.polling = PGRES_POLLING_WRITING;
+  shard.ready = false;
+}
+
+void send_query(Shard& shard, const std::string& sql) {
+  if (!PQsendQuery(shard.connection.get(), sql.c_str()))
+    shard_failed(shard, connection_error(shard));
+  shard.last.reset();
+  shard.step = Shard::Step::flushing;
+}
+
+void drop_shard(Shard& shard, std::string message) {
+  std::string prefix = "shard \"" + shard.name + "\": ";
+  if (message.starts_with(prefix)) message.erase(0, prefix.size());
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  shard.failure = std::move(message);
+  shard.connection.reset();
+  shard.step = Shard::Step::idle;
+}
+
+void wait_for_all(std::vector<Shard>& shards, TimestampTz deadline, WaitMode mode) {
+  for (;;) {
+    // cancel_report() sets our latch: noticed at the latest one wait later.
+    if (mode == WaitMode::cancelable && progress_cancel_requested()) throw ReportCanceled();
+    std::vector<Shard*> busy;
+    for (Shard& shard : shards) {
+      if (!shard.connection) continue;
+      bool idle = false;
+      if (mode != WaitMode::tolerant) {
+        idle = advance(shard);
+      } else {
+        try {
+          idle = advance(shard);
+        } catch (const UserError& error) {
+          drop_shard(shard, error.what());
+          idle = true;
+        }
+      }
+      if (!idle) busy.push_back(&shard);
+    }
+    if (busy.empty()) return;
+    long remaining_ms = static_cast<long>((deadline - GetCurrentTimestamp()) / 1000);
+    if (remaining_ms <= 0) {
+      std::string message = "no answer within store_monitoring.shard_timeout (" +
+                            std::to_string(current_settings().shard_timeout_ms) + " ms)";
+      if (mode != WaitMode::tolerant) shard_failed(*busy.front(), message);
+      for (Shard* shard : busy) drop_shard(*shard, message);
+      return;
+    }
+    WaitSet wait(static_cast<int>(busy.size()) + 2);
+    std::vector<Shard*> waited;
+    for (Shard* shard : busy) {
+      shard->ready = false;
+      uint32 events = WL_SOCKET_READABLE;
+      if ((shard->step == Shard::Step::connecting && shard->polling == PGRES_POLLING_WRITING) ||
+          shard->step == Shard::Step::flushing)
+        events =
+            WL_SOCKET_WRITEABLE | (shard->step == Shard::Step::flushing ? WL_SOCKET_READABLE : 0);
+      pgsocket socket = PQsocket(shard->connection.get());
+      if (socket == PGINVALID_SOCKET) {
+        if (mode != WaitMode::tolerant) shard_failed(*shard, connection_error(*shard));
+        drop_shard(*shard, connection_error(*shard));
+        continue;
+      }
+      pg_call([&] { AddWaitEventToSet(wait.set, events, socket, nullptr, shard); });
+      waited.push_back(shard);
+    }
+    if (waited.empty()) continue;
+    std::vector<WaitEvent> occurred(waited.size() + 2);
+    int count = pg_call([&] {
+      AddWaitEventToSet(wait.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+      AddWaitEventToSet(wait.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+      int n = WaitEventSetWait(wait.set, remaining_ms, occurred.data(),
+                               static_cast<int>(occurred.size()), PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+      return n;
+    });
+    for (int i = 0; i < count; ++i)
+      if (occurred[i].user_data != nullptr)
+        static_cast<Shard*>(occurred[i].user_data)->ready = true;
+  }
+}
+
+std::string literal(Shard& shard, std::string_view value) {
+  char* quoted = PQescapeLiteral(shard.connection.get(), value.data(), value.size());
+  if (quoted == nullptr) shard_failed(shard, connection_error(shard));
+  std::string result(quoted);
+  PQfreemem(quoted);
+  return result;
+}
+
+std::optional<std::string> single_value(const Shard& shard) {
+  if (!shard.last || PQntuples(shard.last.get()) != 1 || PQnfields(shard.last.get()) < 1)
+    shard_failed(shard, "unexpected answer");
+  if (PQgetisnull(shard.last.get(), 0, 0)) return std::nullopt;
+  return std::string(PQgetvalue(shard.last.get(), 0, 0));
+}
+
+TimestampTz shard_deadline() {
+  return GetCurrentTimestamp() +
+         static_cast<TimestampTz>(current_settings().shard_timeout_ms) * 1000;
+}
+
+void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action) {
+  if (shards.empty()) return;
+  TimestampTz deadline = shard_deadline();
+  auto each_connected = [&](auto&& step) {
+    for (Shard& shard : shards) {
+      if (!shard.failure.empty()) continue;
+      try {
+        step(shard);
+      } catch (const UserError& error) {
+        drop_shard(shard, error.what());
+      }
+    }
+  };
+  each_connected([](Shard& shard) { start_connection(shard); });
+  wait_for_all(shards, deadline, WaitMode::tolerant);
+  each_connected([](Shard& shard) { send_query(shard, kSessionSetup); });
+  wait_for_all(shards, deadline, WaitMode::tolerant);
+  long remaining_ms =
+      std::max<long>(0, static_cast<long>((deadline - GetCurrentTimestamp()) / 1000));
+  each_connected([&](Shard& shard) {
+    std::string id = literal(shard, shard.shard_report_id);
+    // Only a Running report can be canceled, and only a finished one
+    // deleted: a delete cancels a shard report still running (the
+    // coordinator's ended without it) and waits for it to end.
+    // wait_report(id, 0) reads the status without rendering the CSV.
+    std::string cancel = "SELECT store_monitoring.cancel_report(" + id +
+                         ") WHERE store_monitoring.wait_report(" + id +
+                         ", '0') OPERATOR(pg_catalog.=) 'Running'";
+    send_query(shard, action == ShardReportAction::cancel
+                          ? cancel
+                          : cancel + "; SELECT store_monitoring.wait_report(" + id + ", " +
+                                literal(shard, std::to_string(remaining_ms) + " milliseconds") +
+                                "); SELECT store_monitoring.delete_report(" + id + ")");
+  });
+  wait_for_all(shards, deadline, WaitMode::tolerant);
+  for (Shard& shard : shards) {
+    shard.connection.reset();
+    if (shard.failure.empty()) continue;
+    bool moot = shard.sqlstate == "42704" ||  // undefined_object: gone, or not its own
+                (action == ShardReportAction::cancel &&
+                 shard.sqlstate == "55000");  // not Running: finished meanwhile
+    if (moot) continue;
+    std::string message = std::string("could not ") +
+                          (action == ShardReportAction::cancel ? "cancel" : "delete") +
+                          " report \"" + shard.shard_report_id + "\" on shard \"" + shard.name +
+                          "\": " + shard.failure;
+    pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
+  }
+}
+
+namespace {
+
+// Needs a transaction and SPI.
+void act_on_recorded_shard_reports(std::string_view report_id, Oid owner,
+                                   ShardReportAction action) {
+  uint64 rows = spi_execute(
+      "SELECT server::text, shard_report_id FROM _store_monitoring_internal.shard_report "
+      "WHERE report_id OPERATOR(pg_catalog.=) $1 ORDER BY server",
+      {{TEXTOID, text_datum(report_id)}}, true);
+  std::vector<Shard> shards(rows);
+  for (uint64 i = 0; i < rows; ++i) {
+    bool is_null = false;
+    shards[i].name = text_bytes(spi_value(i, 1, &is_null));
+    shards[i].shard_report_id = text_bytes(spi_value(i, 2, &is_null));
+  }
+  // Read fully before connection_options runs SQL of its own (it replaces
+  // SPI_tuptable). The owner's user mapping, whoever calls: the shard then
+  // applies that remote role's privileges, as when the reports were started.
+  // Catalog errors (PgError) are not the shard's: they fail the call.
+  for (Shard& shard : shards) {
+    try {
+      shard.options = connection_options(shard.name, owner);
+    } catch (const UserError& error) {
+      shard.failure = error.what();
+    }
+  }
+  act_on_shard_reports(shards, action);
+}
+
+}  // namespace
+
+void delete_shard_reports(std::string_view report_id, Oid owner) {
+  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::remove);
+}
+
+void cancel_shard_reports(std::string_view report_id, Oid owner) {
+  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::cancel);
+}
+
+}  // namespace store_monitoring::pg

@@ -1,0 +1,115 @@
+// The coordinator's fan-out over libpq: one connection per shard, every step
+// sent to all shards at once, their sockets waited on together, up to
+// store_monitoring.shard_timeout in all. Errors name the shard.
+#pragma once
+
+#include "core/report_pipeline.hpp"  // ReportCanceled: also what a canceled fan-out throws
+#include "core/shard_merge.hpp"
+#include "pg/shards/catalog.hpp"
+
+extern "C" {
+#include "postgres.h"
+#include "datatype/timestamp.h"
+#include "libpq-fe.h"
+}
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace store_monitoring::pg {
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+
+using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+struct ConnectionDeleter {
+  void operator()(PGconn* connection) const { PQfinish(connection); }
+};
+
+struct Shard {
+  std::string name;
+  ConnectionOptions options;
+  std::unique_ptr<PGconn, ConnectionDeleter> connection;
+  enum class Step { idle, connecting, flushing, reading } step = Step::idle;
+  PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
+  bool ready = false;  // its socket was ready at the last wait
+  Result last;         // the last result that returned rows
+  std::string shard_report_id;
+  bool recorded = false;  // shard_report_id read from the coordinator
+  std::string status;     // of the shard's report once waited for
+  std::string error;      // of the shard's report when Failed
+  ShardRows rows;
+  std::string sqlstate;  // of the last error the shard answered
+  std::string failure;   // why it was dropped (WaitMode::tolerant)
+};
+
+enum class WaitMode {
+  strict,      // the first shard that fails raises
+  cancelable,  // strict; a cancel of the coordinator's report raises ReportCanceled
+  tolerant,    // a shard that fails is dropped, its error kept in Shard::failure
+};
+
+// Raises the error `message` naming `shard`.
+[[noreturn]] void shard_failed(const Shard& shard, std::string message);
+// Closes `shard`'s connection and keeps why, without the prefix naming it.
+void drop_shard(Shard& shard, std::string message);
+
+// Starts connecting `shard` (its name and options set), or sends it `sql`.
+void start_connection(Shard& shard);
+void send_query(Shard& shard, const std::string& sql);
+
+// Drives every shard that has a connection until all are idle, waiting on
+// their sockets together. Unless tolerant, raises naming the first shard
+// that fails, or a shard still busy at `deadline`.
+void wait_for_all(std::vector<Shard>& shards, TimestampTz deadline,
+                  WaitMode mode = WaitMode::strict);
+
+// A literal quoted for `shard`'s connection.
+std::string literal(Shard& shard, std::string_view value);
+// One text value of the last result, or nullopt for NULL.
+std::optional<std::string> single_value(const Shard& shard);
+
+// store_monitoring.shard_timeout from now.
+TimestampTz shard_deadline();
+
+// Every session with a shard starts with this. As postgres_fdw does; the
+// shard also gives up a query whose client is gone (the coordinator failed,
+// was stopped, or dropped the connection) within a few seconds. wait_report()
+// needs READ COMMITTED, whatever the shard's default.
+constexpr const char* kSessionSetup =
+    "SET search_path = pg_catalog, pg_temp; SET TimeZone = 'UTC'; "
+    "SET DateStyle = 'ISO'; SET IntervalStyle = 'postgres'; "
+    "SET extra_float_digits = 3; SET client_connection_check_interval = '2s'; "
+    "SET default_transaction_isolation = 'read committed'";
+
+enum class ShardReportAction { cancel, remove };
+
+// Cancels or deletes, on each shard of `shards` (name, options and
+// shard_report_id set; those with a failure already are only warned about),
+// the report it names: all shards at once, each over a new connection as
+// its options say, within store_monitoring.shard_timeout. A shard that
+// cannot be reached or refuses gets a WARNING naming it and its report;
+// nothing here raises for a shard. A report the shard no longer shows to
+// the mapped role (gone, or never its own) is left alone silently, as is,
+// for a cancel, one that has already finished.
+void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action);
+
+// A coordinator report deleted (delete_report) or canceled without a worker
+// (cancel_report): deletes or cancels the reports it started on the shards
+// (_store_monitoring_internal.shard_report), connecting to each as the
+// user mapping of `owner`, the role that owns the report, never the caller's
+// or a superuser's, so each shard applies that remote role's privileges.
+// All shards at once, within store_monitoring.shard_timeout; a shard that
+// cannot be reached or refuses gets a WARNING naming the shard and its
+// report, and the caller goes on. Needs a transaction and SPI.
+void delete_shard_reports(std::string_view report_id, Oid owner);
+
+void cancel_shard_reports(std::string_view report_id, Oid owner);
+
+}  // namespace store_monitoring::pg

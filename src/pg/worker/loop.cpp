@@ -1,0 +1,199 @@
+// Report workers and the recovery launcher.
+//
+// A report worker serves one database: it takes a worker slot (a lock below
+// store_monitoring.max_workers), then claims Running reports one by one (a
+// lock on the report's lock_key, held until the report is written) and
+// computes each in its own transaction. The report's rows and its switch to
+// Complete commit together. A worker that dies releases its locks with its
+// process, so a Running report nobody holds is orphaned and the next worker
+// claims it again; after max_attempts interrupted runs it is marked Failed.
+// The locks live in a tag space no SQL function can reach (common/locks.hpp).
+//
+// A worker never spins: a write that fails (claim, Failed mark) or a look
+// that finds work it cannot claim is retried after a growing pause, at most
+// kMaxTroubles times in a row; then the worker exits and the report waits
+// for the next get_report/wait_report call or launcher round.
+#include "pg/worker/loop.hpp"
+
+#include "pg/common/locks.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/common/spi.hpp"
+#include "pg/read/report_compute.hpp"
+#include "pg/shards/catalog.hpp"
+#include "pg/shards/coordinator.hpp"
+#include "pg/store/write.hpp"
+#include "pg/worker/claim.hpp"
+#include "pg/worker/deadline.hpp"
+#include "pg/worker/progress.hpp"
+#include "pg/worker/transaction.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+}
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace store_monitoring::pg {
+namespace {
+
+// Failed writes or fruitless looks in a row after which a worker exits.
+constexpr int kMaxTroubles = 5;
+constexpr long kFirstBackOffMs = 50;
+constexpr long kMaxBackOffMs = 2000;
+
+bool is_cancel(const PgError& error) {
+  return error.data() != nullptr && error.data()->sqlerrcode == ERRCODE_QUERY_CANCELED;
+}
+
+// CHECK_FOR_INTERRUPTS while the worker holds no report: a cancel
+// (pg_cancel_backend) has nothing to stop there and is ignored; a
+// termination exits as usual.
+void check_interrupts_between_reports() {
+  try {
+    pg_call([] { CHECK_FOR_INTERRUPTS(); });
+  } catch (const PgError& error) {
+    if (!is_cancel(error)) throw;
+  }
+}
+
+// Sleeps before try number `troubles` + 1: 50 ms, doubling, at most 2 s.
+void back_off(int troubles) {
+  long ms = std::min(kMaxBackOffMs, kFirstBackOffMs << std::min(troubles - 1, 10));
+  pg_call([&] {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+  });
+  check_interrupts_between_reports();
+}
+
+bool process_report(Claim& claim);
+
+// Computes a claimed report; false when neither its result nor its failure
+// could be written.
+bool process(Claim& claim) {
+  show_report(claim.job.report_id);
+  bool written = process_report(claim);
+  progress_end();
+  show_report({});
+  return written;
+}
+
+bool process_report(Claim& claim) {
+  ReportGuard guard(claim.job.report_id, current_settings().report_timeout_ms);
+  // Fails the report; when it was stopped (timeout, cancel_report), with why,
+  // whatever step noticed it.
+  auto fail = [&](const std::string& error) {
+    ReportGuard::end();
+    std::string message = error;
+    in_transaction([&] { message = stop_message().value_or(message); });
+    return mark_failed(claim.job.report_id, message);
+  };
+  bool sharded = false;
+  if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
+    ReportGuard::coordinator();
+    try {
+      pause_for_testing(PausePoint::claimed);
+    } catch (const PgError& error) {
+      return fail(error.what());
+    }
+    std::optional<std::string> error = compute_report_on_shards(
+        claim.job, claim.as_of_known, claim.requested_at,
+        [](const std::function<void()>& body) -> std::optional<std::string> {
+          TransactionResult result = in_transaction([&] { body(); });
+          if (result.ok) return std::nullopt;
+          return result.error;
+        });
+    return error ? fail(*error) : true;
+  }
+  try {
+    if (!claim.as_of_known) {
+      TransactionResult resolved = in_transaction([&] {
+        claim.job.as_of = resolve_latest_as_of(claim.job, claim.requested_at);
+        spi_execute(
+            "UPDATE _store_monitoring_internal.report SET as_of = $2 WHERE report_id "
+            "OPERATOR(pg_catalog.=) $1",
+            {{TEXTOID, text_datum(claim.job.report_id)},
+             {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
+            false);
+      });
+      if (!resolved.ok) return fail(resolved.error);
+    }
+    pause_for_testing(PausePoint::claimed);
+  } catch (const PgError& error) {
+    // An error between transactions, such as a cancel (pg_cancel_backend):
+    // the same outcome as inside the computing transaction, Failed.
+    return fail(error.what());
+  }
+  TransactionResult computed = in_transaction([&] {
+    compute_and_store_report(claim.job);
+    throw_if_stopped();  // past its deadline a report never commits Complete
+  });
+  if (computed.ok) return true;
+  return fail(computed.error);
+}
+
+void reload_config_if_requested() {
+  if (ConfigReloadPending) {
+    ConfigReloadPending = false;
+    pg_call([] { ProcessConfigFile(PGC_SIGHUP); });
+  }
+}
+
+}  // namespace
+
+void serve_database() {
+  if (!extension_installed()) return;
+  int troubles = 0;  // failed writes in a row
+  int looks = 0;     // looks in a row that found work but claimed nothing
+  std::optional<int> slot = acquire_slot();
+  while (slot) {
+    for (;;) {
+      reload_config_if_requested();
+      check_interrupts_between_reports();
+      ClaimResult claimed = claim_next_report();
+      bool wrote = !claimed.failed;
+      if (claimed.claim) {
+        looks = 0;
+        wrote = process(*claimed.claim) && wrote;
+        wake_report_waiters(claimed.claim->lock_key);
+        TransactionResult retention = in_transaction([] { apply_report_retention(); });
+        if (!retention.ok)
+          pg_call([&] {
+            ereport(WARNING, (errmsg("store_monitoring could not apply report_retention: %s",
+                                     retention.error.c_str())));
+          });
+        unlock(kReportLockClass, claimed.claim->lock_key);
+      }
+      if (wrote) {
+        troubles = 0;
+        if (!claimed.claim) break;
+        continue;
+      }
+      if (++troubles >= kMaxTroubles) break;
+      back_off(troubles);
+    }
+    // Release the slot before the last look, so that a worker launched for a
+    // report committed meanwhile finds the slot free, or we find the report.
+    unlock(kSlotLockClass, static_cast<uint32>(*slot));
+    slot.reset();
+    if (troubles >= kMaxTroubles) return;  // logged; resumed by a later worker
+    if (has_unclaimed_reports()) {
+      if (++looks > kMaxTroubles) return;
+      if (looks > 1) back_off(looks - 1);
+      slot = acquire_slot();
+    }
+  }
+}
+
+}  // namespace store_monitoring::pg
