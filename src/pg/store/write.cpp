@@ -1,4 +1,5 @@
 // Writing a report's end and the per-role limits (see write.hpp).
+#include "pg/store/stored_error.hpp"
 #include "pg/store/write.hpp"
 
 #include "pg/common/locks.hpp"
@@ -51,12 +52,14 @@ std::string role_name(Oid role) {
 }
 
 // Bytes the stored results of `owner`'s reports take (as stored, before
-// compression), read through the owner's index: the cost follows the
+// compression), their errors included, read through the owner's index: the cost follows the
 // owner's reports. In the latest snapshot, under the caller's lock.
 int64 role_stored_bytes(Oid owner) {
   spi_execute_latest(
       "SELECT COALESCE(sum(COALESCE(pg_catalog.octet_length(o.data), 0) "
-      "OPERATOR(pg_catalog.+) COALESCE(pg_catalog.octet_length(r.csv), 0)), 0)::pg_catalog.int8 "
+      "OPERATOR(pg_catalog.+) COALESCE(pg_catalog.octet_length(r.csv), 0) "
+      "OPERATOR(pg_catalog.+) COALESCE(pg_catalog.octet_length(r.error), 0)), "
+      "0)::pg_catalog.int8 "
       "FROM _store_monitoring_internal.report r "
       "LEFT JOIN _store_monitoring_internal.report_output o USING (report_id) "
       "WHERE r.owner OPERATOR(pg_catalog.=) $1",
@@ -165,7 +168,7 @@ bool fail_report(std::string_view report_id, std::string_view message) {
            phase_text(ReportPhase::done), kNotifyPayload);
   return spi_execute(sql,
                      {{TEXTOID, text_datum(report_id)},
-                      {TEXTOID, text_datum(message)},
+                      {TEXTOID, text_datum(stored_error(message))},  // bounded
                       {TEXTOID, text_datum(status_text(ReportStatus::Failed))},
                       {TEXTOID, text_datum(status_text(ReportStatus::Running))},
                       {TEXTOID, text_datum(kReportChannel)}},

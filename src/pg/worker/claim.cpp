@@ -1,6 +1,7 @@
 // Claiming reports (see claim.hpp). The locks live for the life of the
 // worker's claim (session level: they survive transaction ends and vanish
 // with the process), in the tag space of locks.hpp.
+#include "pg/store/stored_error.hpp"
 #include "pg/worker/claim.hpp"
 
 #include "pg/common/locks.hpp"
@@ -55,7 +56,8 @@ bool note_trouble(const std::string& report_id, const std::string& note) {
                   "UPDATE _store_monitoring_internal.report SET error = $2 "
                   "WHERE report_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) "
                   "'Running' AND error IS DISTINCT FROM $2",
-                  {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(note)}}, false) > 0;
+                  {{TEXTOID, text_datum(report_id)}, {TEXTOID, text_datum(stored_error(note))}},
+                  false) > 0;
   });
   return changed;
 }

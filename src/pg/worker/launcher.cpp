@@ -1,6 +1,7 @@
 // Starting workers: the report worker's and the recovery check's main
 // functions, and the launcher (shared_preload_libraries mode) that starts a
 // recovery check in each database in turn.
+#include "pg/worker/session_pins.hpp"
 #include "pg/worker/worker.hpp"
 
 #include "pg/common/compat.hpp"
@@ -54,6 +55,12 @@ void connect_worker(Oid database) {
   BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
   // Database or role settings must not redirect the names in our SQL.
   SetConfigOption("search_path", kSafeSearchPath, PGC_SUSET, PGC_S_OVERRIDE);
+  // Its session user back to the bootstrap superuser (before role: "none"
+  // means the session user), and settings that would fail its statements.
+  pin_worker_session();
+  // Nor make it act as another role (a database owner's ALTER DATABASE ...
+  // SET role): its own statements run as the bootstrap superuser.
+  SetConfigOption("role", "none", PGC_SUSET, PGC_S_OVERRIDE);
   // The worker writes the extension's own state for reports that were
   // accepted (trigger_report() committed): a database made read-only by
   // default (ALTER DATABASE ... SET default_transaction_read_only) must not

@@ -13,6 +13,7 @@
 // that finds work it cannot claim is retried after a growing pause, at most
 // kMaxTroubles times in a row; then the worker exits and the report waits
 // for the next get_report/wait_report call or launcher round.
+#include "pg/worker/advisory_leftovers.hpp"
 #include "pg/worker/loop.hpp"
 
 #include "pg/common/locks.hpp"
@@ -85,6 +86,10 @@ bool process(Claim& claim) {
   show_report(claim.job.report_id);
   bool written = process_report(claim);
   progress_end();
+  // Whatever the report's outcome: an advisory lock the owner's code took
+  // in its read must not stay with the worker for other roles' reports (an
+  // error here ends the worker, and its locks with it).
+  release_sql_advisory_locks();
   show_report({});
   return written;
 }

@@ -65,11 +65,17 @@ template <typename Fn>
 bool with_report_state(int64 handle, const std::string& report_id, Fn&& fn) {
   if (handle <= 0 || handle > static_cast<int64>(PG_UINT32_MAX) || report_id.size() >= kIdBytes)
     return false;
-  dsm_segment* segment = pg_call([&] { return dsm_attach(static_cast<dsm_handle>(handle)); });
-  if (segment == nullptr) return false;
+  // The worker's own segment (a role's view asking about the report being
+  // read, from inside the read) is mapped already: dsm_attach would refuse a
+  // second mapping with an internal error.
+  bool own = worker_state != nullptr && static_cast<dsm_handle>(handle) == worker_handle;
+  dsm_segment* segment =
+      own ? nullptr : pg_call([&] { return dsm_attach(static_cast<dsm_handle>(handle)); });
+  if (!own && segment == nullptr) return false;
   bool found = false;
-  if (dsm_segment_map_length(segment) >= sizeof(SharedReportState)) {
-    auto* state = static_cast<SharedReportState*>(dsm_segment_address(segment));
+  if (own || dsm_segment_map_length(segment) >= sizeof(SharedReportState)) {
+    auto* state =
+        own ? worker_state : static_cast<SharedReportState*>(dsm_segment_address(segment));
     const std::uint64_t generation = state->generation.load();
     char id[kIdBytes];
     std::memcpy(id, state->report_id, kIdBytes);
@@ -80,7 +86,7 @@ bool with_report_state(int64 handle, const std::string& report_id, Fn&& fn) {
       fn(*state, generation);
     }
   }
-  pg_call([&] { dsm_detach(segment); });
+  if (!own) pg_call([&] { dsm_detach(segment); });
   return found;
 }
 
