@@ -180,5 +180,21 @@ is($node->safe_psql('v12_db', "SELECT csv FROM store_monitoring.get_report('$v12
 	$old_csv, '... with the numbers of the other databases');
 is(schema_of('v12_db'), $fresh, "schema after 1.2 -> $default equals a fresh install");
 
+# 1.3 -> the default version: a database at 1.3 with a report is updated
+# and its report stays readable; a new one computes as before.
+$node->safe_psql('postgres', 'CREATE DATABASE v13_db');
+$node->safe_psql('v13_db', "CREATE EXTENSION store_monitoring VERSION '1.3'");
+load_data($node, 120, db => 'v13_db');
+$node->safe_psql('v13_db', 'ALTER EXTENSION store_monitoring UPDATE');
+is($node->safe_psql('v13_db',
+		"SELECT extversion FROM pg_extension WHERE extname = 'store_monitoring'"),
+	$default, "updated from 1.3 to $default");
+my $v13_id = $node->safe_psql('v13_db', "SELECT store_monitoring.trigger_report('$AS_OF')");
+is($node->safe_psql('v13_db', "SELECT store_monitoring.wait_report('$v13_id', '3 minutes')"),
+	'Complete', 'a report completes after the update from 1.3');
+is($node->safe_psql('v13_db', "SELECT csv FROM store_monitoring.get_report('$v13_id')"),
+	$old_csv, '... with the numbers of the other databases');
+is(schema_of('v13_db'), $fresh, "schema after 1.3 -> $default equals a fresh install");
+
 $node->stop;
 done_testing();
