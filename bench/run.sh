@@ -10,6 +10,10 @@
 #   plain SQL  bench/plain_sql_report.sql, the same report in plain SQL,
 #              checked against the extension's numbers (the run FAILS, exit 1,
 #              when any store differs by more than 1e-6);
+#   DuckDB     bench/duckdb/report.mjs, the same report in DuckDB SQL (DuckDB's
+#              Node API from the npm registry, pinned in bench/duckdb's
+#              package-lock.json), 2 threads, tables loaded and one run
+#              before the measured ones; checked like the plain SQL;
 # and what an application calls, each call timed in the server by a plpgsql
 # loop (clock_timestamp() around the one statement; no client round trip):
 #   report_status      report_status(id) of the round's Complete report,
@@ -24,6 +28,7 @@
 #                      FAILS (exit 1).
 #
 #   bench/run.sh [--datasets public,x10,history,novacuum] [--runs N] [--plain-runs M] [--calls C]
+#                [--duckdb | --no-duckdb]
 #
 #   --datasets   comma-separated, from:
 #                public    ~14k stores, 1.8M polls, one week (vacuumed);
@@ -43,6 +48,14 @@
 #   --calls      report_status calls and store_report stores per round
 #                (default 200); get_report status gets C / 10 calls (at
 #                least 1), since each renders the whole CSV.
+#   --duckdb / --no-duckdb
+#                run the DuckDB runner (every round, every data set but
+#                novacuum) or not. Default: on when node and npm are found
+#                (after tools/install_deps.sh, which installs Debian's
+#                nodejs and npm where there are none); --duckdb without
+#                them is an error. Its packages are installed with
+#                `npm ci --prefix bench/duckdb` when node_modules is missing
+#                or older than the lock file.
 #
 # With public and a historyN in the same run, the hour and day columns of
 # their reports must be equal for every store (the extra weeks lie outside
@@ -58,10 +71,10 @@
 # The cluster lives in a temporary directory under $BENCH_TMPDIR (default
 # /var/tmp; x10 needs about 4 GB) and is removed on exit.
 #
-# Every data set is loaded (each into its own database) before any run is
-# measured; then each round runs report, floor, plain SQL and the calls
-# above for every data set in turn, so that noise hits every measure and
-# every data set alike.
+# Every data set is loaded (each into its own database, and into DuckDB)
+# before any run is measured; then each round runs report, floor, plain SQL,
+# the calls above and DuckDB for every data set in turn, so that noise hits
+# every measure and every data set alike.
 #
 # Results: a markdown table on stdout and in bench/results-<date>.md.
 set -euo pipefail
@@ -76,6 +89,7 @@ datasets=public,x10
 runs=5
 plain_runs=
 calls=200
+duckdb=auto
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while (($#)); do
     case $1 in
@@ -87,6 +101,8 @@ while (($#)); do
         --plain-runs=*) plain_runs=${1#*=}; shift ;;
         --calls) calls=${2:?--calls needs a value}; shift 2 ;;
         --calls=*) calls=${1#*=}; shift ;;
+        --duckdb) duckdb=1; shift ;;
+        --no-duckdb) duckdb=0; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -98,6 +114,8 @@ done
 get_calls=$((calls / 10 > 0 ? calls / 10 : 1))
 calls_arg=
 ((calls == 200)) || calls_arg=" --calls $calls"
+duck_arg=
+[[ "$duckdb" == auto ]] || { ((duckdb)) && duck_arg=" --duckdb" || duck_arg=" --no-duckdb"; }
 IFS=, read -r -a dataset_list <<<"$datasets"
 declare -A seen_ds=()
 expanded=()
@@ -132,6 +150,27 @@ step "dependencies (tools/install_deps.sh)"
 "$repo/tools/install_deps.sh"
 echo "ok"
 
+if [[ "$duckdb" == auto ]]; then
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        duckdb=1
+    else
+        duckdb=0
+        echo "no node or npm found: the DuckDB runner is off (bench/duckdb)"
+    fi
+elif ((duckdb)) && ! { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; }; then
+    echo "bench/run.sh: --duckdb needs node and npm" >&2
+    exit 2
+fi
+duck_dir=$repo/bench/duckdb
+if ((duckdb)); then
+    step "DuckDB runner's packages (bench/duckdb)"
+    if [[ ! -f "$duck_dir/node_modules/.package-lock.json" ||
+        "$duck_dir/package-lock.json" -nt "$duck_dir/node_modules/.package-lock.json" ]]; then
+        npm ci --prefix "$duck_dir" --no-audit --no-fund
+    fi
+    echo "ok: @duckdb/node-api $(node -p "require('$duck_dir/node_modules/@duckdb/node-api/package.json').version")"
+fi
+
 step "build and install the extension"
 make -s -C "$repo" -j"$(nproc)" PG_CONFIG="$PG_CONFIG"
 as_root make -s -C "$repo" install PG_CONFIG="$PG_CONFIG"
@@ -143,8 +182,10 @@ tmp=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/store_monitoring_bench_cluster.XXXXXX
 ((EUID == 0)) && chown postgres: "$tmp"
 chmod 700 "$tmp"
 cluster_started=0
+duck_pid=
 cleanup() {
     local rc=$?
+    [[ -z "$duck_pid" ]] || kill "$duck_pid" 2>/dev/null || true
     if ((cluster_started)); then
         as_postgres "$PG_BIN/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
@@ -293,6 +334,7 @@ fmt_int() { # 1234567 -> 1,234,567
 declare -A res_stores res_polls res_report res_floor res_plain res_mem res_start res_compute res_raw res_source
 declare -A res_nreport res_nplain res_mismatch res_asof res_prewarm res_bytes res_get
 declare -A res_nsample res_status res_getstatus res_timer res_store res_storediff
+declare -A res_duck res_nduck res_duckmismatch
 failed=0
 
 # Phase 1: every data set in its own fresh database, vacuumed, with one
@@ -452,43 +494,89 @@ SQL
     ((n_plain > runs)) && n_plain=$runs
     res_nplain[$ds]=$n_plain
     res_nreport[$ds]=$runs
+    res_nduck[$ds]=0
+    if ((duckdb)) && [[ "$ds" != novacuum ]]; then
+        # The DuckDB runner reads what the report reads: the three tables as
+        # they are now (the polls in heap order), exported as CSV.
+        started=$(ms_now)
+        mkdir "$tmp/duckdb_$ds"
+        ((EUID == 0)) && chown postgres: "$tmp/duckdb_$ds"
+        psql_db "$db" -c "SET TimeZone = 'UTC'" \
+            -c "\\copy store_monitoring.store_status(store_id, status, timestamp_utc) TO '$tmp/duckdb_$ds/store_status.csv' WITH (FORMAT csv, HEADER true)" \
+            -c "\\copy store_monitoring.business_hours(store_id, day_of_week, start_time_local, end_time_local) TO '$tmp/duckdb_$ds/business_hours.csv' WITH (FORMAT csv, HEADER true)" \
+            -c "\\copy store_monitoring.store_timezone(store_id, timezone_str) TO '$tmp/duckdb_$ds/store_timezone.csv' WITH (FORMAT csv, HEADER true)"
+        echo "  exported the three tables for DuckDB ($(($(ms_now) - started)) ms)"
+        res_nduck[$ds]=$runs
+    fi
 done
 
-# Phase 2: one psql session runs every measured run, interleaved: in each
-# round, for each data set, report, floor and plain SQL, so that noise hits
-# every measure and every data set alike. Times are client-visible:
+# The DuckDB runner: one process for the whole run (a coprocess that takes
+# one command a line), every data set loaded into its own schema and its
+# report run once before the measured rounds.
+duck_cmd() {  # duck_cmd WORD...: one command (tab-separated), its reply on stdout
+    local reply IFS=$'\t'
+    printf '%s\n' "$*" >&"${duck[1]}"
+    IFS= read -r reply <&"${duck[0]}" || { echo "bench/run.sh: the DuckDB runner ended" >&2; return 1; }
+    [[ "$reply" != error* ]] || { echo "bench/run.sh: the DuckDB runner failed: $reply" >&2; return 1; }
+    echo "$reply"
+}
+duck_version=
+if ((duckdb)); then
+    step "DuckDB: load the data sets (not measured) and one unmeasured run each"
+    coproc duck { exec node "$duck_dir/report.mjs" --serve; }
+    # shellcheck disable=SC2154 # duck_PID is set by coproc
+    duck_pid=$duck_PID
+    reply=$(duck_cmd version) || exit 1
+    read -r _ duck_version duck_api duck_node <<<"$reply"
+    echo "  DuckDB $duck_version (@duckdb/node-api $duck_api, Node.js $duck_node), threads = 2"
+    for ds in "${dataset_list[@]}"; do
+        ((res_nduck[$ds])) || continue
+        reply=$(duck_cmd load "$ds" "$tmp/duckdb_$ds" "${res_asof[$ds]}" "$h") || exit 1
+        read -r _ _ n_rows load_ms warm_ms <<<"$reply"
+        echo "  $ds: loaded in $load_ms ms; unmeasured run $warm_ms ms, $n_rows rows"
+        if [[ "$n_rows" != "${res_stores[$ds]}" ]]; then
+            echo "bench/run.sh: FAIL: DuckDB's report of $ds has $n_rows rows, not ${res_stores[$ds]}" >&2
+            failed=1
+        fi
+        rm -rf "$tmp/duckdb_$ds"
+    done
+fi
+
+# Phase 2: every measured run, interleaved: in each round, for each data
+# set, one psql session runs report, floor, plain SQL and the calls, then
+# DuckDB runs its report, so that noise hits every measure and every data
+# set alike. Times are client-visible:
 # clock_timestamp() before the statement that starts the work and after the
 # one that returns its result. Before a data set's turn, pg_prewarm puts its
 # polls back into shared buffers when they fit (x10 would otherwise have
 # evicted public's); the larger data sets are read through the OS cache anyway.
 cp "$repo/bench/plain_sql_report.sql" "$tmp/plain_sql_report.sql"
 script=$tmp/session.sql
-{
-    echo '\set ON_ERROR_STOP 1'
-    for ((i = 1; i <= runs; i++)); do
-        for ds in "${dataset_list[@]}"; do
-            cat <<SQL
-\\c bench_$ds
+# round_sql I DS: the psql script of round I on DS, which runs in a new
+# session
+round_sql() {
+    local i=$1 ds=$2
+    cat <<SQL
 SET TimeZone = 'UTC';
 \\set as_of '${res_asof[$ds]}'
 \\set h '$h'
 SQL
-            if [[ "$ds" == novacuum ]]; then
-                # A fresh bulk load before every run: the report is the first
-                # to read these rows (no visibility map, no hint bits set).
-                cat <<'SQL'
+    if [[ "$ds" == novacuum ]]; then
+        # A fresh bulk load before every run: the report is the first
+        # to read these rows (no visibility map, no hint bits set).
+        cat <<'SQL'
 TRUNCATE store_monitoring.store_status;
 INSERT INTO store_monitoring.store_status SELECT * FROM public.bench_polls;
 CHECKPOINT;
 SQL
-            elif [[ "${res_prewarm[$ds]}" == t ]]; then
-                cat <<'SQL'
+    elif [[ "${res_prewarm[$ds]}" == t ]]; then
+        cat <<'SQL'
 SELECT pg_prewarm('store_monitoring.store_status'),
        (SELECT sum(pg_prewarm(indexrelid)) FROM pg_index
         WHERE indrelid = 'store_monitoring.store_status'::regclass) \g /dev/null
 SQL
-            fi
-            cat <<SQL
+    fi
+    cat <<SQL
 -- round $i, $ds: report
 SELECT pg_catalog.clock_timestamp() AS t0 \\gset
 SELECT store_monitoring.trigger_report() AS id \\gset
@@ -508,8 +596,8 @@ WHERE timestamp_utc >= :'as_of'::timestamptz - interval '168 hours' - :'h'::inte
 SELECT 'RESULT $ds floor $i', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1), :'n';
 RESET max_parallel_workers_per_gather;
 SQL
-            if ((i <= res_nplain[$ds])); then
-                cat <<SQL
+    if ((i <= res_nplain[$ds])); then
+        cat <<SQL
 -- round $i, $ds: plain SQL (its rows go to a file, as a client would receive them)
 SELECT pg_catalog.clock_timestamp() AS t0 \\gset
 \\pset format csv
@@ -519,8 +607,8 @@ SELECT pg_catalog.clock_timestamp() AS t0 \\gset
 \\pset format unaligned
 SELECT 'RESULT $ds plain $i', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1);
 SQL
-            fi
-            cat <<SQL
+    fi
+    cat <<SQL
 -- round $i, $ds: what an application calls, each call timed in the server
 SELECT 'RESULT $ds status $i', round(public.bench_call_ms('status', :'id', $calls)::numeric, 4), $calls;
 SELECT 'RESULT $ds getrep $i', round(public.bench_call_ms('get_report', :'id', $get_calls)::numeric, 4), $get_calls;
@@ -528,24 +616,38 @@ SELECT 'RESULT $ds timer $i', round(public.bench_call_ms('timer', :'id', $calls)
 SELECT 'RESULT $ds store $i', round(median_ms::numeric, 4), stores, differ
 FROM public.bench_store_report(:'id', :'as_of', $i);
 SQL
-        done
-    done
-} >"$script"
-((EUID == 0)) && chown postgres: "$script" "$tmp/plain_sql_report.sql"
+}
+((EUID == 0)) && chown postgres: "$tmp/plain_sql_report.sql"
 
-step "$runs rounds of report, floor, plain SQL, report_status, get_report status and store_report, interleaved over: ${dataset_list[*]}"
+step "$runs rounds of report, floor, plain SQL, report_status, get_report status, store_report$( ((duckdb)) && echo " and DuckDB"), interleaved over: ${dataset_list[*]}"
 plain_note=
 for ds in "${dataset_list[@]}"; do plain_note+=" $ds ${res_nplain[$ds]},"; done
 echo "  plain SQL runs:${plain_note%,}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 results=$tmp/results.txt
-psql_db "bench_${dataset_list[0]}" -At -F ' ' -f "$script" | tee "$results" |
+: >"$results"
+show_runs() {
     awk '{ if ($3 ~ /^(status|getrep|timer|store)$/) printf "  %-6s %-6s run %s: %10.3f ms", $2, $3, $4, $5
            else printf "  %-6s %-6s run %s: %10.1f ms", $2, $3, $4, $5
            if ($3 == "report") printf "  %s, worker %s kB, start %s ms, compute %s ms", $6, $7, $8, $9
            if ($3 == "store") printf "  median of %s stores, %s differ", $6, $7
+           else if ($3 == "duckdb") printf "  %s rows", $6
            else if ($3 != "report" && $3 != "floor" && $3 != "plain") printf "  median of %s calls", $6
            printf "\n" }'
+}
+for ((i = 1; i <= runs; i++)); do
+    for ds in "${dataset_list[@]}"; do
+        round_sql "$i" "$ds" >"$script"
+        ((EUID == 0)) && chown postgres: "$script"
+        psql_db "bench_$ds" -At -F ' ' -f "$script" | tee -a "$results" | show_runs
+        if ((res_nduck[$ds])); then
+            # its rows go to a file after the timed part (the check reads the last round's)
+            reply=$(duck_cmd run "$ds" "$i" "$tmp/duckdb_$ds.csv") || exit 1
+            echo "$reply" >>"$results"
+            show_runs <<<"$reply"
+        fi
+    done
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for ds in "${dataset_list[@]}"; do
@@ -561,57 +663,71 @@ for ds in "${dataset_list[@]}"; do
     res_compute[$ds]=$(sel report 9 | median)
     res_floor[$ds]=$(sel floor 5 | median)
     res_plain[$ds]=$(sel plain 5 | median)
+    res_duck[$ds]=$(sel duckdb 5 | median)
     res_status[$ds]=$(sel status 5 | median 3)
     res_getstatus[$ds]=$(sel getrep 5 | median 3)
     res_timer[$ds]=$(sel timer 5 | median 4)
     res_store[$ds]=$(sel store 5 | median 3)
     res_storediff[$ds]=$(sel store 7 | awk '{ n += $1 } END { print n + 0 }')
     res_raw[$ds]=$(awk -v ds="$ds" '$2 == ds { r[$3] = r[$3] (r[$3] == "" ? "" : ", ") $5 }
-        END { printf "report %s; floor %s; plain SQL %s; report_status %s; get_report status %s; store_report %s; timer %s",
-                  r["report"], r["floor"], (r["plain"] == "" ? "-" : r["plain"]),
+        END { printf "report %s; floor %s; plain SQL %s; DuckDB %s; report_status %s; get_report status %s; store_report %s; timer %s",
+                  r["report"], r["floor"], (r["plain"] == "" ? "-" : r["plain"]), (r["duckdb"] == "" ? "-" : r["duckdb"]),
                   r["status"], r["getrep"], r["store"], r["timer"] }' "$results")
     echo "  $ds: evidence range [T - 168 h - H, T] holds $(sel floor 6 | head -n 1) polls"
 done
 
-# Phase 3: the plain SQL gives the extension's numbers.
-for ds in "${dataset_list[@]}"; do
-    res_mismatch[$ds]=-
-    ((res_nplain[$ds] > 0)) || continue
+# Phase 3: the plain SQL and DuckDB give the extension's numbers.
+# check_rows DS WHAT FILE PREFIX: FILE (CSV, report_rows()' columns, no
+# header) against report_rows() of DS's first measured report, every value
+# within 1e-6; sets n_mismatch
+check_rows() {
+    local ds=$1 what=$2 file=$3 x=$4 report_id mismatches n_rows
     report_id=$(awk -v ds="$ds" '$2 == ds && $3 == "report" { print $10; exit }' "$results")
-    step "$ds: plain SQL vs report_rows('$report_id')"
+    step "$ds: $what vs report_rows('$report_id')"
     mismatches=$(psql_db "bench_$ds" -At <<SQL
-CREATE TEMP TABLE plain_out (store_id text COLLATE "C", uptime_last_hour float8,
+CREATE TEMP TABLE other_out (store_id text COLLATE "C", uptime_last_hour float8,
     uptime_last_day float8, uptime_last_week float8, downtime_last_hour float8,
     downtime_last_day float8, downtime_last_week float8);
-\\copy plain_out FROM '$tmp/plain_$ds.csv' WITH (FORMAT csv)
+\\copy other_out FROM '$file' WITH (FORMAT csv)
 CREATE TEMP TABLE diff AS
-SELECT coalesce(p.store_id, r.store_id) AS store_id,
-       p.store_id IS NULL AS only_in_report, r.store_id IS NULL AS only_in_plain,
-       p.uptime_last_hour AS p_uh, r.uptime_last_hour AS r_uh, p.uptime_last_day AS p_ud, r.uptime_last_day AS r_ud,
-       p.uptime_last_week AS p_uw, r.uptime_last_week AS r_uw, p.downtime_last_hour AS p_dh, r.downtime_last_hour AS r_dh,
-       p.downtime_last_day AS p_dd, r.downtime_last_day AS r_dd, p.downtime_last_week AS p_dw, r.downtime_last_week AS r_dw
-FROM plain_out p FULL JOIN store_monitoring.report_rows('$report_id') r ON r.store_id = p.store_id
-WHERE p.store_id IS NULL OR r.store_id IS NULL
-   OR NOT (abs(p.uptime_last_hour - r.uptime_last_hour) <= 1e-6
-           AND abs(p.uptime_last_day - r.uptime_last_day) <= 1e-6
-           AND abs(p.uptime_last_week - r.uptime_last_week) <= 1e-6
-           AND abs(p.downtime_last_hour - r.downtime_last_hour) <= 1e-6
-           AND abs(p.downtime_last_day - r.downtime_last_day) <= 1e-6
-           AND abs(p.downtime_last_week - r.downtime_last_week) <= 1e-6);
-SELECT count(*) || ' ' || (SELECT count(*) FROM plain_out) FROM diff;
+SELECT coalesce(o.store_id, r.store_id) AS store_id,
+       o.store_id IS NULL AS only_in_report, r.store_id IS NULL AS only_in_${what// /_},
+       o.uptime_last_hour AS ${x}uh, r.uptime_last_hour AS r_uh, o.uptime_last_day AS ${x}ud, r.uptime_last_day AS r_ud,
+       o.uptime_last_week AS ${x}uw, r.uptime_last_week AS r_uw, o.downtime_last_hour AS ${x}dh, r.downtime_last_hour AS r_dh,
+       o.downtime_last_day AS ${x}dd, r.downtime_last_day AS r_dd, o.downtime_last_week AS ${x}dw, r.downtime_last_week AS r_dw
+FROM other_out o FULL JOIN store_monitoring.report_rows('$report_id') r ON r.store_id = o.store_id
+WHERE o.store_id IS NULL OR r.store_id IS NULL
+   OR NOT (abs(o.uptime_last_hour - r.uptime_last_hour) <= 1e-6
+           AND abs(o.uptime_last_day - r.uptime_last_day) <= 1e-6
+           AND abs(o.uptime_last_week - r.uptime_last_week) <= 1e-6
+           AND abs(o.downtime_last_hour - r.downtime_last_hour) <= 1e-6
+           AND abs(o.downtime_last_day - r.downtime_last_day) <= 1e-6
+           AND abs(o.downtime_last_week - r.downtime_last_week) <= 1e-6);
+SELECT count(*) || ' ' || (SELECT count(*) FROM other_out) FROM diff;
 \\pset format aligned
 \\pset tuples_only off
 SELECT * FROM diff ORDER BY store_id LIMIT 10;
 SQL
     )
     read -r n_mismatch n_rows <<<"$(head -n 1 <<<"$mismatches")"
-    res_mismatch[$ds]=$n_mismatch
-    echo "  plain SQL rows: $n_rows; stores that differ (any value by more than 1e-6, or missing): $n_mismatch"
+    echo "  $what rows: $n_rows; stores that differ (any value by more than 1e-6, or missing): $n_mismatch"
     if ((n_mismatch != 0)); then
-        echo "  first differing stores (p_ = plain SQL, r_ = report_rows):" >&2
+        echo "  first differing stores (${x} = $what, r_ = report_rows):" >&2
         tail -n +2 <<<"$mismatches" >&2
-        echo "bench/run.sh: FAIL: the plain SQL and the extension disagree on $n_mismatch stores of $ds" >&2
+        echo "bench/run.sh: FAIL: $what and the extension disagree on $n_mismatch stores of $ds" >&2
         failed=1
+    fi
+}
+for ds in "${dataset_list[@]}"; do
+    res_mismatch[$ds]=-
+    res_duckmismatch[$ds]=-
+    if ((res_nplain[$ds] > 0)); then
+        check_rows "$ds" "plain SQL" "$tmp/plain_$ds.csv" p_
+        res_mismatch[$ds]=$n_mismatch
+    fi
+    if ((res_nduck[$ds] > 0)); then
+        check_rows "$ds" DuckDB "$tmp/duckdb_$ds.csv" d_
+        res_duckmismatch[$ds]=$n_mismatch
     fi
 done
 # Phase 3b: store_report() gave every sampled store the report's row, to
@@ -668,30 +784,37 @@ stamp=$(date -u +%Y-%m-%d-%H%M%S)
 out_file=$repo/bench/results-$stamp.md
 
 table() {
-    echo "| data set | stores | polls | report ms | floor ms | plain SQL ms | report / floor | plain SQL / report | worker peak memory kB | bytes per report | get_report ms | report_status ms | get_report status ms | get_report status / report_status | store_report ms |"
-    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    echo "| data set | stores | polls | report ms | floor ms | plain SQL ms | DuckDB ms | report / floor | plain SQL / report | DuckDB / report | worker peak memory kB | bytes per report | get_report ms | report_status ms | get_report status ms | get_report status / report_status | store_report ms |"
+    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     local ds
     for ds in "${dataset_list[@]}"; do
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" \
             "$(fmt_int "${res_stores[$ds]}")" "$(fmt_int "${res_polls[$ds]}")" \
-            "${res_report[$ds]}" "${res_floor[$ds]}" "${res_plain[$ds]}" \
+            "${res_report[$ds]}" "${res_floor[$ds]}" "${res_plain[$ds]}" "${res_duck[$ds]}" \
             "$(ratio "${res_report[$ds]}" "${res_floor[$ds]}")" \
             "$(ratio "${res_plain[$ds]}" "${res_report[$ds]}")" \
+            "$(ratio "${res_duck[$ds]}" "${res_report[$ds]}")" \
             "$(fmt_int "${res_mem[$ds]%.*}")" "$(fmt_int "${res_bytes[$ds]}")" "${res_get[$ds]}" \
             "${res_status[$ds]}" "${res_getstatus[$ds]}" \
             "$(ratio "${res_getstatus[$ds]}" "${res_status[$ds]}" 0)" "${res_store[$ds]}"
     done
 }
 details() {
-    echo "| data set | T (as_of) | runs (report, floor / plain SQL) | report: worker start ms | report: worker compute ms | plain SQL check: stores that differ | calls per round (report_status, get_report status) | timer alone ms | store_report check: stores per round, rows that differ |"
-    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|"
+    echo "| data set | T (as_of) | runs (report, floor / plain SQL / DuckDB) | report: worker start ms | report: worker compute ms | plain SQL check: stores that differ | DuckDB check: stores that differ | calls per round (report_status, get_report status) | timer alone ms | store_report check: stores per round, rows that differ |"
+    echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|"
     local ds
     for ds in "${dataset_list[@]}"; do
-        printf '| %s | %s | %s / %s | %s | %s | %s | %s, %s | %s | %s, %s |\n' "$ds" "${res_asof[$ds]}" "${res_nreport[$ds]}" \
-            "${res_nplain[$ds]}" "${res_start[$ds]}" "${res_compute[$ds]}" "${res_mismatch[$ds]}" \
+        printf '| %s | %s | %s / %s / %s | %s | %s | %s | %s | %s, %s | %s | %s, %s |\n' "$ds" "${res_asof[$ds]}" \
+            "${res_nreport[$ds]}" "${res_nplain[$ds]}" "${res_nduck[$ds]}" "${res_start[$ds]}" "${res_compute[$ds]}" \
+            "${res_mismatch[$ds]}" "${res_duckmismatch[$ds]}" \
             "$calls" "$get_calls" "${res_timer[$ds]}" "${res_nsample[$ds]}" "${res_storediff[$ds]}"
     done
     echo
+    if [[ -n "$duck_version" ]]; then
+        echo "DuckDB: $duck_version (@duckdb/node-api $duck_api, Node.js $duck_node), threads = 2, in memory;" \
+            "the report's query until all its rows are in the client, after one unmeasured run."
+        echo
+    fi
     echo "Every run, in ms:"
     echo
     for ds in "${dataset_list[@]}"; do echo "- $ds: ${res_raw[$ds]}"; done
@@ -730,6 +853,10 @@ targets() {
             check "${res_plain[$p]} >= 20 * ${res_report[$p]}" "public: report >= 20x faster than plain SQL" \
                 "$(ratio "${res_plain[$p]}" "${res_report[$p]}")x"
         fi
+        if [[ "${res_duck[$p]}" != - ]]; then
+            check "${res_duck[$p]} >= 3 * ${res_report[$p]}" "public: DuckDB (2 threads, warm) >= 3x slower than the report" \
+                "$(ratio "${res_duck[$p]}" "${res_report[$p]}")x"
+        fi
     fi
     if [[ -n "${res_bytes[$p]:-}" ]]; then
         check "${res_bytes[$p]} <= 1.5 * 1024 * 1024" "public: one report <= 1.5 MB on disk" \
@@ -766,7 +893,7 @@ targets() {
 {
     echo "# store_monitoring benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "\`bench/run.sh --datasets $datasets --runs $runs${plain_runs:+ --plain-runs $plain_runs}${calls_arg}\`," \
+    echo "\`bench/run.sh --datasets $datasets --runs $runs${plain_runs:+ --plain-runs $plain_runs}${calls_arg}${duck_arg}\`," \
         "commit $commit. Medians over interleaved runs in one cluster" \
         "(shared_buffers=$shared_buffers, work_mem=64MB, fsync=off, autovacuum=off); H = $h; T = the newest poll."
     echo
