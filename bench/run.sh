@@ -51,7 +51,7 @@
 #   --duckdb / --no-duckdb
 #                run the DuckDB runner (every round, every data set but
 #                novacuum) or not. Default: on when node and npm are found
-#                (after tools/install_deps.sh, which installs Debian's
+#                (after tools/install_deps.sh --bench, which installs Debian's
 #                nodejs and npm where there are none); --duckdb without
 #                them is an error. Its packages are installed with
 #                `npm ci --prefix bench/duckdb` when node_modules is missing
@@ -147,7 +147,7 @@ step() { printf '\n==> %s\n' "$*"; }
 bench_start=$(ms_now)
 
 step "dependencies (tools/install_deps.sh)"
-"$repo/tools/install_deps.sh"
+"$repo/tools/install_deps.sh" --bench
 echo "ok"
 
 if [[ "$duckdb" == auto ]]; then

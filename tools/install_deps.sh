@@ -29,10 +29,10 @@ packages=(
     clang
     libclang-rt-14-dev
 )
-# bench/run.sh's DuckDB runner (bench/duckdb) needs Node.js and npm. A machine
-# that has them from elsewhere (another package of nodejs, which brings its
-# own npm) keeps them: Debian's npm would replace that nodejs.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+# --bench: bench/run.sh's DuckDB runner (bench/duckdb) also needs Node.js and
+# npm. A machine that has them from elsewhere (another package of nodejs,
+# which brings its own npm) keeps them: Debian's npm would replace that nodejs.
+if [[ "${1:-}" == --bench ]] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     packages+=(nodejs npm)
 fi
 
