@@ -111,6 +111,9 @@ section "build and install the extension"
 make -C "$repo" -s -j2 WERROR=1
 as_root make -C "$repo" -s install
 if "$repo/tools/check_exports.sh" "$repo/store_monitoring.so"; then record exports 1 0; else record exports 0 1; fi
+# The layout's include rules (src/pg/README.md): no cycle, no folder including upwards.
+if python3 "$repo/tools/check_includes.py" "$repo"; then record includes 1 0; else record includes 0 1; fi
+if "$repo/tools/check_docs.sh" "$repo"; then record docs-tests 1 0; else record docs-tests 0 1; fi
 
 # The server refuses to run as root: the PostgreSQL tests run as "postgres"
 # in a copy of the tree that user may write to.
