@@ -28,6 +28,8 @@ packages=(
     tzdata
     clang
     libclang-rt-14-dev
+    clang-tidy  # make tidy, a suite of tools/test.sh
+    bear        # make compile_commands.json (for make tidy)
 )
 
 missing=()
