@@ -206,8 +206,9 @@ pg_settings=(
     -c shared_buffers=$shared_buffers -c work_mem=64MB -c maintenance_work_mem=512MB
     -c fsync=off -c full_page_writes=off
     -c max_wal_size=8GB -c checkpoint_timeout=30min
-    # The inputs are vacuumed after loading; without this, autovacuum of
-    # report_result after every x10 report would run during the next runs.
+    # The inputs are vacuumed after loading; without this, autovacuum of the
+    # report tables (report_output's TOAST) after every x10 report would run
+    # during the next runs.
     -c autovacuum=off
 )
 as_postgres "$PG_BIN/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -s -o "${pg_settings[*]}" start ||

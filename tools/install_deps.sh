@@ -28,6 +28,8 @@ packages=(
     tzdata
     clang
     libclang-rt-14-dev
+    clang-tidy  # make tidy, a suite of tools/test.sh
+    bear        # make compile_commands.json (for make tidy)
 )
 # --bench: bench/run.sh's DuckDB runner (bench/duckdb) also needs Node.js and
 # npm. A machine that has them from elsewhere (another package of nodejs,

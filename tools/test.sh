@@ -4,7 +4,8 @@
 #      under TSan, then the libFuzzer targets of test/fuzz/ for a bounded time
 #   2. build and install the extension
 #   3. pg_regress (make installcheck) against a throwaway cluster
-#   4. TAP integration tests (make prove_installcheck: workers, crashes, restarts)
+#   4. TAP integration tests (make prove_installcheck: workers, crashes, restarts),
+#      then clang-tidy over the core and the glue (make tidy)
 # Exits non-zero on any failure and ends with a line "N passed, N failed".
 set -euo pipefail
 
@@ -111,6 +112,9 @@ section "build and install the extension"
 make -C "$repo" -s -j2 WERROR=1
 as_root make -C "$repo" -s install
 if "$repo/tools/check_exports.sh" "$repo/store_monitoring.so"; then record exports 1 0; else record exports 0 1; fi
+# The layout's include rules (src/pg/README.md): no cycle, no folder including upwards.
+if python3 "$repo/tools/check_includes.py" "$repo"; then record includes 1 0; else record includes 0 1; fi
+if "$repo/tools/check_docs.sh" "$repo"; then record docs-tests 1 0; else record docs-tests 0 1; fi
 
 # The server refuses to run as root: the PostgreSQL tests run as "postgres"
 # in a copy of the tree that user may write to.
@@ -151,6 +155,18 @@ else
   for f in "$tree"/tmp_check/log/*.log; do
     [[ -f "$f" ]] && { echo "--- $f"; tail -n 40 "$f"; }
   done
+fi
+
+# --- 4b. clang-tidy -----------------------------------------------------------
+# make tidy: a clean build recorded by bear, then clang-tidy with the checks of
+# .clang-tidy over src/core and src/pg (about 2 minutes on 2 cores). Last among
+# the suites that use the build, since it starts from make clean.
+section "clang-tidy (make tidy)"
+if make -C "$repo" -s -j2 tidy >"$work/tidy.log" 2>&1; then
+  record tidy 1 0
+else
+  grep -E 'error:|warning:.*\[' "$work/tidy.log" | grep -v '^/usr' | head -n 60 || tail -n 60 "$work/tidy.log"
+  record tidy 0 1
 fi
 
 # --- 5. release files ---------------------------------------------------------

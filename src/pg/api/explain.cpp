@@ -216,10 +216,9 @@ Datum explain_store_inputs(FunctionCallInfo fcinfo) {
   ReturnSetInfo* result = materialized_rows(fcinfo);
   // The evidence range as explain_store has always computed it.
   VisibleReport report(
-      "SELECT r.owner, r.source_relations, r.sources,"
-      " r.as_of OPERATOR(pg_catalog.-) '168 hours'::pg_catalog.interval"
-      " OPERATOR(pg_catalog.-) r.max_extrapolation, r.as_of"
-      " FROM _store_monitoring_internal.report r WHERE r.report_id OPERATOR(pg_catalog.=) $1",
+      report_row_sql("r.owner, r.source_relations, r.sources,"
+                     " r.as_of OPERATOR(pg_catalog.-) '168 hours'::pg_catalog.interval"
+                     " OPERATOR(pg_catalog.-) r.max_extrapolation, r.as_of"),
       id);
   bool is_null = false;
   Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));

@@ -1,5 +1,6 @@
 // Module entry: settings, the launcher in preload mode, input validation.
 #include "core/report_engine.hpp"
+#include "pg/common/compat.hpp"
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/settings.hpp"
@@ -10,7 +11,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
-PG_MODULE_MAGIC;
+SM_PG_MODULE_MAGIC("store_monitoring", store_monitoring::pg::kExtensionVersion);
 
 PGDLLEXPORT void _PG_init(void);
 }

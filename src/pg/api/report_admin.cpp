@@ -197,10 +197,7 @@ Datum list_reports(FunctionCallInfo fcinfo) {
 // delete_report(id): the report and its results, in one statement.
 Datum delete_report(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
-  VisibleReport report(
-      "SELECT r.owner, r.status FROM _store_monitoring_internal.report r WHERE r.report_id "
-      "OPERATOR(pg_catalog.=) $1",
-      id);
+  VisibleReport report(report_row_sql("r.owner, r.status"), id);
   bool is_null = false;
   if (text_string(spi_value(0, 2, &is_null)) == status_text(ReportStatus::Running))
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -290,9 +287,8 @@ void cancel_report(FunctionCallInfo fcinfo) {
     {
       // Each statement sees what committed before it (a new snapshot).
       VisibleReport report(
-          "SELECT owner, status, lock_key, progress_handle, worker_pid "
-          "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
-          id_text, false);
+          report_row_sql("r.owner, r.status, r.lock_key, r.progress_handle, r.worker_pid"), id_text,
+          false);
       bool is_null = false;
       Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
       std::string status = text_string(spi_value(0, 2, &is_null));

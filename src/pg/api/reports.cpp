@@ -67,33 +67,43 @@ void resume_if_orphaned(std::string_view status, text* id) {
     resume_orphaned_reports();
 }
 
-// get_report(report_id): status, csv, as_of and error of a report the caller
-// may see; the CSV is rendered from the stored results.
-Datum get_report(FunctionCallInfo fcinfo) {
+// The frame of the functions that return one row made from the report's own
+// row (`columns` of it, r.owner first): `fill(id, values, nulls)` reads that
+// row while SPI holds it and returns the status; the row is copied into the
+// tuplestore before SPI frees it, then a Running report without a worker
+// gets one (resume_if_orphaned).
+template <int kColumns, typename Fill>
+Datum report_row_function(FunctionCallInfo fcinfo, std::string_view columns, Fill fill) {
   if (no_row_for_null_id(fcinfo)) return Datum(0);
   text* id = report_id_argument(fcinfo);
   ReturnSetInfo* result = materialized_rows(fcinfo);
   std::string status;
   {
-    VisibleReport report(
-        "SELECT r.owner, r.status, r.as_of, r.error "
-        "FROM _store_monitoring_internal.report r WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-        id);
-    Datum values[4];
-    bool nulls[4];
+    VisibleReport report(report_row_sql(columns), id);
+    Datum values[kColumns];
+    bool nulls[kColumns];
+    status = fill(id, values, nulls);
+    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
+  }
+  resume_if_orphaned(status, id);
+  return Datum(0);
+}
+
+// get_report(report_id): status, csv, as_of and error of a report the caller
+// may see; the CSV is rendered from the stored results.
+Datum get_report(FunctionCallInfo fcinfo) {
+  auto fill = [](text* id, Datum* values, bool* nulls) {
     values[0] = detoasted_text(2, &nulls[0]);
     values[2] = spi_value(0, 3, &nulls[2]);
     values[3] = detoasted_text(4, &nulls[3]);
-    status = text_bytes(values[0]);
+    std::string status(text_bytes(values[0]));
     std::optional<std::string> csv;
     if (status == status_text(ReportStatus::Complete)) csv = report_csv(id_bytes(id));
     nulls[1] = !csv;
     values[1] = csv ? text_datum(*csv) : Datum(0);
-    // Copied into the tuplestore before SPI frees the row.
-    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
-  }
-  resume_if_orphaned(status, id);
-  return static_cast<Datum>(0);
+    return status;
+  };
+  return report_row_function<4>(fcinfo, "r.owner, r.status, r.as_of, r.error", fill);
 }
 
 constexpr int kStatusColumns = 9;
@@ -104,31 +114,22 @@ constexpr int kStatusColumns = 9;
 // JavaScript Date keeps milliseconds): passed back as text to
 // trigger_report, it gives the same T.
 Datum report_status(FunctionCallInfo fcinfo) {
-  if (no_row_for_null_id(fcinfo)) return Datum(0);
-  text* id = report_id_argument(fcinfo);
-  ReturnSetInfo* result = materialized_rows(fcinfo);
-  std::string status;
-  {
-    VisibleReport report(
-        "SELECT r.owner, r.status, r.phase, r.as_of, r.error, r.requested_at, r.started_at, "
-        "r.finished_at, r.store_count FROM _store_monitoring_internal.report r "
-        "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-        id);
-    Datum values[kStatusColumns];
-    bool nulls[kStatusColumns];
-    values[0] = detoasted_text(2, &nulls[0]);
-    values[1] = detoasted_text(3, &nulls[1]);
-    values[2] = spi_value(0, 4, &nulls[2]);
-    nulls[3] = nulls[2];
-    values[3] = nulls[2] ? Datum(0) : text_datum(iso_timestamp(DatumGetTimestampTz(values[2])));
-    values[4] = detoasted_text(5, &nulls[4]);
-    for (int column = 5; column < kStatusColumns; ++column)
-      values[column] = spi_value(0, column + 1, &nulls[column]);  // by value: timestamps, integer
-    status = text_bytes(values[0]);
-    pg_call([&] { tuplestore_putvalues(result->setResult, result->setDesc, values, nulls); });
-  }
-  resume_if_orphaned(status, id);
-  return Datum(0);
+  return report_row_function<kStatusColumns>(
+      fcinfo,
+      "r.owner, r.status, r.phase, r.as_of, r.error, r.requested_at, r.started_at, "
+      "r.finished_at, r.store_count",
+      [](text*, Datum* values, bool* nulls) {
+        values[0] = detoasted_text(2, &nulls[0]);
+        values[1] = detoasted_text(3, &nulls[1]);
+        values[2] = spi_value(0, 4, &nulls[2]);
+        nulls[3] = nulls[2];
+        values[3] = nulls[2] ? Datum(0) : text_datum(iso_timestamp(DatumGetTimestampTz(values[2])));
+        values[4] = detoasted_text(5, &nulls[4]);
+        for (int column = 5; column < kStatusColumns; ++column)
+          values[column] =
+              spi_value(0, column + 1, &nulls[column]);  // by value: timestamps, integer
+        return std::string(text_bytes(values[0]));
+      });
 }
 
 constexpr int kRowColumns = 10;
@@ -188,12 +189,7 @@ Datum report_rows(FunctionCallInfo fcinfo) {
 // Complete), for tests and checks run by superusers; not granted to PUBLIC.
 Datum report_csv_function(FunctionCallInfo fcinfo) {
   text* id = report_id_argument(fcinfo);
-  {
-    VisibleReport report(
-        "SELECT r.owner FROM _store_monitoring_internal.report r WHERE r.report_id "
-        "OPERATOR(pg_catalog.=) $1",
-        id);
-  }
+  { VisibleReport report(report_row_sql("r.owner"), id); }
   std::optional<std::string> csv =
       report_csv(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
   if (!csv) {
@@ -218,10 +214,7 @@ struct WaitState {
 WaitState read_wait_state(text* id) {
   // Not read-only: in READ COMMITTED each statement takes a new snapshot, so
   // every re-check sees the worker's commit.
-  VisibleReport report(
-      "SELECT r.owner, r.status, r.lock_key FROM _store_monitoring_internal.report r "
-      "WHERE r.report_id OPERATOR(pg_catalog.=) $1",
-      id, false);
+  VisibleReport report(report_row_sql("r.owner, r.status, r.lock_key"), id, false);
   bool is_null = false;
   WaitState state;
   state.status = text_string(spi_value(0, 2, &is_null));

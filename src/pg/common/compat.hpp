@@ -3,8 +3,8 @@
 // these names; nothing else in src/pg tests PG_VERSION_NUM.
 //
 // Only 15 is built and tested; the 16, 17 and 18 branches were written from
-// those releases' API changes, checked by reading, not yet by compiling (see
-// "PostgreSQL versions" in README.md).
+// those releases' server headers, checked by reading, not yet by compiling
+// (docs/compat.md lists each difference and where it was checked).
 #pragma once
 
 extern "C" {
@@ -12,8 +12,10 @@ extern "C" {
 
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_namespace.h"
+#include "fmgr.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/backend_status.h"
 #include "utils/datetime.h"
@@ -58,8 +60,8 @@ inline config_generic** guc_variables(int* count) {
 }
 
 // The backend-status entry at position `index` (1-based) of this backend's
-// snapshot. From 16 pgstat_fetch_stat_local_beentry takes a backend id
-// instead; the by-index function came with 16.1.
+// snapshot. 16.0 renamed the by-index lookup (the old name went away; the new
+// by-id one takes a backend id, later a proc number).
 inline LocalPgBackendStatus* local_backend_status(int index) {
 #if PG_VERSION_NUM >= 160000
   return pgstat_get_local_beentry_by_index(index);
@@ -90,4 +92,22 @@ inline int decode_date_time(char** fields, int* field_types, int field_count, in
 #endif
 }
 
+// Whether this process holds `mode` on `tag` (exactly that mode). 17 added
+// the argument that also accepts a stronger mode.
+inline bool lock_held_by_me(const LOCKTAG* tag, LOCKMODE mode) {
+#if PG_VERSION_NUM >= 170000
+  return LockHeldByMe(tag, mode, false);
+#else
+  return LockHeldByMe(tag, mode);
+#endif
+}
+
 }  // namespace store_monitoring::pg::compat
+
+// The module's magic block. 18 can carry the module's name and version
+// (pg_get_loaded_modules() shows them); before 18 only the plain block exists.
+#if PG_VERSION_NUM >= 180000
+#define SM_PG_MODULE_MAGIC(name, version) PG_MODULE_MAGIC_EXT(.name = (name), .version = (version))
+#else
+#define SM_PG_MODULE_MAGIC(name, version) PG_MODULE_MAGIC
+#endif

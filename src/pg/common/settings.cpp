@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/guc_tables.h"
 }
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string>
@@ -130,32 +131,18 @@ void forget_refused(const char* name) noexcept {
                 [&](const EarlyValue& v) { return equals_ignoring_case(v.name.c_str(), name); });
 }
 
-void forget_report_time(const char*, void*) noexcept {
-  forget_refused("store_monitoring.report_time");
-}
-void forget_interpolation(int, void*) noexcept { forget_refused("store_monitoring.interpolation"); }
-void forget_max_workers(int, void*) noexcept { forget_refused("store_monitoring.max_workers"); }
-void forget_max_attempts(int, void*) noexcept { forget_refused("store_monitoring.max_attempts"); }
-void forget_recovery_interval(int, void*) noexcept {
-  forget_refused("store_monitoring.recovery_interval");
-}
-void forget_report_timeout(int, void*) noexcept {
-  forget_refused("store_monitoring.report_timeout");
-}
-void forget_range_read_memory(int, void*) noexcept {
-  forget_refused("store_monitoring.range_read_memory");
-}
-void forget_max_queued_per_role(int, void*) noexcept {
-  forget_refused("store_monitoring.max_queued_per_role");
-}
-void forget_max_stored_per_role(int, void*) noexcept {
-  forget_refused("store_monitoring.max_stored_per_role");
-}
-void forget_debug_worker_delay(int, void*) noexcept {
-  forget_refused("store_monitoring.debug_worker_delay");
-}
-void forget_debug_pause_point(int, void*) noexcept {
-  forget_refused("store_monitoring.debug_pause_point");
+// A setting's name as a template argument, so that each setting gets an
+// assign hook of its own.
+template <size_t N>
+struct SettingName {
+  char text[N];
+  constexpr SettingName(const char (&name)[N]) { std::copy_n(name, N, text); }
+};
+
+// The assign hook of a setting that needs nothing else on assignment.
+template <SettingName name, typename Value>
+void forget(Value, void*) noexcept {
+  forget_refused(name.text);
 }
 
 // Datetime parsing that reports failure instead of raising: check hooks also
@@ -284,7 +271,8 @@ void define_settings() {
         "Instant T a report is computed for: latest, now, or a timestamp with time zone.",
         "latest is the newest poll (now when there are no polls); now is the time of the "
         "transaction that triggers the report.",
-        &report_time, "latest", PGC_USERSET, 0, check_report_time, forget_report_time, nullptr);
+        &report_time, "latest", PGC_USERSET, 0, check_report_time,
+        forget<"store_monitoring.report_time", const char*>, nullptr);
     DefineCustomStringVariable(
         "store_monitoring.max_extrapolation",
         "How far from a poll its status is assumed to hold (H).",
@@ -296,26 +284,27 @@ void define_settings() {
         "store_monitoring.interpolation", "How the status between polls is estimated.",
         "nearest: the status of the nearest poll; previous: the status of the latest earlier poll.",
         &interpolation, static_cast<int>(InterpolationSetting::nearest), kInterpolationOptions,
-        PGC_USERSET, 0, nullptr, forget_interpolation, nullptr);
-    DefineCustomIntVariable("store_monitoring.max_workers",
-                            "Maximum number of report workers per database.",
-                            "Reports beyond this wait in the queue (phase 'queued').", &max_workers,
-                            2, 1, 64, PGC_SIGHUP, 0, nullptr, forget_max_workers, nullptr);
+        PGC_USERSET, 0, nullptr, forget<"store_monitoring.interpolation", int>, nullptr);
     DefineCustomIntVariable(
-        "store_monitoring.max_attempts", "Interrupted runs of a report before it is marked Failed.",
-        nullptr, &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr, forget_max_attempts, nullptr);
+        "store_monitoring.max_workers", "Maximum number of report workers per database.",
+        "Reports beyond this wait in the queue (phase 'queued').", &max_workers, 2, 1, 64,
+        PGC_SIGHUP, 0, nullptr, forget<"store_monitoring.max_workers", int>, nullptr);
+    DefineCustomIntVariable("store_monitoring.max_attempts",
+                            "Interrupted runs of a report before it is marked Failed.", nullptr,
+                            &max_attempts, 3, 1, 100, PGC_SIGHUP, 0, nullptr,
+                            forget<"store_monitoring.max_attempts", int>, nullptr);
     DefineCustomIntVariable("store_monitoring.recovery_interval",
                             "Seconds between the launcher's checks for reports without a worker.",
                             "Used only with shared_preload_libraries = 'store_monitoring'.",
                             &recovery_interval, 30, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
-                            forget_recovery_interval, nullptr);
+                            forget<"store_monitoring.recovery_interval", int>, nullptr);
     DefineCustomIntVariable(
         "store_monitoring.report_timeout",
         "Longest time a report's worker may spend reading and computing one report.",
         "A report that takes longer ends Failed, freeing its worker: a source whose functions "
         "sleep or wait on a lock cannot hold a worker for ever. 0 means no limit.",
         &report_timeout, 60 * 60 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
-        forget_report_timeout, nullptr);
+        forget<"store_monitoring.report_timeout", int>, nullptr);
     DefineCustomIntVariable(
         "store_monitoring.range_read_memory",
         "Most memory a report's worker may use to hold the polls of its evidence range.",
@@ -324,18 +313,18 @@ void define_settings() {
         "polls table is read store by store instead: memory then follows the stores alone, but "
         "the read covers every poll stored. 0 always reads store by store.",
         &range_read_memory, 64 * 1024, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_KB, nullptr,
-        forget_range_read_memory, nullptr);
+        forget<"store_monitoring.range_read_memory", int>, nullptr);
     DefineCustomIntVariable("store_monitoring.debug_worker_delay",
                             "Testing aid: a worker sleeps this long after claiming a report.",
                             nullptr, &debug_worker_delay, 0, 0, 3600 * 1000, PGC_SUSET,
-                            GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr, forget_debug_worker_delay,
-                            nullptr);
+                            GUC_UNIT_MS | GUC_NOT_IN_SAMPLE, nullptr,
+                            forget<"store_monitoring.debug_worker_delay", int>, nullptr);
     DefineCustomEnumVariable("store_monitoring.debug_pause_point",
                              "Testing aid: where a worker sleeps for debug_worker_delay.",
                              "claimed, reading (snapshot taken), writing (computed), committing.",
                              &debug_pause_point, static_cast<int>(PausePoint::claimed),
                              kPausePointOptions, PGC_SUSET, GUC_NOT_IN_SAMPLE, nullptr,
-                             forget_debug_pause_point, nullptr);
+                             forget<"store_monitoring.debug_pause_point", int>, nullptr);
     DefineCustomIntVariable(
         "store_monitoring.shard_timeout",
         "How long a report across shards waits for its shards, from connecting to the last row.",
@@ -356,7 +345,7 @@ void define_settings() {
                             "Most reports one role may have Running (queued or computing) at once.",
                             "trigger_report() refuses a report beyond it. 0 means no limit.",
                             &max_queued_per_role, 100, 0, INT_MAX, PGC_SUSET, 0, nullptr,
-                            forget_max_queued_per_role, nullptr);
+                            forget<"store_monitoring.max_queued_per_role", int>, nullptr);
     DefineCustomIntVariable(
         "store_monitoring.max_stored_per_role",
         "Most space the stored results of one role's reports may take.",
@@ -365,7 +354,7 @@ void define_settings() {
         "workers enforce the value of the server configuration or ALTER DATABASE ... SET. 0 "
         "means no limit.",
         &max_stored_per_role, 1024 * 1024, 0, INT_MAX, PGC_SUSET, GUC_UNIT_KB, nullptr,
-        forget_max_stored_per_role, nullptr);
+        forget<"store_monitoring.max_stored_per_role", int>, nullptr);
     MarkGUCPrefixReserved("store_monitoring");
   });
   // PostgreSQL has applied the early values, warning about and skipping

@@ -60,4 +60,9 @@ void find_visible_report(const char* sql, text* id, Oid caller, bool read_only) 
   if (!may_see(caller, owner)) report_does_not_exist(id);
 }
 
+std::string report_row_sql(std::string_view columns) {
+  return "SELECT " + std::string(columns) +
+         " FROM _store_monitoring_internal.report r WHERE r.report_id OPERATOR(pg_catalog.=) $1";
+}
+
 }  // namespace store_monitoring::pg

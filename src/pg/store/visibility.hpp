@@ -14,6 +14,7 @@ extern "C" {
 }
 
 #include <string>
+#include <string_view>
 
 namespace store_monitoring::pg {
 
@@ -39,6 +40,11 @@ text* report_id_argument(FunctionCallInfo fcinfo);
 // in a new one (READ COMMITTED), seeing what committed since.
 void find_visible_report(const char* sql, text* id, Oid caller, bool read_only = true);
 
+// The query of a report's own row for find_visible_report: `columns` (the
+// owner, r.owner, first) of _store_monitoring_internal.report r for the
+// report id $1.
+std::string report_row_sql(std::string_view columns);
+
 // The start of every function that reads one report: the caller's identity,
 // taken before SpiScope acts as the tables' owner, then the SpiScope and the
 // report's row as `sql` reads it (find_visible_report), which stays in
@@ -48,6 +54,8 @@ class VisibleReport {
   VisibleReport(const char* sql, text* id, bool read_only = true) : caller_(GetUserId()) {
     find_visible_report(sql, id, caller_, read_only);
   }
+  VisibleReport(const std::string& sql, text* id, bool read_only = true)
+      : VisibleReport(sql.c_str(), id, read_only) {}
   Oid caller() const noexcept { return caller_; }
 
  private:

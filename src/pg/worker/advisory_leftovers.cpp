@@ -1,5 +1,6 @@
 #include "pg/worker/advisory_leftovers.hpp"
 
+#include "pg/common/compat.hpp"
 #include "pg/common/pg_boundary.hpp"
 
 extern "C" {
@@ -34,7 +35,7 @@ void release_sql_advisory_locks() {
         if ((lock.holdMask & LOCKBIT_ON(mode)) == 0) continue;
         // LockHeldByMe counts every hold of this process (session holds
         // only, between transactions); each LockRelease drops one.
-        while (LockHeldByMe(&tag, mode))
+        while (compat::lock_held_by_me(&tag, mode))
           if (!LockRelease(&tag, mode, true)) break;
       }
     }
