@@ -68,37 +68,52 @@ std::string interval_text(int64 micros) {
   return buffer;
 }
 
-void read_rows(Shard& shard) {
-  PGresult* result = shard.last.get();
+// The next of `shard`'s report_rows(), streamed; false after its last, once
+// the rows were as many as its report's `store_count`.
+bool next_row(Shard& shard, TimestampTz deadline, long store_count, ShardRow& row) {
+  Result result = next_result(shard, deadline);
+  if (result && PQresultStatus(result.get()) == PGRES_TUPLES_OK) {
+    if (next_result(shard, deadline)) shard_failed(shard, "unexpected answer");
+    // The rows must be the whole report the shard says it computed: a shard
+    // whose stored rows lost some (or gained some) is not merged as if whole.
+    if (shard.rows_received != static_cast<size_t>(store_count))
+      shard_failed(shard, "its report " + shard.shard_report_id + " has store_count " +
+                              std::to_string(store_count) + " but report_rows() returned " +
+                              std::to_string(shard.rows_received) + " rows");
+    shard.connection.reset();
+    return false;
+  }
   // store_id, then uptime, downtime and unknown time per window.
   constexpr int kColumns = 10;
-  if (result == nullptr || PQnfields(result) != kColumns)
+  PGresult* one = result.get();
+  if (one == nullptr || PQresultStatus(one) != PGRES_SINGLE_TUPLE || PQnfields(one) != kColumns ||
+      PQntuples(one) != 1)
     shard_failed(shard, "unexpected report rows");
-  int count = PQntuples(result);
-  shard.rows.shard = shard.name;
-  shard.rows.store_ids.reserve(count);
-  shard.rows.values.reserve(count);
-  for (int row = 0; row < count; ++row) {
-    ReportUnitValues values{};
-    for (int column = 0; column < kColumns; ++column)
-      if (PQgetisnull(result, row, column)) shard_failed(shard, "returned a NULL in its rows");
-    shard.rows.store_ids.emplace_back(PQgetvalue(result, row, 0), PQgetlength(result, row, 0));
-    for (int column = 1; column < kColumns; ++column) {
-      const char* text = PQgetvalue(result, row, column);
-      char* end = nullptr;
-      errno = 0;
-      values[column - 1] = std::strtod(text, &end);
-      if (end == text || *end != '\0' || errno != 0)
-        shard_failed(shard, std::string("returned a value that is not a number: ") + text);
-    }
-    shard.rows.values.push_back(values);
+  for (int column = 0; column < kColumns; ++column)
+    if (PQgetisnull(one, 0, column)) shard_failed(shard, "returned a NULL in its rows");
+  row.store_id.assign(PQgetvalue(one, 0, 0), PQgetlength(one, 0, 0));
+  for (int column = 1; column < kColumns; ++column) {
+    const char* text = PQgetvalue(one, 0, column);
+    char* end = nullptr;
+    errno = 0;
+    row.values[column - 1] = std::strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0)
+      shard_failed(shard, std::string("returned a value that is not a number: ") + text);
   }
-  shard.last.reset();
+  ++shard.rows_received;
+  return true;
 }
+
+// Room for the stored form of `stores` stores: about 50 bytes each, more for
+// long ids. Only what is written takes memory; a shard's claim beyond this
+// many stores is not trusted with room (the encoder grows as it must).
+constexpr size_t kReservedBytesPerStore = 96;
+constexpr size_t kMostStoresReserved = size_t{1} << 24;
 
 // The steps of one report, each sent to every shard at once.
 ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
-                     std::vector<Shard>& shards, const TransactionRunner& in_transaction) {
+                     std::vector<Shard>& shards, const TransactionRunner& in_transaction,
+                     PeakMemory& memory) {
   TimestampTz deadline = shard_deadline();
   // Shard reports recorded by an interrupted run are canceled too.
   if (progress_cancel_requested()) throw ReportCanceled();
@@ -202,37 +217,38 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
   }
   wait_for_all(shards, deadline, WaitMode::cancelable);
   std::vector<long> store_counts;
+  size_t stores = 0;
   for (Shard& shard : shards) {
     if (shard.status != status_text(ReportStatus::Complete))
       shard_failed(shard, "its report " + shard.shard_report_id + " is " + shard.status + ": " +
                               single_value(shard).value_or("(no error message)"));
     store_counts.push_back(store_count_of(shard));
-    send_query(shard, "SELECT * FROM store_monitoring.report_rows(" +
-                          literal(shard, shard.shard_report_id) + ")");
+    stores += static_cast<size_t>(store_counts.back());
+    send_streamed_query(shard, "SELECT * FROM store_monitoring.report_rows(" +
+                                   literal(shard, shard.shard_report_id) + ")");
   }
-  wait_for_all(shards, deadline, WaitMode::cancelable);
-  for (size_t i = 0; i < shards.size(); ++i) {
-    Shard& shard = shards[i];
-    read_rows(shard);
-    // The rows must be the whole report the shard says it computed: a shard
-    // whose stored rows lost some (or gained some) is not merged as if whole.
-    const size_t received = shard.rows.store_ids.size();
-    if (received != static_cast<size_t>(store_counts[i]))
-      shard_failed(shard, "its report " + shard.shard_report_id + " has store_count " +
-                              std::to_string(store_counts[i]) + " but report_rows() returned " +
-                              std::to_string(received) + " rows");
-  }
-  for (Shard& shard : shards) shard.connection.reset();
-
-  std::vector<ShardRows> rows;
-  rows.reserve(shards.size());
-  for (Shard& shard : shards) rows.push_back(std::move(shard.rows));
+  // Each shard's rows as they arrive, merged straight into the stored form:
+  // the coordinator holds that and one row per shard.
+  std::vector<ShardStream> streams;
+  for (size_t i = 0; i < shards.size(); ++i)
+    streams.push_back({shards[i].name, [&, i](ShardRow& row) {
+                         return next_row(shards[i], deadline, store_counts[i], row);
+                       }});
+  ReportEncoder encoder;
+  encoder.reserve(std::min(stores, kMostStoresReserved) * kReservedBytesPerStore);
   TimestampTz merging = GetCurrentTimestamp();
-  ReportOutput output = merge_shard_rows(rows);
+  size_t merged = merge_shard_streams(streams, encoder);
+  ReportOutput output;
+  output.stored = encoder.finish();
+  output.store_count = merged;
+  for (Shard& shard : shards) shard.connection.reset();
+  int64 held_kb = memory.largest_kb();
   pg_call([&] {
-    elog(DEBUG1, "store_monitoring report %s: %zu stores from %zu shards merged in %.1f ms",
-         job.report_id.c_str(), output.store_ids.size(), shards.size(),
-         (GetCurrentTimestamp() - merging) / 1000.0);
+    elog(DEBUG1,
+         "store_monitoring report %s: %zu stores from %zu shards merged in %.1f ms, "
+         "%lld kB held at most",
+         job.report_id.c_str(), merged, shards.size(), (GetCurrentTimestamp() - merging) / 1000.0,
+         static_cast<long long>(held_kb));
   });
   return output;
 }
@@ -298,8 +314,9 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
   if (error) return error;
   ReportOutput output;
   bool canceled = false;
+  PeakMemory memory;  // what the merge holds, and the write
   try {
-    output = fan_out(job, as_of_known, requested_at, shards, in_transaction);
+    output = fan_out(job, as_of_known, requested_at, shards, in_transaction, memory);
   } catch (const ReportCanceled&) {
     canceled = true;
   } catch (const std::exception& e) {
@@ -321,7 +338,7 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
   }
   return in_transaction([&] {
     (void)lock_running_report(text_datum(job.report_id));
-    store_complete_report(job, output);
+    store_complete_report(job, output, memory);
   });
 }
 
