@@ -4,7 +4,6 @@
 #include "pg/common/compat.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/settings.hpp"
-#include "pg/common/spi.hpp"
 #include "pg/worker/progress.hpp"
 
 extern "C" {
@@ -342,95 +341,6 @@ std::optional<std::string> single_value(const Shard& shard) {
 TimestampTz shard_deadline() {
   return GetCurrentTimestamp() +
          static_cast<TimestampTz>(current_settings().shard_timeout_ms) * 1000;
-}
-
-void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action) {
-  if (shards.empty()) return;
-  TimestampTz deadline = shard_deadline();
-  auto each_connected = [&](auto&& step) {
-    for (Shard& shard : shards) {
-      if (!shard.failure.empty()) continue;
-      try {
-        step(shard);
-      } catch (const UserError& error) {
-        drop_shard(shard, error.what());
-      }
-    }
-  };
-  each_connected([](Shard& shard) { start_connection(shard); });
-  wait_for_all(shards, deadline, WaitMode::tolerant);
-  each_connected([](Shard& shard) { send_query(shard, kSessionSetup); });
-  wait_for_all(shards, deadline, WaitMode::tolerant);
-  long remaining_ms =
-      std::max<long>(0, static_cast<long>((deadline - GetCurrentTimestamp()) / 1000));
-  each_connected([&](Shard& shard) {
-    std::string id = literal(shard, shard.shard_report_id);
-    // Only a Running report can be canceled, and only a finished one
-    // deleted: a delete cancels a shard report still running (the
-    // coordinator's ended without it) and waits for it to end.
-    // wait_report(id, 0) reads the status without rendering the CSV.
-    std::string cancel = "SELECT store_monitoring.cancel_report(" + id +
-                         ") WHERE store_monitoring.wait_report(" + id +
-                         ", '0') OPERATOR(pg_catalog.=) 'Running'";
-    send_query(shard, action == ShardReportAction::cancel
-                          ? cancel
-                          : cancel + "; SELECT store_monitoring.wait_report(" + id + ", " +
-                                literal(shard, std::to_string(remaining_ms) + " milliseconds") +
-                                "); SELECT store_monitoring.delete_report(" + id + ")");
-  });
-  wait_for_all(shards, deadline, WaitMode::tolerant);
-  for (Shard& shard : shards) {
-    shard.connection.reset();
-    if (shard.failure.empty()) continue;
-    bool moot = shard.sqlstate == "42704" ||  // undefined_object: gone, or not its own
-                (action == ShardReportAction::cancel &&
-                 shard.sqlstate == "55000");  // not Running: finished meanwhile
-    if (moot) continue;
-    std::string message = std::string("could not ") +
-                          (action == ShardReportAction::cancel ? "cancel" : "delete") +
-                          " report \"" + shard.shard_report_id + "\" on shard \"" + shard.name +
-                          "\": " + shard.failure;
-    pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
-  }
-}
-
-namespace {
-
-// Needs a transaction and SPI.
-void act_on_recorded_shard_reports(std::string_view report_id, Oid owner,
-                                   ShardReportAction action) {
-  uint64 rows = spi_execute(
-      "SELECT server::text, shard_report_id FROM _store_monitoring_internal.shard_report "
-      "WHERE report_id OPERATOR(pg_catalog.=) $1 ORDER BY server",
-      {{TEXTOID, text_datum(report_id)}}, true);
-  std::vector<Shard> shards(rows);
-  for (uint64 i = 0; i < rows; ++i) {
-    bool is_null = false;
-    shards[i].name = text_bytes(spi_value(i, 1, &is_null));
-    shards[i].shard_report_id = text_bytes(spi_value(i, 2, &is_null));
-  }
-  // Read fully before connection_options runs SQL of its own (it replaces
-  // SPI_tuptable). The owner's user mapping, whoever calls: the shard then
-  // applies that remote role's privileges, as when the reports were started.
-  // Catalog errors (PgError) are not the shard's: they fail the call.
-  for (Shard& shard : shards) {
-    try {
-      shard.options = connection_options(shard.name, owner);
-    } catch (const UserError& error) {
-      shard.failure = error.what();
-    }
-  }
-  act_on_shard_reports(shards, action);
-}
-
-}  // namespace
-
-void delete_shard_reports(std::string_view report_id, Oid owner) {
-  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::remove);
-}
-
-void cancel_shard_reports(std::string_view report_id, Oid owner) {
-  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::cancel);
 }
 
 }  // namespace store_monitoring::pg

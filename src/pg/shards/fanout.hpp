@@ -113,28 +113,4 @@ constexpr const char* kSessionSetup =
     "SET extra_float_digits = 3; SET client_connection_check_interval = '2s'; "
     "SET default_transaction_isolation = 'read committed'";
 
-enum class ShardReportAction { cancel, remove };
-
-// Cancels or deletes, on each shard of `shards` (name, options and
-// shard_report_id set; those with a failure already are only warned about),
-// the report it names: all shards at once, each over a new connection as
-// its options say, within store_monitoring.shard_timeout. A shard that
-// cannot be reached or refuses gets a WARNING naming it and its report;
-// nothing here raises for a shard. A report the shard no longer shows to
-// the mapped role (gone, or never its own) is left alone silently, as is,
-// for a cancel, one that has already finished.
-void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action);
-
-// A coordinator report deleted (delete_report) or canceled without a worker
-// (cancel_report): deletes or cancels the reports it started on the shards
-// (_store_monitoring_internal.shard_report), connecting to each as the
-// user mapping of `owner`, the role that owns the report, never the caller's
-// or a superuser's, so each shard applies that remote role's privileges.
-// All shards at once, within store_monitoring.shard_timeout; a shard that
-// cannot be reached or refuses gets a WARNING naming the shard and its
-// report, and the caller goes on. Needs a transaction and SPI.
-void delete_shard_reports(std::string_view report_id, Oid owner);
-
-void cancel_shard_reports(std::string_view report_id, Oid owner);
-
 }  // namespace store_monitoring::pg
