@@ -206,13 +206,17 @@ read -r _ _ sid status < <(report single)
 read -r _ _ cid cstatus < <(report coord)
 [[ $status == Complete && $cstatus == Complete ]] || { echo "warm-up: $status / $cstatus" >&2; tail -20 "$tmp/server.log" >&2; exit 1; }
 
-single_ms=() coord_ms=() own_ms=() single_worker=() coord_worker=()
+single_ms=() coord_ms=() own_ms=() single_worker=() coord_worker=() coord_kb=()
 for ((i = 1; i <= runs; i++)); do
     read -r ms wms sid status < <(report single)
     single_ms+=("$ms") single_worker+=("$wms")
     read -r ms wms cid cstatus < <(report coord)
     coord_ms+=("$ms") coord_worker+=("$wms")
     own_ms+=("$(coordinator_own_ms "$cid")")
+    # The coordinator worker's peak private memory (fetch, merge and write;
+    # test/t/036_shards_merge_memory.pl gives it per store).
+    coord_kb+=("$(psql_db coord -At -c "SELECT worker_memory_kb FROM _store_monitoring_internal.report
+                                        WHERE report_id = '$cid'")")
     [[ $status == Complete && $cstatus == Complete ]] || { echo "run $i: $status / $cstatus" >&2; exit 1; }
     [[ "$(csv_of single "$sid")" == "$(csv_of coord "$cid")" ]] ||
         { echo "run $i: the coordinator's CSV differs from the single node's" >&2; exit 1; }
@@ -223,10 +227,10 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
 own=$(median "${own_ms[@]}")
 per_store_us=$(awk -v ms="$own" -v n="$stores" 'BEGIN { printf "%.2f", ms * 1000 / n }')
 result=$(cat <<EOF
-| setup | stores | polls | report ms (client) | worker ms | coordinator's own ms | own µs per store |
-|---|--:|--:|--:|--:|--:|--:|
-| one node | $stores | $polls | $(median "${single_ms[@]}") | $(median "${single_worker[@]}") | | |
-| coordinator + 2 shards | $stores | $polls | $(median "${coord_ms[@]}") | $(median "${coord_worker[@]}") | $own | $per_store_us |
+| setup | stores | polls | report ms (client) | worker ms | coordinator's own ms | own µs per store | coordinator worker kB |
+|---|--:|--:|--:|--:|--:|--:|--:|
+| one node | $stores | $polls | $(median "${single_ms[@]}") | $(median "${single_worker[@]}") | | | |
+| coordinator + 2 shards | $stores | $polls | $(median "${coord_ms[@]}") | $(median "${coord_worker[@]}") | $own | $per_store_us | $(median "${coord_kb[@]}") |
 EOF
 )
 echo

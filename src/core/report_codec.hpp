@@ -44,6 +44,9 @@ class ReportEncoder {
  public:
   explicit ReportEncoder(bool has_unknown = true);
   void add(std::string_view store_id, const StoreDurations& durations);
+  // Room for `bytes` of stored form, so that it never moves while it grows
+  // (a move holds it twice). Pages not yet written take no memory.
+  void reserve(std::size_t bytes) { out_.reserve(bytes); }
   std::size_t store_count() const noexcept { return count_; }
   // The stored form; call once, last.
   std::string finish();

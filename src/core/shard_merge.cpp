@@ -1,9 +1,7 @@
 #include "shard_merge.hpp"
 
 #include <cmath>
-#include <functional>
 #include <queue>
-#include <utility>
 
 namespace store_monitoring {
 namespace {
@@ -30,55 +28,49 @@ StoreDurations durations_from_report_units(const ReportUnitValues& values) {
   return d;
 }
 
-ReportOutput merge_shard_rows(const std::vector<ShardRows>& shards) {
-  size_t total = 0;
-  for (const ShardRows& shard : shards) {
-    if (shard.store_ids.size() != shard.values.size())
-      throw ShardMergeError("shard \"" + shard.shard + "\" returned mismatched rows");
-    for (size_t i = 1; i < shard.store_ids.size(); ++i)
-      if (!(shard.store_ids[i - 1] < shard.store_ids[i]))
-        throw ShardMergeError("shard \"" + shard.shard +
-                              "\" returned its stores out of store_id byte order at \"" +
-                              shard.store_ids[i] + "\"");
-    total += shard.store_ids.size();
-  }
-  ReportOutput out;
-  out.store_ids.reserve(total);
-  out.durations.reserve(total);
-  out.csv.append(csv_header());
-  out.csv.push_back('\n');
-
-  // (shard index, row index): the smallest store id on top.
-  using Cursor = std::pair<size_t, size_t>;
-  auto later = [&](const Cursor& a, const Cursor& b) {
-    return shards[a.first].store_ids[a.second] > shards[b.first].store_ids[b.second];
+std::size_t merge_shard_streams(std::vector<ShardStream>& shards, ReportEncoder& encoder) {
+  std::vector<ShardRow> heads(shards.size());
+  // Shard indices, the smallest head on top; of equal heads the first
+  // shard's, so that an error names the shards in their order.
+  auto later = [&](std::size_t a, std::size_t b) {
+    int order = heads[a].store_id.compare(heads[b].store_id);
+    return order != 0 ? order > 0 : a > b;
   };
-  std::priority_queue<Cursor, std::vector<Cursor>, decltype(later)> heads(later);
-  for (size_t s = 0; s < shards.size(); ++s)
-    if (!shards[s].store_ids.empty()) heads.push({s, 0});
-  size_t previous_shard = 0;
-  while (!heads.empty()) {
-    auto [s, i] = heads.top();
-    heads.pop();
-    const std::string& store_id = shards[s].store_ids[i];
-    if (!out.store_ids.empty() && out.store_ids.back() == store_id)
-      throw ShardMergeError("store \"" + store_id + "\" is on shard \"" +
+  std::priority_queue<std::size_t, std::vector<std::size_t>, decltype(later)> next(later);
+  for (std::size_t s = 0; s < shards.size(); ++s)
+    if (shards[s].next(heads[s])) next.push(s);
+
+  std::string previous;  // the store merged last, and whose it was
+  std::size_t previous_shard = 0;
+  std::size_t merged = 0;
+  while (!next.empty()) {
+    std::size_t s = next.top();
+    next.pop();
+    ShardRow& row = heads[s];
+    if (merged > 0 && row.store_id == previous)
+      throw ShardMergeError("store \"" + row.store_id + "\" is on shard \"" +
                             shards[previous_shard].shard + "\" and on shard \"" + shards[s].shard +
                             "\"; each store must live on exactly one shard");
     StoreDurations d;
     try {
-      d = durations_from_report_units(shards[s].values[i]);
+      d = durations_from_report_units(row.values);
     } catch (const std::invalid_argument& e) {
-      throw ShardMergeError("shard \"" + shards[s].shard + "\" returned store \"" + store_id +
+      throw ShardMergeError("shard \"" + shards[s].shard + "\" returned store \"" + row.store_id +
                             "\": " + e.what());
     }
-    append_csv_row(out.csv, store_id, d);
-    out.store_ids.push_back(store_id);
-    out.durations.push_back(d);
+    encoder.add(row.store_id, d);
+    previous.assign(row.store_id);
     previous_shard = s;
-    if (i + 1 < shards[s].store_ids.size()) heads.push({s, i + 1});
+    ++merged;
+    if (!shards[s].next(row)) continue;
+    // The shard's previous row is the store just merged.
+    if (!(previous < row.store_id))
+      throw ShardMergeError("shard \"" + shards[s].shard +
+                            "\" returned its stores out of store_id byte order at \"" +
+                            row.store_id + "\"");
+    next.push(s);
   }
-  return out;
+  return merged;
 }
 
 }  // namespace store_monitoring

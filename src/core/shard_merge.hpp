@@ -1,15 +1,18 @@
-// Merging the reports of several shards into one: each shard
-// computed its own stores; the coordinator joins their rows, which arrive in
-// store_id byte order, and renders the one CSV a single node would have.
+// Merging the reports of several shards into one: each shard computed its
+// own stores; the coordinator pulls their rows, which arrive in store_id byte
+// order, one row per shard at a time, and encodes each merged store straight
+// into the stored form, so that it holds that form and one row per shard.
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "report_codec.hpp"
 #include "report_engine.hpp"
-#include "report_pipeline.hpp"
 
 namespace store_monitoring {
 
@@ -25,10 +28,17 @@ using ReportUnitValues = std::array<double, 9>;
 // lies outside [0, window length] (a shard's row is input like any other).
 StoreDurations durations_from_report_units(const ReportUnitValues& values);
 
-struct ShardRows {
+struct ShardRow {
+  std::string store_id;
+  ReportUnitValues values{};
+};
+
+// One shard's rows, pulled one at a time: `next` overwrites the row with the
+// shard's next one and returns true, or returns false once there are no more.
+// It may throw (the shard failed); the merge lets that through.
+struct ShardStream {
   std::string shard;  // name used in errors
-  std::vector<std::string> store_ids;
-  std::vector<ReportUnitValues> values;  // same length as store_ids
+  std::function<bool(ShardRow&)> next;
 };
 
 // Thrown when the shards' rows cannot form one report; the message names the
@@ -38,10 +48,11 @@ class ShardMergeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One report from every shard's rows: a k-way merge in store_id byte order.
-// A store on two shards, rows out of order or values that are not durations
-// throw ShardMergeError. The CSV is rendered from the exact durations, as a
-// single node holding every store renders it.
-ReportOutput merge_shard_rows(const std::vector<ShardRows>& shards);
+// One report from every shard's rows: a k-way merge in store_id byte order,
+// each store added to `encoder` as it is merged. A store on two shards, rows
+// out of order or values that are not durations throw ShardMergeError.
+// Returns the number of stores merged. The stored form renders the CSV from
+// the exact durations, as a single node holding every store renders it.
+std::size_t merge_shard_streams(std::vector<ShardStream>& shards, ReportEncoder& encoder);
 
 }  // namespace store_monitoring

@@ -13,6 +13,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IO::Socket::INET;
 
 use FindBin;
 use lib "$FindBin::RealBin/../perl";
@@ -163,7 +164,7 @@ failed_with(trigger($coordinator), qr/store "$dup" is on shard "shard1" and on s
 $shard{shard2}->safe_psql('postgres',
 	"DELETE FROM store_monitoring.store_timezone WHERE store_id = '$dup'");
 
-# A shard stopped while its report runs. The failed report then cancels
+# A shard stopped while its report runs. The failed report then deletes
 # the shard reports it started: shard2's cannot be reached, which the log
 # says, and the report's error stays the original one.
 set_conf($shard{shard2}, 'store_monitoring.debug_worker_delay' => 600_000);
@@ -177,9 +178,10 @@ my $log_offset = -s $coordinator->logfile;
 $shard{shard2}->stop('immediate');
 failed_with($id, qr/^shard "shard2": /, 'a shard stopped mid-report');
 ok( $coordinator->log_contains(
-		qr/WARNING:  could not cancel report "$stopped_started{shard2}" on shard "shard2": could not connect/,
+		qr/WARNING:  could not delete report "$stopped_started{shard2}" on shard "shard2": could not connect/,
 		$log_offset),
-	'... and its worker warns that it could not cancel the report on shard2');
+	'... and its worker warns that it could not delete the report on shard2');
+is(shard_has_report('shard1', $stopped_started{shard1}), '0', "... shard1's report is deleted");
 
 # A shard down from the start.
 failed_with(trigger($coordinator), qr/^shard "shard2": could not connect/, 'a shard that is down');
@@ -199,18 +201,11 @@ is(shard_has_report($_, $stopped_started{$_}), '0',
 set_conf($coordinator, 'store_monitoring.shard_timeout' => 5000);
 my $slow = trigger($coordinator);
 failed_with($slow, qr/^shard "shard2": .*shard_timeout/, 'a shard slower than shard_timeout');
-# The failure cancels shard2's report, still running (paused); shard1's,
-# complete, stays until the coordinator's report is deleted.
+# The failure deletes both shard reports: shard2's, still running (paused),
+# once canceled; shard1's, complete, at once.
 my %slow_started = started_on_shards($slow);
-is(wait_report($shard{shard2}, $slow_started{shard2}), 'Failed',
-	"shard_timeout: shard2's report is canceled");
-like(report_row($shard{shard2}, $slow_started{shard2})->{error}, qr/^canceled by /,
-	'... by the coordinator');
-is(report_row($shard{shard1}, $slow_started{shard1})->{status}, 'Complete',
-	"shard_timeout: shard1's complete report stays");
-$coordinator->safe_psql('postgres', "SELECT store_monitoring.delete_report('$slow')");
 is(shard_has_report($_, $slow_started{$_}), '0',
-	"delete after a shard_timeout: $_\'s report is deleted") for sort keys %shard;
+	"shard_timeout: $_\'s report is deleted with the failure") for sort keys %shard;
 
 # shard_timeout while shard2 does not even answer trigger_report (a lock
 # holds it) and shard1's report runs (paused): the error names shard2,
@@ -236,9 +231,7 @@ SELECT string_agg(server || ' ' || shard_report_id, ',')
 FROM _store_monitoring_internal.shard_report WHERE report_id = '$stuck'});
 like($stuck_shard1, qr/^shard1 \S+$/, '... the report shard1 started is recorded, alone');
 $stuck_shard1 =~ s/^shard1 //;
-is(wait_report($shard{shard1}, $stuck_shard1), 'Failed', "... and canceled");
-like(report_row($shard{shard1}, $stuck_shard1)->{error}, qr/^canceled by /,
-	'... by the coordinator');
+is(shard_has_report('shard1', $stuck_shard1), '0', "... and deleted");
 set_conf($shard{shard1}, 'store_monitoring.debug_worker_delay' => 0);
 set_conf($coordinator, 'store_monitoring.shard_timeout' => 600_000);
 
@@ -302,9 +295,7 @@ is(wait_report($coordinator, $canceled), 'Failed', "cancel: the coordinator's re
 is(report_row($coordinator, $canceled)->{error}, 'canceled by postgres', '... canceled by its caller');
 for my $name (sort keys %shard)
 {
-	is(wait_report($shard{$name}, $started{$name}), 'Failed', "cancel: $name\'s report fails too");
-	like(report_row($shard{$name}, $started{$name})->{error}, qr/^canceled by /,
-		"... canceled by the coordinator");
+	is(shard_has_report($name, $started{$name}), '0', "cancel: $name\'s report is deleted");
 }
 
 # A coordinator worker killed while it waits is resumed; the new worker,
@@ -330,10 +321,8 @@ is(wait_report($coordinator, $resumed), 'Failed', "resumed cancel: the coordinat
 is(report_row($coordinator, $resumed)->{error}, 'canceled by postgres', '... canceled by its caller');
 for my $name (sort keys %shard)
 {
-	is(wait_report($shard{$name}, $resumed_started{$name}), 'Failed',
-		"resumed cancel: $name\'s report fails too");
-	like(report_row($shard{$name}, $resumed_started{$name})->{error}, qr/^canceled by /,
-		"... canceled by the coordinator");
+	is(shard_has_report($name, $resumed_started{$name}), '0',
+		"resumed cancel: $name\'s report is deleted");
 }
 set_conf($coordinator, 'store_monitoring.debug_worker_delay' => 0);
 
@@ -354,7 +343,7 @@ is(report_row($coordinator, $orphan)->{status} . '|' . report_row($coordinator, 
 	'Failed|1', "orphan: the coordinator's report is canceled without a worker");
 for my $name (sort keys %shard)
 {
-	is(wait_report($shard{$name}, $orphan_started{$name}), 'Failed', "orphan: $name\'s report is canceled");
+	is(shard_has_report($name, $orphan_started{$name}), '0', "orphan: $name\'s report is deleted");
 }
 set_conf($_, 'store_monitoring.debug_worker_delay' => 0) for values %shard;
 
@@ -396,6 +385,112 @@ is($coordinator->safe_psql('postgres',
 is(shard_has_report('shard1', $complete_started{shard1}), '0', "... and shard1's");
 $shard{shard2}->start;
 is(shard_has_report('shard2', $complete_started{shard2}), '1', '... shard2 still holds its own');
+# ... until the coordinator's next report: its worker then deletes it.
+my $next = trigger($coordinator);
+is(wait_report($coordinator, $next), 'Complete', "shard2 back: the coordinator's next report completes");
+ok(poll_until($shard{shard2},
+		"SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$complete_started{shard2}'", '0'),
+	"... and its worker deletes shard2's report left behind");
+is($coordinator->safe_psql('postgres', 'SELECT count(*) FROM _store_monitoring_internal.shard_cleanup'),
+	'0', '... and forgets it');
+
+# purge_reports deletes the coordinator's rows; the next report's worker
+# deletes the shard reports they recorded.
+my %purged_started = started_on_shards($next);
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.purge_reports('0 s')");
+is($coordinator->safe_psql('postgres',
+		"SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$next'"),
+	'0', 'purge_reports: the coordinator report is gone');
+$next = trigger($coordinator);
+is(wait_report($coordinator, $next), 'Complete', 'purge_reports: a next report completes');
+for my $name (sort keys %shard)
+{
+	ok(poll_until($shard{$name},
+			"SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$purged_started{$name}'",
+			'0'),
+		"purge_reports: $name\'s report of the purged one is deleted");
+}
+
+# A NOTICE or WARNING a shard raises in a call made for the caller reaches
+# the caller, naming the shard.
+$shard{shard1}->safe_psql('postgres', q{
+ALTER FUNCTION store_monitoring.delete_report(text) RENAME TO delete_report_itself;
+CREATE FUNCTION store_monitoring.delete_report(report_id text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE WARNING 'shard1 keeps a copy of %', report_id;
+    PERFORM store_monitoring.delete_report_itself(report_id);
+END $$;
+});
+%complete_started = started_on_shards($next);
+($ret, $out, $err) = $coordinator->psql('postgres', "SELECT store_monitoring.delete_report('$next')");
+like($err, qr/WARNING:  shard "shard1": shard1 keeps a copy of $complete_started{shard1}/,
+	"a shard's WARNING reaches the caller of delete_report, naming the shard");
+is(shard_has_report('shard1', $complete_started{shard1}), '0', '... and its report is deleted');
+$shard{shard1}->safe_psql('postgres', q{
+DROP FUNCTION store_monitoring.delete_report(text);
+ALTER FUNCTION store_monitoring.delete_report_itself(text) RENAME TO delete_report;
+});
+
+# A worker killed after the shards started their reports but before it
+# recorded them: the resumed worker starts and records new ones, and deletes
+# those it finds by their label but never recorded. The recording waits
+# for a lock the test holds (a trigger a superuser put on the table).
+$coordinator->safe_psql('postgres', q{
+CREATE FUNCTION public.hold_recording() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(4242);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER hold_recording BEFORE INSERT ON _store_monitoring_internal.shard_report
+    FOR EACH ROW EXECUTE FUNCTION public.hold_recording();
+});
+my $holder = $coordinator->background_psql('postgres');
+$holder->query_safe('SELECT pg_advisory_lock(4242)');
+my $unrecorded = trigger($coordinator);
+my $label = "coordinator report $unrecorded";
+for my $name (sort keys %shard)
+{
+	ok(poll_until($shard{$name},
+			"SELECT count(*) FROM _store_monitoring_internal.report WHERE label = '$label'", '1'),
+		"killed before recording: $name started its report");
+}
+my $held = poll_value($coordinator, q{
+SELECT pid FROM pg_catalog.pg_stat_activity
+WHERE backend_type = 'store_monitoring worker' AND wait_event_type = 'Lock'});
+ok(defined $held, '... and the coordinator worker waits to record them');
+kill_worker_and_wait_restart($coordinator, $held);  # ends the holder's session too
+eval { $holder->quit };
+is(wait_report($coordinator, $unrecorded), 'Complete', '... the resumed report completes');
+my %recorded = started_on_shards($unrecorded);
+for my $name (sort keys %shard)
+{
+	ok(poll_until($shard{$name},
+			"SELECT string_agg(report_id, ',') FROM _store_monitoring_internal.report WHERE label = '$label'",
+			$recorded{$name}),
+		"... $name keeps only the report recorded, the first one deleted");
+}
+$coordinator->safe_psql('postgres', 'DROP TRIGGER hold_recording ON _store_monitoring_internal.shard_report');
+
+# Connecting is bounded by connect_timeout (the server's option, else 10 s),
+# not shard_timeout: an address that takes connections but never answers.
+my $blackhole = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp')
+  or die "listen: $!";
+my $blackhole_port = $blackhole->sockport;
+$coordinator->safe_psql('postgres', qq{
+CREATE SERVER blackhole FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '127.0.0.1', port '$blackhole_port', dbname 'postgres');
+CREATE USER MAPPING FOR CURRENT_USER SERVER blackhole;
+SELECT store_monitoring.add_shard('blackhole');
+});
+failed_with(trigger($coordinator),
+	qr/^shard "blackhole": could not connect: no answer within connect_timeout \(10 s\)$/,
+	'a shard that never answers, shard_timeout 600 s');
+$coordinator->safe_psql('postgres', "ALTER SERVER blackhole OPTIONS (ADD connect_timeout '3')");
+failed_with(trigger($coordinator),
+	qr/^shard "blackhole": could not connect: no answer within connect_timeout \(3 s\)$/,
+	"... its server's connect_timeout");
+$coordinator->safe_psql('postgres', "SELECT store_monitoring.remove_shard('blackhole')");
+close $blackhole;
 
 # --- user mappings and the shards' privileges --------------------------------
 for my $node ($coordinator, values %shard)

@@ -6,7 +6,7 @@
 #include "pg/common/locks.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
-#include "pg/shards/fanout.hpp"
+#include "pg/shards/cleanup.hpp"
 #include "pg/store/states.hpp"
 #include "pg/store/visibility.hpp"
 #include "pg/store/write.hpp"
@@ -203,18 +203,20 @@ Datum delete_report(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "report \"" + shown_id(id) + "\" is Running and cannot be deleted",
                     "Wait for it to end (wait_report()), then delete it.");
-  // A coordinator's report: first the reports it started on the shards
-  // (their deletes commit there at once), with a WARNING for each shard
-  // that cannot be reached; the local delete goes on regardless.
-  Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
-  delete_shard_reports(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)), owner);
-  // The foreign keys of report_output, report_result and shard_report cascade.
+  // The foreign keys of report_output, report_result and shard_report
+  // cascade; a coordinator's recorded shard reports are noted for cleanup
+  // (the trigger note_shard_cleanup).
   uint64 deleted = spi_execute(
       "DELETE FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1 AND "
       "status OPERATOR(pg_catalog.<>) $2",
       {{TEXTOID, PointerGetDatum(id)}, {TEXTOID, text_datum(status_text(ReportStatus::Running))}},
       false);
   if (deleted != 1) report_does_not_exist(id);  // deleted meanwhile by another session
+  // A coordinator's report: then the reports it started on the shards, as
+  // its owner's user mapping (their deletes commit there at once), with a
+  // WARNING for each shard that cannot be reached, whose report a worker
+  // deletes later.
+  clean_up_shard_reports(std::string_view(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)));
   return Datum(0);
 }
 
@@ -290,7 +292,6 @@ void cancel_report(FunctionCallInfo fcinfo) {
           report_row_sql("r.owner, r.status, r.lock_key, r.progress_handle, r.worker_pid"), id_text,
           false);
       bool is_null = false;
-      Oid owner = DatumGetObjectId(spi_value(0, 1, &is_null));
       std::string status = text_string(spi_value(0, 2, &is_null));
       if (status != status_text(ReportStatus::Running))
         throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -317,8 +318,8 @@ void cancel_report(FunctionCallInfo fcinfo) {
         // and the lock: read it again, to say how it ended.
         if (!fail_report(id, message)) continue;
         // A coordinator report whose worker died may have started reports
-        // on its shards: cancel them as its worker would have.
-        cancel_shard_reports(id, owner);
+        // on its shards: delete them as its worker would have.
+        clean_up_shard_reports(id);
         return;
       }
       bool asked = request_cancel(segment, id, caller);

@@ -318,43 +318,31 @@ ProcessMemory process_memory() {
   return memory;
 }
 
-// The worker's private memory at its largest during one report, in kB (-1
-// when the system does not say). Samples of the private resident size at
-// the points where the most is held catch what stays; the kernel's peak
-// resident size, reset at the start, catches short peaks between samples
-// (the row holding the CSV, formed while it is written). That peak includes
-// shared memory; less the shared and file pages resident at the end (never
-// fewer than at the peak, as they stay mapped), it never overstates.
-class PeakMemory {
- public:
-  PeakMemory() {
-    FILE* clear = std::fopen("/proc/self/clear_refs", "w");
-    if (clear != nullptr) {
-      peak_resettable_ = std::fputs("5", clear) >= 0;
-      peak_resettable_ = std::fclose(clear) == 0 && peak_resettable_;
-    }
-    sample();
-  }
-  void sample() { largest_ = std::max(largest_, process_memory().anonymous); }
-  int64 largest_kb() {
-    sample();
-    ProcessMemory now = process_memory();
-    if (peak_resettable_ && now.peak >= 0 && now.file >= 0 && now.shared >= 0)
-      largest_ = std::max(largest_, now.peak - now.file - now.shared);
-    return largest_;
-  }
-
- private:
-  bool peak_resettable_ = false;
-  int64 largest_ = -1;
-};
-
 // Gives memory freed by C++ (many small blocks: the inputs per store) back to
 // the system, so that the writing, which copies the stored form, starts from
 // what the result needs rather than from the reading's high-water mark.
 void release_freed_memory() { (void)malloc_trim(0); }
 
 }  // namespace
+
+PeakMemory::PeakMemory() {
+  FILE* clear = std::fopen("/proc/self/clear_refs", "w");
+  if (clear != nullptr) {
+    peak_resettable_ = std::fputs("5", clear) >= 0;
+    peak_resettable_ = std::fclose(clear) == 0 && peak_resettable_;
+  }
+  sample();
+}
+
+void PeakMemory::sample() { largest_ = std::max(largest_, process_memory().anonymous); }
+
+int64 PeakMemory::largest_kb() {
+  sample();
+  ProcessMemory now = process_memory();
+  if (peak_resettable_ && now.peak >= 0 && now.file >= 0 && now.shared >= 0)
+    largest_ = std::max(largest_, now.peak - now.file - now.shared);
+  return largest_;
+}
 
 void check_owner_exists(Oid owner) {
   bool exists = pg_call([&] { return SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)); });
@@ -474,8 +462,7 @@ void compute_and_store_report(const ReportJob& job) {
   throw_if_canceled();  // the last chance: the caller commits next
 }
 
-void store_complete_report(const ReportJob& job, ReportOutput& report) {
-  PeakMemory memory;
+void store_complete_report(const ReportJob& job, ReportOutput& report, PeakMemory& memory) {
   store_result(job, report, memory);
 }
 

@@ -30,10 +30,30 @@ struct ReportJob {
 // PgError or std::exception on failure (the caller rolls back).
 void compute_and_store_report(const ReportJob& job);
 
+// The worker's private memory at its largest during one report, in kB (-1
+// when the system does not say), from its construction on. Samples of the
+// private resident size at the points where the most is held catch what
+// stays; the kernel's peak resident size, reset at construction, catches
+// short peaks between samples (the row holding the CSV, formed while it is
+// written). That peak includes shared memory; less the shared and file pages
+// resident at the end (never fewer than at the peak, as they stay mapped),
+// it never overstates.
+class PeakMemory {
+ public:
+  PeakMemory();
+  void sample();
+  int64 largest_kb();
+
+ private:
+  bool peak_resettable_ = false;
+  int64 largest_ = -1;
+};
+
 // Writes a computed report's rows and marks it Complete, in the caller's
-// transaction (the one step local and sharded reports share).
-// Consumes `report` (its memory is freed as it is written).
-void store_complete_report(const ReportJob& job, ReportOutput& report);
+// transaction (the one step local and sharded reports share), recording
+// what `memory` saw as the worker's peak. Consumes `report` (its memory is
+// freed as it is written).
+void store_complete_report(const ReportJob& job, ReportOutput& report, PeakMemory& memory);
 
 // Locks the report's row; throws unless it is still Running. Returns the
 // sources recorded when the report was triggered.

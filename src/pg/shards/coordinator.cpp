@@ -17,6 +17,7 @@
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/shards/cleanup.hpp"
 #include "pg/shards/fanout.hpp"
 #include "pg/store/states.hpp"
 #include "pg/worker/progress.hpp"
@@ -68,37 +69,52 @@ std::string interval_text(int64 micros) {
   return buffer;
 }
 
-void read_rows(Shard& shard) {
-  PGresult* result = shard.last.get();
+// The next of `shard`'s report_rows(), streamed; false after its last, once
+// the rows were as many as its report's `store_count`.
+bool next_row(Shard& shard, TimestampTz deadline, long store_count, ShardRow& row) {
+  Result result = next_result(shard, deadline);
+  if (result && PQresultStatus(result.get()) == PGRES_TUPLES_OK) {
+    if (next_result(shard, deadline)) shard_failed(shard, "unexpected answer");
+    // The rows must be the whole report the shard says it computed: a shard
+    // whose stored rows lost some (or gained some) is not merged as if whole.
+    if (shard.rows_received != static_cast<size_t>(store_count))
+      shard_failed(shard, "its report " + shard.shard_report_id + " has store_count " +
+                              std::to_string(store_count) + " but report_rows() returned " +
+                              std::to_string(shard.rows_received) + " rows");
+    shard.connection.reset();
+    return false;
+  }
   // store_id, then uptime, downtime and unknown time per window.
   constexpr int kColumns = 10;
-  if (result == nullptr || PQnfields(result) != kColumns)
+  PGresult* one = result.get();
+  if (one == nullptr || PQresultStatus(one) != PGRES_SINGLE_TUPLE || PQnfields(one) != kColumns ||
+      PQntuples(one) != 1)
     shard_failed(shard, "unexpected report rows");
-  int count = PQntuples(result);
-  shard.rows.shard = shard.name;
-  shard.rows.store_ids.reserve(count);
-  shard.rows.values.reserve(count);
-  for (int row = 0; row < count; ++row) {
-    ReportUnitValues values{};
-    for (int column = 0; column < kColumns; ++column)
-      if (PQgetisnull(result, row, column)) shard_failed(shard, "returned a NULL in its rows");
-    shard.rows.store_ids.emplace_back(PQgetvalue(result, row, 0), PQgetlength(result, row, 0));
-    for (int column = 1; column < kColumns; ++column) {
-      const char* text = PQgetvalue(result, row, column);
-      char* end = nullptr;
-      errno = 0;
-      values[column - 1] = std::strtod(text, &end);
-      if (end == text || *end != '\0' || errno != 0)
-        shard_failed(shard, std::string("returned a value that is not a number: ") + text);
-    }
-    shard.rows.values.push_back(values);
+  for (int column = 0; column < kColumns; ++column)
+    if (PQgetisnull(one, 0, column)) shard_failed(shard, "returned a NULL in its rows");
+  row.store_id.assign(PQgetvalue(one, 0, 0), PQgetlength(one, 0, 0));
+  for (int column = 1; column < kColumns; ++column) {
+    const char* text = PQgetvalue(one, 0, column);
+    char* end = nullptr;
+    errno = 0;
+    row.values[column - 1] = std::strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0)
+      shard_failed(shard, std::string("returned a value that is not a number: ") + text);
   }
-  shard.last.reset();
+  ++shard.rows_received;
+  return true;
 }
+
+// Room for the stored form of `stores` stores: about 50 bytes each, more for
+// long ids. Only what is written takes memory; a shard's claim beyond this
+// many stores is not trusted with room (the encoder grows as it must).
+constexpr size_t kReservedBytesPerStore = 96;
+constexpr size_t kMostStoresReserved = size_t{1} << 24;
 
 // The steps of one report, each sent to every shard at once.
 ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
-                     std::vector<Shard>& shards, const TransactionRunner& in_transaction) {
+                     std::vector<Shard>& shards, std::vector<bool>& noted,
+                     const TransactionRunner& in_transaction, PeakMemory& memory) {
   TimestampTz deadline = shard_deadline();
   // Shard reports recorded by an interrupted run are canceled too.
   if (progress_cancel_requested()) throw ReportCanceled();
@@ -128,8 +144,24 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
       throw UserError(ERRCODE_INTERNAL_ERROR, *error);
   }
 
+  // Noted before triggering: a worker killed before it records a shard's
+  // report id leaves the note, and the report's label, to find it by.
+  if (auto error = in_transaction([&] {
+        for (size_t i = 0; i < shards.size(); ++i)
+          if (!shards[i].recorded && !noted[i])
+            spi_execute(
+                "INSERT INTO _store_monitoring_internal.shard_cleanup (report_id, server, owner) "
+                "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                {{TEXTOID, text_datum(job.report_id)},
+                 {NAMEOID, CStringGetDatum(shards[i].name.c_str())},
+                 {OIDOID, ObjectIdGetDatum(job.owner)}},
+                false);
+      }))
+    throw UserError(ERRCODE_INTERNAL_ERROR, *error);
+  noted.assign(shards.size(), true);
   std::string as_of = iso_timestamp(job.as_of);
   std::string extrapolation = interval_text(job.max_extrapolation_us);
+  std::string label = shard_report_label(job.report_id);
   bool triggered = false;
   for (Shard& shard : shards) {
     if (shard.recorded) continue;
@@ -140,7 +172,7 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
                           literal(shard, interpolation_name(job.interpolation)) +
                           ", false); "
                           "SELECT store_monitoring.trigger_report(" +
-                          literal(shard, as_of) + "::timestamptz)");
+                          literal(shard, as_of) + "::timestamptz, " + literal(shard, label) + ")");
     triggered = true;
   }
   // Not cancelable: a cancel is noticed once the new shard reports' ids are
@@ -202,68 +234,68 @@ ReportOutput fan_out(ReportJob& job, bool as_of_known, TimestampTz requested_at,
   }
   wait_for_all(shards, deadline, WaitMode::cancelable);
   std::vector<long> store_counts;
+  size_t stores = 0;
   for (Shard& shard : shards) {
     if (shard.status != status_text(ReportStatus::Complete))
       shard_failed(shard, "its report " + shard.shard_report_id + " is " + shard.status + ": " +
                               single_value(shard).value_or("(no error message)"));
     store_counts.push_back(store_count_of(shard));
-    send_query(shard, "SELECT * FROM store_monitoring.report_rows(" +
-                          literal(shard, shard.shard_report_id) + ")");
+    stores += static_cast<size_t>(store_counts.back());
+    send_streamed_query(shard, "SELECT * FROM store_monitoring.report_rows(" +
+                                   literal(shard, shard.shard_report_id) + ")");
   }
-  wait_for_all(shards, deadline, WaitMode::cancelable);
-  for (size_t i = 0; i < shards.size(); ++i) {
-    Shard& shard = shards[i];
-    read_rows(shard);
-    // The rows must be the whole report the shard says it computed: a shard
-    // whose stored rows lost some (or gained some) is not merged as if whole.
-    const size_t received = shard.rows.store_ids.size();
-    if (received != static_cast<size_t>(store_counts[i]))
-      shard_failed(shard, "its report " + shard.shard_report_id + " has store_count " +
-                              std::to_string(store_counts[i]) + " but report_rows() returned " +
-                              std::to_string(received) + " rows");
-  }
-  for (Shard& shard : shards) shard.connection.reset();
-
-  std::vector<ShardRows> rows;
-  rows.reserve(shards.size());
-  for (Shard& shard : shards) rows.push_back(std::move(shard.rows));
+  // Each shard's rows as they arrive, merged straight into the stored form:
+  // the coordinator holds that and one row per shard.
+  std::vector<ShardStream> streams;
+  for (size_t i = 0; i < shards.size(); ++i)
+    streams.push_back({shards[i].name, [&, i](ShardRow& row) {
+                         return next_row(shards[i], deadline, store_counts[i], row);
+                       }});
+  ReportEncoder encoder;
+  encoder.reserve(std::min(stores, kMostStoresReserved) * kReservedBytesPerStore);
   TimestampTz merging = GetCurrentTimestamp();
-  ReportOutput output = merge_shard_rows(rows);
+  size_t merged = merge_shard_streams(streams, encoder);
+  ReportOutput output;
+  output.stored = encoder.finish();
+  output.store_count = merged;
+  for (Shard& shard : shards) shard.connection.reset();
+  int64 held_kb = memory.largest_kb();
   pg_call([&] {
-    elog(DEBUG1, "store_monitoring report %s: %zu stores from %zu shards merged in %.1f ms",
-         job.report_id.c_str(), output.store_ids.size(), shards.size(),
-         (GetCurrentTimestamp() - merging) / 1000.0);
+    elog(DEBUG1,
+         "store_monitoring report %s: %zu stores from %zu shards merged in %.1f ms, "
+         "%lld kB held at most",
+         job.report_id.c_str(), merged, shards.size(), (GetCurrentTimestamp() - merging) / 1000.0,
+         static_cast<long long>(held_kb));
   });
   return output;
 }
 
-// Cancels, within store_monitoring.shard_timeout, the reports that the
-// fan-out of `job` started (or found recorded) on `shards` and that still
-// run; finished ones stay (a delete of the coordinator's report deletes
-// them). Never raises: whatever goes wrong is a WARNING in the log.
-void cancel_started_shard_reports(const ReportJob& job, std::vector<Shard>& shards) {
+// Deletes on `shards` the reports of `job` (all of them, or all but those it
+// recorded and merged), within store_monitoring.shard_timeout, and forgets
+// the notes of those done; the others are tried again after later reports.
+// Never raises: whatever goes wrong is a WARNING in the log.
+void delete_shard_reports(const ReportJob& job, std::vector<Shard>& shards,
+                          const std::vector<bool>& noted, bool keep_recorded,
+                          const TransactionRunner& in_transaction) {
   // New connections, not the open ones: those may be busy in wait_report(),
   // and interrupting that takes PQcancel(), which in PostgreSQL 15 connects
   // without a time limit. The shard ends the dropped sessions' queries
-  // (client_connection_check_interval); the new ones are bounded by
-  // shard_timeout.
-  std::vector<Shard> started;
-  for (Shard& shard : shards) {
-    shard.connection.reset();
-    if (shard.shard_report_id.empty()) continue;
-    Shard again;
-    again.name = shard.name;
-    again.options = shard.options;
-    again.shard_report_id = shard.shard_report_id;
-    started.push_back(std::move(again));
+  // (client_connection_check_interval).
+  std::vector<ShardCleanup> items;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    shards[i].connection.reset();
+    if (noted[i] || shards[i].recorded || !shards[i].shard_report_id.empty())
+      items.push_back(
+          {job.report_id, shards[i].name, job.owner, shards[i].shard_report_id, keep_recorded});
   }
   try {
-    act_on_shard_reports(started, ShardReportAction::cancel);
+    delete_on_shards(items, &in_transaction);
+    (void)in_transaction([&] { forget_done(items); });
   } catch (const std::exception& e) {
     // report_timeout or pg_cancel_backend() struck meanwhile (between
     // transactions: nothing to clean up): the report still ends as it would.
     std::string message = "store_monitoring report " + job.report_id +
-                          ": stopped canceling its shards' reports: " + e.what();
+                          ": stopped deleting its shards' reports: " + e.what();
     try {
       pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
     } catch (const std::exception&) {
@@ -278,6 +310,7 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
                                                     TimestampTz requested_at,
                                                     const TransactionRunner& in_transaction) {
   std::vector<Shard> shards;
+  std::vector<bool> noted;  // per shard: a note to clean up after it exists
   std::optional<std::string> error = in_transaction([&] {
     for (const std::string& name : shard_names()) {
       Shard shard;
@@ -292,37 +325,56 @@ std::optional<std::string> compute_report_on_shards(ReportJob job, bool as_of_kn
         shard.shard_report_id = std::string(text_bytes(spi_value(0, 1, &is_null)));
         shard.recorded = true;
       }
+      noted.push_back(
+          spi_execute(
+              "SELECT FROM _store_monitoring_internal.shard_cleanup WHERE report_id "
+              "OPERATOR(pg_catalog.=) $1 AND server OPERATOR(pg_catalog.=) $2",
+              {{TEXTOID, text_datum(job.report_id)}, {NAMEOID, CStringGetDatum(name.c_str())}},
+              true) == 1);
       shards.push_back(std::move(shard));
     }
   });
   if (error) return error;
+  // An earlier run noted shards: it may have started reports there that it
+  // never recorded.
+  bool resumed = std::find(noted.begin(), noted.end(), true) != noted.end();
   ReportOutput output;
   bool canceled = false;
+  PeakMemory memory;  // what the merge holds, and the write
   try {
-    output = fan_out(job, as_of_known, requested_at, shards, in_transaction);
+    output = fan_out(job, as_of_known, requested_at, shards, noted, in_transaction, memory);
   } catch (const ReportCanceled&) {
     canceled = true;
   } catch (const std::exception& e) {
     // A stopped worker exits through FATAL without unwinding to here; what
     // arrives is an error that fails the report (resuming would repeat it).
-    // The shard reports it started and that still run are of no use now:
-    // canceled, so that they free the shards' workers. The report's error
-    // stays this one whatever the cancel meets (that goes to the log).
+    // The shard reports it started are of no use now: deleted (those still
+    // running canceled first, which frees the shards' workers). The
+    // report's error stays this one whatever the deleting meets (that goes
+    // to the log).
     std::string message = e.what();
-    cancel_started_shard_reports(job, shards);
+    delete_shard_reports(job, shards, noted, false, in_transaction);
     return message;
   }
-  if (canceled) cancel_started_shard_reports(job, shards);
+  if (canceled) delete_shard_reports(job, shards, noted, false, in_transaction);
   // A cancel that came after the shards' last answer fails the report too.
   if (canceled || progress_cancel_requested()) {
     std::string message = "canceled";
     (void)in_transaction([&] { message = progress_cancel_message().value_or(message); });
     return message;
   }
-  return in_transaction([&] {
+  std::optional<std::string> stored = in_transaction([&] {
     (void)lock_running_report(text_datum(job.report_id));
-    store_complete_report(job, output);
+    store_complete_report(job, output, memory);
+    // Every shard report this run started is recorded: nothing is left.
+    if (!resumed)
+      spi_execute(
+          "DELETE FROM _store_monitoring_internal.shard_cleanup WHERE report_id "
+          "OPERATOR(pg_catalog.=) $1",
+          {{TEXTOID, text_datum(job.report_id)}}, false);
   });
+  if (!stored && resumed) delete_shard_reports(job, shards, noted, true, in_transaction);
+  return stored;
 }
 
 }  // namespace store_monitoring::pg

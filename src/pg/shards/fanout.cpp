@@ -4,7 +4,6 @@
 #include "pg/common/compat.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/settings.hpp"
-#include "pg/common/spi.hpp"
 #include "pg/worker/progress.hpp"
 
 extern "C" {
@@ -16,9 +15,67 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace store_monitoring::pg {
 namespace {
+
+// A shard that floods its session with notices is relayed this many at a
+// time, the rest counted.
+constexpr size_t kNoticesKept = 20;
+
+// libpq's notice receiver: runs inside libpq, so it neither raises nor
+// throws; the notice is raised again by relay_notices().
+void keep_notice(void* arg, const PGresult* result) noexcept {
+  auto* notices = static_cast<ShardNotices*>(arg);
+  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  if (severity == nullptr || message == nullptr) return;
+  int elevel = std::strcmp(severity, "WARNING") == 0  ? WARNING
+               : std::strcmp(severity, "NOTICE") == 0 ? NOTICE
+               : std::strcmp(severity, "INFO") == 0   ? INFO
+                                                      : 0;  // DEBUG, LOG: the shard's own
+  if (elevel == 0) return;
+  try {
+    if (notices->pending.size() < kNoticesKept)
+      notices->pending.emplace_back(elevel, message);
+    else
+      ++notices->dropped;
+  } catch (...) {
+    ++notices->dropped;  // out of memory: counted, not kept
+  }
+}
+
+// Raises again, naming the shard, what it said since the last call.
+void relay_notices(const Shard& shard) {
+  ShardNotices& notices = *shard.notices;
+  if (notices.pending.empty() && notices.dropped == 0) return;
+  std::vector<std::pair<int, std::string>> pending;
+  pending.swap(notices.pending);
+  size_t dropped = std::exchange(notices.dropped, 0);
+  for (const auto& [elevel, message] : pending)
+    pg_call([&] {
+      ereport(elevel, (errmsg("shard \"%s\": %s", shard.name.c_str(), message.c_str())));
+    });
+  if (dropped > 0)
+    pg_call([&] {
+      ereport(WARNING,
+              (errmsg("shard \"%s\": %zu more notices not shown", shard.name.c_str(), dropped)));
+    });
+}
+
+// The connect timeout the shard's options give, in ms (0: none).
+long connect_timeout_ms(const ConnectionOptions& options) {
+  long seconds = kDefaultConnectTimeoutS;
+  for (size_t i = 0; i < options.keywords.size(); ++i)
+    if (options.keywords[i] == "connect_timeout") {
+      // As libpq reads it: a later value wins, 1 means 2.
+      seconds = std::strtol(options.values[i].c_str(), nullptr, 10);
+      if (seconds == 1) seconds = 2;
+    }
+  return seconds > 0 ? seconds * 1000 : 0;
+}
 
 std::string connection_error(const Shard& shard) {
   const char* message = PQerrorMessage(shard.connection.get());
@@ -90,6 +147,7 @@ struct WaitSet {
 }  // namespace
 
 [[noreturn]] void shard_failed(const Shard& shard, std::string message) {
+  relay_notices(shard);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   throw UserError(ERRCODE_CONNECTION_FAILURE, "shard \"" + shard.name + "\": " + message);
 }
@@ -104,6 +162,9 @@ void start_connection(Shard& shard) {
   values.push_back(nullptr);
   shard.connection.reset(PQconnectStartParams(keywords.data(), values.data(), 0));
   if (!shard.connection) throw std::bad_alloc();
+  PQsetNoticeReceiver(shard.connection.get(), keep_notice, shard.notices.get());
+  long timeout_ms = connect_timeout_ms(shard.options);
+  shard.connect_by = timeout_ms > 0 ? GetCurrentTimestamp() + timeout_ms * 1000 : DT_NOEND;
   if (PQstatus(shard.connection.get()) == CONNECTION_BAD)
     shard_failed(shard, "could not connect: " + connection_error(shard));
   shard.step = Shard::Step::connecting;
@@ -118,7 +179,58 @@ void send_query(Shard& shard, const std::string& sql) {
   shard.step = Shard::Step::flushing;
 }
 
+void send_streamed_query(Shard& shard, const std::string& sql) {
+  send_query(shard, sql);
+  if (!PQsetSingleRowMode(shard.connection.get())) shard_failed(shard, "could not stream rows");
+}
+
+Result next_result(Shard& shard, TimestampTz deadline) {
+  PGconn* connection = shard.connection.get();
+  for (;;) {
+    if (progress_cancel_requested()) throw ReportCanceled();
+    uint32 events = WL_SOCKET_READABLE;
+    if (shard.step == Shard::Step::idle) return nullptr;
+    if (shard.step == Shard::Step::flushing) {
+      int flushed = PQflush(connection);
+      if (flushed < 0) shard_failed(shard, connection_error(shard));
+      if (flushed > 0) events |= WL_SOCKET_WRITEABLE;
+      if (flushed == 0) shard.step = Shard::Step::reading;
+    }
+    if (shard.step == Shard::Step::reading && !PQisBusy(connection)) {
+      Result result(PQgetResult(connection));
+      relay_notices(shard);
+      if (!result) {
+        shard.step = Shard::Step::idle;
+        return result;
+      }
+      ExecStatusType status = PQresultStatus(result.get());
+      if (status != PGRES_SINGLE_TUPLE && status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+        shard.sqlstate = sqlstate ? sqlstate : "";
+        shard_failed(shard, PQresultErrorMessage(result.get()));
+      }
+      return result;
+    }
+    long remaining_ms = static_cast<long>((deadline - GetCurrentTimestamp()) / 1000);
+    if (remaining_ms <= 0)
+      shard_failed(shard, "no answer within store_monitoring.shard_timeout (" +
+                              std::to_string(current_settings().shard_timeout_ms) + " ms)");
+    pgsocket socket = PQsocket(connection);
+    if (socket == PGINVALID_SOCKET) shard_failed(shard, connection_error(shard));
+    int occurred = pg_call([&] {
+      int rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT | events,
+                                 socket, remaining_ms, PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+      return rc;
+    });
+    if ((occurred & WL_SOCKET_READABLE) && !PQconsumeInput(connection))
+      shard_failed(shard, connection_error(shard));
+  }
+}
+
 void drop_shard(Shard& shard, std::string message) {
+  relay_notices(shard);
   std::string prefix = "shard \"" + shard.name + "\": ";
   if (message.starts_with(prefix)) message.erase(0, prefix.size());
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
@@ -145,10 +257,30 @@ void wait_for_all(std::vector<Shard>& shards, TimestampTz deadline, WaitMode mod
           idle = true;
         }
       }
+      relay_notices(shard);
       if (!idle) busy.push_back(&shard);
     }
     if (busy.empty()) return;
-    long remaining_ms = static_cast<long>((deadline - GetCurrentTimestamp()) / 1000);
+    TimestampTz now = GetCurrentTimestamp();
+    TimestampTz wake = deadline;
+    for (size_t i = 0; i < busy.size(); ++i) {
+      Shard& shard = *busy[i];
+      if (shard.step != Shard::Step::connecting) continue;
+      if (shard.connect_by > now) {
+        wake = std::min(wake, shard.connect_by);
+        continue;
+      }
+      // An address that takes connections but never answers (or none at
+      // all) gives up here, not at shard_timeout.
+      std::string message = "could not connect: no answer within connect_timeout (" +
+                            std::to_string(connect_timeout_ms(shard.options) / 1000) + " s)";
+      if (mode != WaitMode::tolerant) shard_failed(shard, message);
+      drop_shard(shard, message);
+      busy.erase(busy.begin() + static_cast<long>(i--));
+    }
+    if (busy.empty()) return;
+    long remaining_ms = static_cast<long>((deadline - now) / 1000);
+    long wait_ms = std::max<long>(1, static_cast<long>((wake - now + 999) / 1000));
     if (remaining_ms <= 0) {
       std::string message = "no answer within store_monitoring.shard_timeout (" +
                             std::to_string(current_settings().shard_timeout_ms) + " ms)";
@@ -179,7 +311,7 @@ void wait_for_all(std::vector<Shard>& shards, TimestampTz deadline, WaitMode mod
     int count = pg_call([&] {
       AddWaitEventToSet(wait.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
       AddWaitEventToSet(wait.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
-      int n = WaitEventSetWait(wait.set, remaining_ms, occurred.data(),
+      int n = WaitEventSetWait(wait.set, wait_ms, occurred.data(),
                                static_cast<int>(occurred.size()), PG_WAIT_EXTENSION);
       ResetLatch(MyLatch);
       CHECK_FOR_INTERRUPTS();
@@ -209,95 +341,6 @@ std::optional<std::string> single_value(const Shard& shard) {
 TimestampTz shard_deadline() {
   return GetCurrentTimestamp() +
          static_cast<TimestampTz>(current_settings().shard_timeout_ms) * 1000;
-}
-
-void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action) {
-  if (shards.empty()) return;
-  TimestampTz deadline = shard_deadline();
-  auto each_connected = [&](auto&& step) {
-    for (Shard& shard : shards) {
-      if (!shard.failure.empty()) continue;
-      try {
-        step(shard);
-      } catch (const UserError& error) {
-        drop_shard(shard, error.what());
-      }
-    }
-  };
-  each_connected([](Shard& shard) { start_connection(shard); });
-  wait_for_all(shards, deadline, WaitMode::tolerant);
-  each_connected([](Shard& shard) { send_query(shard, kSessionSetup); });
-  wait_for_all(shards, deadline, WaitMode::tolerant);
-  long remaining_ms =
-      std::max<long>(0, static_cast<long>((deadline - GetCurrentTimestamp()) / 1000));
-  each_connected([&](Shard& shard) {
-    std::string id = literal(shard, shard.shard_report_id);
-    // Only a Running report can be canceled, and only a finished one
-    // deleted: a delete cancels a shard report still running (the
-    // coordinator's ended without it) and waits for it to end.
-    // wait_report(id, 0) reads the status without rendering the CSV.
-    std::string cancel = "SELECT store_monitoring.cancel_report(" + id +
-                         ") WHERE store_monitoring.wait_report(" + id +
-                         ", '0') OPERATOR(pg_catalog.=) 'Running'";
-    send_query(shard, action == ShardReportAction::cancel
-                          ? cancel
-                          : cancel + "; SELECT store_monitoring.wait_report(" + id + ", " +
-                                literal(shard, std::to_string(remaining_ms) + " milliseconds") +
-                                "); SELECT store_monitoring.delete_report(" + id + ")");
-  });
-  wait_for_all(shards, deadline, WaitMode::tolerant);
-  for (Shard& shard : shards) {
-    shard.connection.reset();
-    if (shard.failure.empty()) continue;
-    bool moot = shard.sqlstate == "42704" ||  // undefined_object: gone, or not its own
-                (action == ShardReportAction::cancel &&
-                 shard.sqlstate == "55000");  // not Running: finished meanwhile
-    if (moot) continue;
-    std::string message = std::string("could not ") +
-                          (action == ShardReportAction::cancel ? "cancel" : "delete") +
-                          " report \"" + shard.shard_report_id + "\" on shard \"" + shard.name +
-                          "\": " + shard.failure;
-    pg_call([&] { ereport(WARNING, (errmsg("%s", message.c_str()))); });
-  }
-}
-
-namespace {
-
-// Needs a transaction and SPI.
-void act_on_recorded_shard_reports(std::string_view report_id, Oid owner,
-                                   ShardReportAction action) {
-  uint64 rows = spi_execute(
-      "SELECT server::text, shard_report_id FROM _store_monitoring_internal.shard_report "
-      "WHERE report_id OPERATOR(pg_catalog.=) $1 ORDER BY server",
-      {{TEXTOID, text_datum(report_id)}}, true);
-  std::vector<Shard> shards(rows);
-  for (uint64 i = 0; i < rows; ++i) {
-    bool is_null = false;
-    shards[i].name = text_bytes(spi_value(i, 1, &is_null));
-    shards[i].shard_report_id = text_bytes(spi_value(i, 2, &is_null));
-  }
-  // Read fully before connection_options runs SQL of its own (it replaces
-  // SPI_tuptable). The owner's user mapping, whoever calls: the shard then
-  // applies that remote role's privileges, as when the reports were started.
-  // Catalog errors (PgError) are not the shard's: they fail the call.
-  for (Shard& shard : shards) {
-    try {
-      shard.options = connection_options(shard.name, owner);
-    } catch (const UserError& error) {
-      shard.failure = error.what();
-    }
-  }
-  act_on_shard_reports(shards, action);
-}
-
-}  // namespace
-
-void delete_shard_reports(std::string_view report_id, Oid owner) {
-  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::remove);
-}
-
-void cancel_shard_reports(std::string_view report_id, Oid owner) {
-  act_on_recorded_shard_reports(report_id, owner, ShardReportAction::cancel);
 }
 
 }  // namespace store_monitoring::pg

@@ -1,10 +1,12 @@
 // The coordinator's fan-out over libpq: one connection per shard, every step
 // sent to all shards at once, their sockets waited on together, up to
-// store_monitoring.shard_timeout in all. Errors name the shard.
+// store_monitoring.shard_timeout in all (connecting: up to the connect
+// timeout). Errors name the shard; so do the NOTICEs and WARNINGs a shard
+// sends, which are raised again here (to the caller of a session's call, to
+// the server log in a worker).
 #pragma once
 
 #include "core/report_pipeline.hpp"  // ReportCanceled: also what a canceled fan-out throws
-#include "core/shard_merge.hpp"
 #include "pg/shards/catalog.hpp"
 
 extern "C" {
@@ -18,6 +20,7 @@ extern "C" {
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace store_monitoring::pg {
@@ -32,21 +35,30 @@ struct ConnectionDeleter {
   void operator()(PGconn* connection) const { PQfinish(connection); }
 };
 
+// What a shard said besides its answers (NOTICE, WARNING), kept by libpq's
+// notice receiver until raised again. At its own address: libpq holds it.
+struct ShardNotices {
+  std::vector<std::pair<int, std::string>> pending;  // elevel, message
+  size_t dropped = 0;                                // beyond the bound
+};
+
 struct Shard {
   std::string name;
   ConnectionOptions options;
   std::unique_ptr<PGconn, ConnectionDeleter> connection;
+  std::unique_ptr<ShardNotices> notices = std::make_unique<ShardNotices>();
+  TimestampTz connect_by = 0;  // connecting fails after this
   enum class Step { idle, connecting, flushing, reading } step = Step::idle;
   PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
   bool ready = false;  // its socket was ready at the last wait
   Result last;         // the last result that returned rows
   std::string shard_report_id;
-  bool recorded = false;  // shard_report_id read from the coordinator
-  std::string status;     // of the shard's report once waited for
-  std::string error;      // of the shard's report when Failed
-  ShardRows rows;
-  std::string sqlstate;  // of the last error the shard answered
-  std::string failure;   // why it was dropped (WaitMode::tolerant)
+  bool recorded = false;     // shard_report_id read from the coordinator
+  std::string status;        // of the shard's report once waited for
+  std::string error;         // of the shard's report when Failed
+  size_t rows_received = 0;  // by the streamed fetch
+  std::string sqlstate;      // of the last error the shard answered
+  std::string failure;       // why it was dropped (WaitMode::tolerant)
 };
 
 enum class WaitMode {
@@ -61,8 +73,21 @@ enum class WaitMode {
 void drop_shard(Shard& shard, std::string message);
 
 // Starts connecting `shard` (its name and options set), or sends it `sql`.
+// Connecting is bounded by the connect_timeout option of the shard's server
+// or user mapping (seconds, as libpq reads it; 0: none), else by
+// kDefaultConnectTimeoutS, and always by shard_timeout.
 void start_connection(Shard& shard);
+constexpr int kDefaultConnectTimeoutS = 10;
 void send_query(Shard& shard, const std::string& sql);
+// send_query, in libpq's single-row mode: next_result() gives its rows one by
+// one.
+void send_streamed_query(Shard& shard, const std::string& sql);
+
+// The next result of `shard`'s query (nullptr once there are no more),
+// waiting only on this shard's socket, at most until `deadline`; a cancel of
+// the coordinator's report raises ReportCanceled. An error result raises,
+// naming the shard.
+Result next_result(Shard& shard, TimestampTz deadline);
 
 // Drives every shard that has a connection until all are idle, waiting on
 // their sockets together. Unless tolerant, raises naming the first shard
@@ -87,29 +112,5 @@ constexpr const char* kSessionSetup =
     "SET DateStyle = 'ISO'; SET IntervalStyle = 'postgres'; "
     "SET extra_float_digits = 3; SET client_connection_check_interval = '2s'; "
     "SET default_transaction_isolation = 'read committed'";
-
-enum class ShardReportAction { cancel, remove };
-
-// Cancels or deletes, on each shard of `shards` (name, options and
-// shard_report_id set; those with a failure already are only warned about),
-// the report it names: all shards at once, each over a new connection as
-// its options say, within store_monitoring.shard_timeout. A shard that
-// cannot be reached or refuses gets a WARNING naming it and its report;
-// nothing here raises for a shard. A report the shard no longer shows to
-// the mapped role (gone, or never its own) is left alone silently, as is,
-// for a cancel, one that has already finished.
-void act_on_shard_reports(std::vector<Shard>& shards, ShardReportAction action);
-
-// A coordinator report deleted (delete_report) or canceled without a worker
-// (cancel_report): deletes or cancels the reports it started on the shards
-// (_store_monitoring_internal.shard_report), connecting to each as the
-// user mapping of `owner`, the role that owns the report, never the caller's
-// or a superuser's, so each shard applies that remote role's privileges.
-// All shards at once, within store_monitoring.shard_timeout; a shard that
-// cannot be reached or refuses gets a WARNING naming the shard and its
-// report, and the caller goes on. Needs a transaction and SPI.
-void delete_shard_reports(std::string_view report_id, Oid owner);
-
-void cancel_shard_reports(std::string_view report_id, Oid owner);
 
 }  // namespace store_monitoring::pg

@@ -22,6 +22,7 @@
 #include "pg/common/spi.hpp"
 #include "pg/read/report_compute.hpp"
 #include "pg/shards/catalog.hpp"
+#include "pg/shards/cleanup.hpp"
 #include "pg/shards/coordinator.hpp"
 #include "pg/store/write.hpp"
 #include "pg/worker/claim.hpp"
@@ -94,6 +95,13 @@ bool process(Claim& claim) {
   return written;
 }
 
+// in_transaction() as the shards' code takes it.
+std::optional<std::string> in_own_transaction(const std::function<void()>& body) {
+  TransactionResult result = in_transaction([&] { body(); });
+  if (result.ok) return std::nullopt;
+  return result.error;
+}
+
 bool process_report(Claim& claim) {
   ReportGuard guard(claim.job.report_id, current_settings().report_timeout_ms);
   // Fails the report; when it was stopped (timeout, cancel_report), with why,
@@ -113,12 +121,7 @@ bool process_report(Claim& claim) {
       return fail(error.what());
     }
     std::optional<std::string> error = compute_report_on_shards(
-        claim.job, claim.as_of_known, claim.requested_at,
-        [](const std::function<void()>& body) -> std::optional<std::string> {
-          TransactionResult result = in_transaction([&] { body(); });
-          if (result.ok) return std::nullopt;
-          return result.error;
-        });
+        claim.job, claim.as_of_known, claim.requested_at, in_own_transaction);
     return error ? fail(*error) : true;
   }
   try {
@@ -179,6 +182,11 @@ void serve_database() {
                                      retention.error.c_str())));
           });
         unlock(kReportLockClass, claimed.claim->lock_key);
+        // A coordinator's shard reports that earlier cleanups could not
+        // delete (a shard was down) or that purges left: tried again.
+        bool sharded = false;
+        if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded)
+          clean_up_leftovers(in_own_transaction);
       }
       if (wrote) {
         troubles = 0;
