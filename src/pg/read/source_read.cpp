@@ -283,7 +283,7 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
     return;
   }
   // First: a bad row ends the report before the long read.
-  stream_polls(source, kPollColumns + source.name + " s WHERE " + kNoRangeCondition, {}, sink, bad);
+  read_polls_without_range(source, sink, bad);
   // The range in heap order: a sequential scan when it is most of the table,
   // else a bitmap heap scan of the pages the block-range index
   // (store_status_timestamp_utc_brin) names. The B-tree index scan the
@@ -293,6 +293,28 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
   ScopedSetting heap_order("enable_indexscan", "off");
   stream_polls(
       source, range_query_for(source, true),
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
+      sink, bad);
+}
+
+void read_polls_without_range(const SourceShape& source, PollSink& sink, BadRows& bad) {
+  stream_polls(source, kPollColumns + source.name + " s WHERE " + kNoRangeCondition, {}, sink, bad);
+}
+
+void read_polls_in_blocks(const SourceShape& source, TimestampTz from, TimestampTz to,
+                          uint32_t first, std::optional<uint32_t> end, PollSink& sink,
+                          BadRows& bad) {
+  std::string sql = range_query_for(source, true) + " AND s.ctid OPERATOR(pg_catalog.>=) '(" +
+                    std::to_string(first) + ",0)'::pg_catalog.tid";
+  if (end)
+    sql += " AND s.ctid OPERATOR(pg_catalog.<) '(" + std::to_string(*end) + ",0)'::pg_catalog.tid";
+  // A TID range scan of the blocks: neither the whole table's sequential
+  // scan nor an index.
+  ScopedSetting no_seqscan("enable_seqscan", "off");
+  ScopedSetting no_bitmapscan("enable_bitmapscan", "off");
+  ScopedSetting no_indexscan("enable_indexscan", "off");
+  stream_polls(
+      source, sql,
       {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
       sink, bad);
 }
