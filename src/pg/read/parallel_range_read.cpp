@@ -15,6 +15,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "storage/shm_mq.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 }
 
@@ -430,15 +431,19 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     leader_first();
     ReadLimits limits(shared, true);
     GroupingSink sink(groups, limits, shared.polls[0]);
+    TimestampTz reading = GetCurrentTimestamp();
     if (shared.split)
       read_chunks(polls, shared, sink, bad);
     else
       read_polls_in_range(polls, from, to, sink, bad);
+    TimestampTz merging = GetCurrentTimestamp();
+    stats.read_us = merging - reading;
     if (stats.launched > 0)
       ended = receive_groups(read.queues, groups, limits);
     else
       read_poll_store_ids(polls, sink, bad);
     sink.check();
+    stats.merge_us = GetCurrentTimestamp() - merging;
   } catch (const PgError&) {
     throw;  // the transaction aborts
   } catch (...) {

@@ -52,6 +52,8 @@ struct RangeReadStats {
   uint32_t chunks = 0;          // block chunks (split)
   std::vector<uint64_t> polls;  // polls of the range per participant, the leader's first
   bool ids_in_worker = false;   // the store ids came from a parallel worker
+  TimestampTz read_us = 0;      // this process: its own share read
+  TimestampTz merge_us = 0;     // this process: the workers' groups merged (or the ids read)
 };
 
 // The heap blocks of one chunk a participant claims.

@@ -222,10 +222,12 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms "
-         "(%s, %d parallel workers launched, polls per participant, this process first: %s), "
+         "(%s, %d parallel workers launched, polls per participant, this process first: %s; "
+         "this process read %.1f ms, then merged or read the store ids %.1f ms), "
          "store ids (%s), %zu stores handed over %.1f ms, computing after that %.1f ms",
          job.report_id.c_str(), hours_us / 1000.0, groups.poll_count(),
          (polls_read - started) / 1000.0, how.c_str(), stats.launched, per_participant.c_str(),
+         stats.read_us / 1000.0, stats.merge_us / 1000.0,
          stats.ids_in_worker ? "parallel worker" : "read here", groups.store_count(),
          (submitted - polls_read) / 1000.0, (GetCurrentTimestamp() - submitted) / 1000.0);
   });
