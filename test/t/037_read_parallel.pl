@@ -49,21 +49,21 @@ like($how, qr/^split in [2-9] block chunks$/, "the default table's range is spli
 cmp_ok($launched, '>=', 1, "parallel workers take part ($launched launched)");
 is(scalar @$per, $launched + 1, 'the log counts the polls of every participant');
 is(sum(@$per), $polls, '... which add up to the polls read');
-is($ids, 'parallel worker', 'a worker reads the store ids');
+is($ids, 'with the chunks', 'the chunks give the store ids (every row of every block is read)');
 cmp_ok($polls, '>', 100_000, "the range holds most polls ($polls)");
 
 set_conf($node, 'max_parallel_workers' => '0');
 (my $csv, undef, $how, $launched, $per, $ids) = report_and_read();
 like($how, qr/^split/, 'no worker slot free: still split in chunks ...');
 is($launched, 0, '... with no worker launched');
-is($ids, 'read here', '... the report reads the store ids itself');
+is($ids, 'with the chunks', '... the store ids with them');
 is($csv, $split_csv, '... with the same report, byte for byte');
 set_conf($node, 'max_parallel_workers' => '8');
 
 set_conf($node, 'max_parallel_workers_per_gather' => '0');
-(my $serial_csv, undef, $how, $launched) = report_and_read();
+(my $serial_csv, undef, $how, $launched, undef, $ids) = report_and_read();
 is($how, 'not split', 'max_parallel_workers_per_gather = 0: the range is read by one process');
-is($launched, 1, '... beside the worker for the store ids');
+is("$launched|$ids", '1|parallel worker', '... beside a worker for the store ids');
 is($serial_csv, $split_csv, 'the split and the serial read give the same report, byte for byte');
 set_conf($node, 'max_parallel_workers_per_gather' => '2');
 

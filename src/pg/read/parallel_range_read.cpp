@@ -411,6 +411,7 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     read_poll_store_ids(polls, sink, bad);
     sink.check();
     stats.polls.push_back(local.polls[0].load());
+    stats.ids_by = "read here";
     return stats;
   }
   if (local.split) {
@@ -440,7 +441,7 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     stats.read_us = merging - reading;
     if (stats.launched > 0)
       ended = receive_groups(read.queues, groups, limits);
-    else
+    else if (!shared.split)
       read_poll_store_ids(polls, sink, bad);
     sink.check();
     stats.merge_us = GetCurrentTimestamp() - merging;
@@ -451,10 +452,12 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     throw;
   }
   for (int i = 0; i <= stats.launched; ++i) stats.polls.push_back(shared.polls[i].load());
+  stats.ids_by = stats.split          ? "with the chunks"
+                 : stats.launched > 0 ? "parallel worker"
+                                      : "read here";
   finish_workers(read);  // `shared` is gone
   if (ended != stats.launched)
     throw std::runtime_error("a parallel worker of the range read ended without its groups");
-  stats.ids_in_worker = stats.launched > 0;
   return stats;
 }
 
@@ -494,8 +497,10 @@ void store_monitoring_range_read_worker(dsm_segment* segment, shm_toc* toc) {
         OwnerRead reader(shared->owner);
         BadRows bad(false);
         try {
-          if (number == 0) read_poll_store_ids(source, sink, bad);
-          if (shared->split) read_chunks(source, *shared, sink, bad);
+          if (shared->split)
+            read_chunks(source, *shared, sink, bad);  // the ids with them
+          else if (number == 0)
+            read_poll_store_ids(source, sink, bad);
           sink.check();
         } catch (const RangeOverBudget&) {
           stopped = true;

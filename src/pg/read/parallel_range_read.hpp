@@ -9,9 +9,10 @@
 // report's process through a queue of its own, in messages of a bounded
 // size, and the report's process merges them into its groups. Not split (the
 // range is a small part of the table: the block-range index serves it
-// better), the report's process reads the range alone. Either way the first
-// worker also reads every store id of the polls (a loose index scan); with
-// no worker launched the report's process does it all.
+// better), the report's process reads the range alone and the first worker
+// every store id of the polls (a loose index scan); split, the chunks give
+// them, as every row of every block is read. With no worker launched the
+// report's process does it all.
 //
 // The bytes every participant's groups hold are added up in the shared
 // segment as they grow: over the budget anywhere, every participant stops
@@ -51,7 +52,7 @@ struct RangeReadStats {
   bool split = false;           // the range was split across participants
   uint32_t chunks = 0;          // block chunks (split)
   std::vector<uint64_t> polls;  // polls of the range per participant, the leader's first
-  bool ids_in_worker = false;   // the store ids came from a parallel worker
+  const char* ids_by = "";      // who read the store ids: the log says
   TimestampTz read_us = 0;      // this process: its own share read
   TimestampTz merge_us = 0;     // this process: the workers' groups merged (or the ids read)
 };

@@ -227,8 +227,7 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
          "store ids (%s), %zu stores handed over %.1f ms, computing after that %.1f ms",
          job.report_id.c_str(), hours_us / 1000.0, groups.poll_count(),
          (polls_read - started) / 1000.0, how.c_str(), stats.launched, per_participant.c_str(),
-         stats.read_us / 1000.0, stats.merge_us / 1000.0,
-         stats.ids_in_worker ? "parallel worker" : "read here", groups.store_count(),
+         stats.read_us / 1000.0, stats.merge_us / 1000.0, stats.ids_by, groups.store_count(),
          (submitted - polls_read) / 1000.0, (GetCurrentTimestamp() - submitted) / 1000.0);
   });
   return output;

@@ -86,7 +86,9 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
 // The two parts of read_polls_in_range on the default table, for a read
 // split across processes (parallel_range_read.hpp): the polls no range
 // holds, and the polls of [from, to] in heap blocks [first, end) (end
-// nullopt: to the end of the relation), by a TID range scan.
+// nullopt: to the end of the relation), by a TID range scan, with the store
+// id of every other row of those blocks to sink.store() (so that reading
+// every block finds every store id of the polls).
 void read_polls_without_range(const SourceShape& source, PollSink& sink, BadRows& bad);
 void read_polls_in_blocks(const SourceShape& source, TimestampTz from, TimestampTz to,
                           uint32_t first, std::optional<uint32_t> end, PollSink& sink,
