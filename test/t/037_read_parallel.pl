@@ -88,6 +88,36 @@ is($csv, $split_csv, '... with the same report, byte for byte');
 cmp_ok($node->safe_psql('postgres', q{SELECT last_value FROM public.read_counter}),
 	'>', 0, '... and nextval ran');
 
+# One range_read_memory budget across every participant, while they read:
+# 100,000 stores of one poll each, added after the statistics were taken,
+# are not in the estimate (about 2.4 MB against a 6 MB budget, so the read
+# is split), but take over 12 MB of blocks in all, spread over the
+# participants. Every one stops and the report reads in store order, with
+# the report a store-order read gives.
+$node->safe_psql('postgres', qq{
+SELECT store_monitoring.set_sources();
+ALTER TABLE store_monitoring.store_status SET (autovacuum_enabled = off);
+INSERT INTO store_monitoring.store_status
+SELECT 'one-' || i, 'active', timestamptz '$AS_OF' - interval '1 hour'
+FROM generate_series(1, 100000) i;
+});
+set_conf($node, 'store_monitoring.range_read_memory' => '0');
+my $offset = -s $node->logfile;
+my $id = trigger($node);
+is(wait_report($node, $id), 'Complete', 'range_read_memory = 0: read in store order');
+my $store_order_csv = report_csv($node, $id);
+set_conf($node, 'store_monitoring.range_read_memory' => '6144');
+$offset = -s $node->logfile;
+$id = trigger($node);
+is(wait_report($node, $id), 'Complete', 'a 6 MB budget: the report completes');
+$node->wait_for_log(qr/outgrew store_monitoring.range_read_memory \(6144 kB\) while read/, $offset);
+like(slurp_file($node->logfile, $offset), qr/split across up to 3 processes: read the range\n/,
+	'the estimate fit, the split range read began ...');
+unlike(slurp_file($node->logfile, $offset), qr/polls in range read/,
+	'... and stopped: no range read completed');
+is(report_csv($node, $id), $store_order_csv, '... then read in store order, with the same report');
+set_conf($node, 'store_monitoring.range_read_memory' => '65536');
+
 # A cancel during a long read: a view that sleeps a millisecond per row
 # (about 190,000 rows, several minutes) ends Failed, canceled, while read.
 # (The worker's deadline watcher cancels the statement; the read's own look
@@ -98,7 +128,7 @@ CREATE FUNCTION public.slow_row() RETURNS boolean LANGUAGE plpgsql PARALLEL UNSA
 CREATE VIEW public.slow_polls AS SELECT * FROM public.my_polls WHERE public.slow_row();
 SELECT store_monitoring.set_sources(polls => 'public.slow_polls');
 });
-my $id = trigger($node);
+$id = trigger($node);
 ok( poll_until($node,
 		"SELECT wait_event FROM pg_catalog.pg_stat_activity WHERE query LIKE '%report $id'",
 		'PgSleep', interval_us => 20_000),

@@ -155,9 +155,13 @@ ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
-         "grouped, range_read_memory %d kB: %s",
+         "grouped, range_read_memory %d kB, %s: %s",
          range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", stores,
-         bytes / 1024, budget_kb, choice.store_order ? "read in store order" : "read the range");
+         bytes / 1024, budget_kb,
+         choice.split
+             ? ("split across up to " + std::to_string(choice.workers + 1) + " processes").c_str()
+             : "not split",
+         choice.store_order ? "read in store order" : "read the range");
   });
   return choice;
 }
