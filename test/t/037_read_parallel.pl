@@ -1,8 +1,9 @@
 # The range read split across processes (src/pg/read/parallel_range_read.cpp)
 # gives the report the serial read gives, byte for byte: on the default
-# table with parallel workers, with no worker slot free, and not split; a
-# user's table and a view that parallel mode would refuse (nextval) are read
-# by the report's process alone, with the same report. The log shows which
+# table with parallel workers, with no worker slot free, and not split; on
+# a user's plain table, split too; a table with row-level security and a
+# view that parallel mode would refuse (nextval) are read by the report's
+# process alone, with the same report. The log shows which
 # read ran, with how many participants and how many polls each read. A
 # report canceled during a long read ends while it reads.
 use strict;
@@ -77,8 +78,31 @@ CREATE VIEW public.counted_polls AS
 SELECT store_monitoring.set_sources(polls => 'public.my_polls');
 });
 ($csv, undef, $how, $launched, undef, $ids) = report_and_read();
-is("$how|$launched|$ids", 'not split|0|read here', "a user's table is read by the report's process");
+like("$how|$ids", qr/^split in [2-9] block chunks\|with the chunks$/,
+	"a user's plain table is split in chunks too");
+cmp_ok($launched, '>=', 1, '... with parallel workers');
 is($csv, $split_csv, '... with the same report, byte for byte');
+
+# Row-level security (a policy may call anything): read by the report's
+# process alone. The policy lets every row through: the same report.
+$node->safe_psql('postgres', q{
+CREATE ROLE reader LOGIN;
+GRANT SELECT ON public.my_polls, store_monitoring.business_hours,
+    store_monitoring.store_timezone TO reader;
+ALTER TABLE public.my_polls ENABLE ROW LEVEL SECURITY;
+CREATE POLICY every_row ON public.my_polls FOR SELECT TO reader USING (true);
+SET ROLE reader;
+SELECT store_monitoring.set_sources(polls => 'public.my_polls');
+});
+my $rls_offset = -s $node->logfile;
+my $rls_id = $node->safe_psql('postgres',
+	"SET ROLE reader; SELECT store_monitoring.trigger_report('$AS_OF')");
+is(wait_report($node, $rls_id), 'Complete', 'a report over a table with row-level security completes');
+$node->wait_for_log($read_line, $rls_offset);
+($how, $launched, $ids) = (slurp_file($node->logfile, $rls_offset) =~ $read_line)[1, 2, 4];
+is("$how|$launched|$ids", 'not split|0|read here', "... read by the report's process alone");
+is(report_csv($node, $rls_id), $split_csv, '... with the same report, byte for byte');
+$node->safe_psql('postgres', 'ALTER TABLE public.my_polls DISABLE ROW LEVEL SECURITY');
 
 $node->safe_psql('postgres', q{SELECT store_monitoring.set_sources(polls => 'public.counted_polls')});
 ($csv, undef, $how, $launched, undef, $ids) = report_and_read();

@@ -33,6 +33,7 @@ namespace {
 constexpr uint64 kKeyShared = 1;
 constexpr uint64 kKeyName = 2;
 constexpr uint64 kKeyQueues = 3;
+constexpr uint64 kKeyLabels = 4;
 constexpr int kMaxWorkers = 16;
 // Per worker: room for a few messages while the report's process still
 // reads its own chunks; the worker waits beyond that.
@@ -291,6 +292,16 @@ struct ParallelRead {
 };
 
 void start_workers(ParallelRead& read, SharedRead& local, const SourceShape& source, int workers) {
+  // The status enum's labels, for messages: the byte count, then per label
+  // its OID, its length and its bytes.
+  std::string labels(sizeof(uint32_t), '\0');
+  for (const auto& [oid, label] : source.enum_labels) {
+    put(labels, static_cast<uint32_t>(oid));
+    put(labels, static_cast<uint32_t>(label.size()));
+    labels += label;
+  }
+  const auto label_bytes = static_cast<uint32_t>(labels.size() - sizeof(uint32_t));
+  std::memcpy(labels.data(), &label_bytes, sizeof(uint32_t));
   pg_call_void([&] {
     EnterParallelMode();
     ParallelContext* context =
@@ -299,7 +310,8 @@ void start_workers(ParallelRead& read, SharedRead& local, const SourceShape& sou
     shm_toc_estimate_chunk(&context->estimator, sizeof(SharedRead));
     shm_toc_estimate_chunk(&context->estimator, source.name.size() + 1);
     shm_toc_estimate_chunk(&context->estimator, kQueueBytes * workers);
-    shm_toc_estimate_keys(&context->estimator, 3);
+    shm_toc_estimate_chunk(&context->estimator, labels.size());
+    shm_toc_estimate_keys(&context->estimator, 4);
     InitializeParallelDSM(context);
     if (context->seg == nullptr) {  // no dynamic shared memory: no worker either
       read.shared = &local;
@@ -324,6 +336,9 @@ void start_workers(ParallelRead& read, SharedRead& local, const SourceShape& sou
     char* name = static_cast<char*>(shm_toc_allocate(context->toc, source.name.size() + 1));
     memcpy(name, source.name.c_str(), source.name.size() + 1);
     shm_toc_insert(context->toc, kKeyName, name);
+    char* shared_labels = static_cast<char*>(shm_toc_allocate(context->toc, labels.size()));
+    memcpy(shared_labels, labels.data(), labels.size());
+    shm_toc_insert(context->toc, kKeyLabels, shared_labels);
     char* queues = static_cast<char*>(shm_toc_allocate(context->toc, kQueueBytes * workers));
     shm_toc_insert(context->toc, kKeyQueues, queues);
     for (int i = 0; i < workers; ++i) {
@@ -415,9 +430,10 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     return stats;
   }
   if (local.split) {
-    // First: a bad row ends the report before the long read.
+    // First: a bad row ends the report before the long read (the default
+    // table's index finds them; the chunks refuse them on any other).
     NoPolls none;
-    read_polls_without_range(polls, none, bad);
+    if (polls.relation == default_source(Input::polls)) read_polls_without_range(polls, none, bad);
     local.blocks = relation_blocks(polls.relation);
     stats.chunks = (local.blocks + kChunkBlocks - 1) / kChunkBlocks;
   }
@@ -485,6 +501,17 @@ void store_monitoring_range_read_worker(dsm_segment* segment, shm_toc* toc) {
     source.status_is_enum = shared->status_is_enum;
     source.active_label = shared->active_label;
     source.inactive_label = shared->inactive_label;
+    auto* labels =
+        static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyLabels, false); }));
+    uint32_t label_bytes = 0;
+    std::memcpy(&label_bytes, labels, sizeof(uint32_t));
+    const std::string_view all(labels, sizeof(uint32_t) + label_bytes);
+    for (size_t at = sizeof(uint32_t); at < all.size();) {
+      const auto oid = take<uint32_t>(all, at);
+      const auto length = take<uint32_t>(all, at);
+      source.enum_labels.emplace_back(static_cast<Oid>(oid), std::string(all.substr(at, length)));
+      at += length;
+    }
     ReadLimits limits(*shared, false);
     {
       PollGroups groups(Span{shared->range_begin, shared->range_end});

@@ -1,5 +1,6 @@
 // The range read of a report (report_compute.cpp) on the default polls
-// table, by the report's process and parallel workers at once. PostgreSQL's
+// table or a user's plain table, by the report's process and parallel
+// workers at once. PostgreSQL's
 // parallel infrastructure gives every worker the report's snapshots, role
 // and settings: one snapshot per report still holds.
 //
@@ -66,8 +67,9 @@ inline constexpr uint32_t kChunkBlocks = 512;
 // table triples), at most max_parallel_workers_per_gather; 0 below it.
 int parallel_workers_for(double blocks);
 
-// Reads the polls of [from, to] of `polls` (the default table, or a user's
-// relation with plan.workers = 0) and every store id of the polls into
+// Reads the polls of [from, to] of `polls` (plan.workers = 0 for a relation
+// parallel mode may refuse, plan.split only for a plain table: the choice
+// is report_compute.cpp's) and every store id of the polls into
 // `groups`. `leader_first` runs in the report's process once the workers
 // are launched, before it reads (it must read nothing parallel mode
 // refuses: the default tables only).

@@ -68,11 +68,12 @@ constexpr double kDefaultPollsPerPage = 120.0;
 
 // The planner's estimate of the polls in [from, to] (its EXPLAIN): the
 // first "Plan Rows" of the JSON plan is the top node's.
-double planner_range_rows(TimestampTz from, TimestampTz to) {
+double planner_range_rows(const SourceShape& polls, TimestampTz from, TimestampTz to) {
+  std::string sql = "EXPLAIN (FORMAT JSON) SELECT FROM " + polls.name +
+                    " s WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
+                    "OPERATOR(pg_catalog.<=) $2";
   uint64 found = spi_execute(
-      "EXPLAIN (FORMAT JSON) SELECT FROM store_monitoring.store_status s"
-      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
-      "OPERATOR(pg_catalog.<=) $2",
+      sql.c_str(),
       {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
       false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
   bool is_null = true;
@@ -105,53 +106,66 @@ double planner_range_rows(TimestampTz from, TimestampTz to) {
 // table's blocks are read), the table is large enough for a parallel worker
 // as PostgreSQL's planner counts it, and twice the grouped polls fit the
 // budget (the report's process merges what each worker holds); else the
-// report's process reads the range, a parallel worker the store ids.
+// report's process reads the range, a parallel worker the store ids. A
+// user's relation is split the same way only when it is a plain heap table
+// whose read runs none of its owner's code and whose blocks are all its rows
+// (no row-level security, no inheritance children, not temporary); else
+// the report's process reads it alone, outside parallel mode (a view may
+// call what parallel mode refuses).
 struct ReadChoice {
   bool store_order = false;
   bool split = false;
-  int workers = 0;  // parallel workers to ask for; 0: a user's relation
+  int workers = 0;  // parallel workers to ask for; 0: none, no parallel mode
 };
 
 ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
-  if (polls.relation != default_source(Input::polls)) return {};
+  const bool is_default = polls.relation == default_source(Input::polls);
   uint64 found = spi_execute(
       "SELECT pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8,"
       " CASE WHEN c.reltuples OPERATOR(pg_catalog.>) 0 AND c.relpages OPERATOR(pg_catalog.>) 0"
       "  THEN c.reltuples OPERATOR(pg_catalog./) c.relpages ELSE 0 END::pg_catalog.float8,"
       " EXISTS (SELECT FROM pg_catalog.pg_stats st WHERE st.schemaname OPERATOR(pg_catalog.=) "
-      "'store_monitoring'"
-      "  AND st.tablename OPERATOR(pg_catalog.=) 'store_status' AND st.attname "
+      "n.nspname"
+      "  AND st.tablename OPERATOR(pg_catalog.=) c.relname AND st.attname "
       "OPERATOR(pg_catalog.=) 'timestamp_utc'"
       "  AND st.histogram_bounds IS NOT NULL),"
       " (SELECT CASE WHEN st.n_distinct OPERATOR(pg_catalog.<) 0"
       "   THEN OPERATOR(pg_catalog.-) st.n_distinct OPERATOR(pg_catalog.*) GREATEST(c.reltuples, 0)"
       "   ELSE st.n_distinct END::pg_catalog.float8 FROM pg_catalog.pg_stats st"
-      "  WHERE st.schemaname OPERATOR(pg_catalog.=) 'store_monitoring' AND st.tablename "
-      "OPERATOR(pg_catalog.=) 'store_status'"
-      "  AND st.attname OPERATOR(pg_catalog.=) 'store_id')"
-      " FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+      "  WHERE st.schemaname OPERATOR(pg_catalog.=) n.nspname AND st.tablename "
+      "OPERATOR(pg_catalog.=) c.relname"
+      "  AND st.attname OPERATOR(pg_catalog.=) 'store_id'),"
+      " c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relrowsecurity AND NOT c.relhassubclass"
+      "  AND c.relpersistence OPERATOR(pg_catalog.<>) 't' AND EXISTS (SELECT FROM pg_catalog.pg_am "
+      "am"
+      "  WHERE am.oid OPERATOR(pg_catalog.=) c.relam AND am.amname OPERATOR(pg_catalog.=) 'heap')"
+      " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+      "  ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) $1",
       {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
-  if (found != 1) return {false, false, 1};
+  if (found != 1) return {false, false, is_default ? 1 : 0};
   bool is_null = true;
   double pages = DatumGetFloat8(spi_value(0, 1, &is_null)) / BLCKSZ;
   double per_page = DatumGetFloat8(spi_value(0, 2, &is_null));
   bool has_statistics = DatumGetBool(spi_value(0, 3, &is_null));
   Datum distinct = spi_value(0, 4, &is_null);
   double stores = is_null ? 0 : std::max(0.0, DatumGetFloat8(distinct));
+  bool splittable = DatumGetBool(spi_value(0, 5, &is_null)) && !is_null;
+  if (!is_default && !splittable) return {};
   // The EXPLAIN below replaces the result read above.
-  double range_polls = has_statistics ? planner_range_rows(to_pg_timestamp(range.begin),
+  double range_polls = has_statistics ? planner_range_rows(polls, to_pg_timestamp(range.begin),
                                                            to_pg_timestamp(range.end - 1))
                                       : -1;
   if (range_polls < 0) range_polls = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
   double bytes = PollGroups::estimated_bytes(range_polls, stores);
   const double budget_bytes = static_cast<double>(budget_kb) * 1024.0;
   ReadChoice choice;
-  choice.store_order = bytes > budget_bytes;
+  // A user's relation: no index is known to read it in store order.
+  choice.store_order = is_default && bytes > budget_bytes;
   const double rows = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
   const int split_workers = parallel_workers_for(pages);
   choice.split = !choice.store_order && range_polls * 3 >= rows && 2 * bytes <= budget_bytes &&
                  split_workers > 0;
-  choice.workers = choice.split ? split_workers : 1;
+  choice.workers = choice.split ? split_workers : is_default ? 1 : 0;
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "

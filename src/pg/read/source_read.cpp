@@ -317,17 +317,15 @@ void read_polls_in_blocks(const SourceShape& source, TimestampTz from, Timestamp
   ScopedSetting no_seqscan("enable_seqscan", "off");
   ScopedSetting no_bitmapscan("enable_bitmapscan", "off");
   ScopedSetting no_indexscan("enable_indexscan", "off");
-  // Every row of the blocks: those of the range are polls, the others give
-  // their store ids, as the loose scan of read_poll_store_ids() would (a
-  // NULL id skipped there and here). A row with a NULL or infinite time is
-  // not in the range: read_polls_without_range() refuses it first.
+  // Every row of the blocks: those of the range are polls, and those no
+  // range holds bad rows, as read_polls_in_range() reads them; any other
+  // gives its store id, as read_poll_store_ids() would (a NULL id skipped
+  // there and here).
   spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
-    if (!nulls[1]) {
-      TimestampTz at = DatumGetTimestampTz(values[1]);
-      if (at >= from && at <= to) {
-        deliver_poll(source, values, nulls, sink, bad);
-        return;
-      }
+    TimestampTz at = nulls[1] ? 0 : DatumGetTimestampTz(values[1]);
+    if (nulls[1] || TIMESTAMP_NOT_FINITE(at) || (at >= from && at <= to)) {
+      deliver_poll(source, values, nulls, sink, bad);  // a NULL or infinite time: a bad row
+      return;
     }
     if (nulls[0] || !good_store_id(source, values, nulls, bad)) return;
     sink.store(text_bytes(values[0]));

@@ -85,10 +85,12 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
 
 // The two parts of read_polls_in_range on the default table, for a read
 // split across processes (parallel_range_read.hpp): the polls no range
-// holds, and the polls of [from, to] in heap blocks [first, end) (end
-// nullopt: to the end of the relation), by a TID range scan, with the store
-// id of every other row of those blocks to sink.store() (so that reading
-// every block finds every store id of the polls).
+// holds, and the polls of [from, to] and those no range holds in heap
+// blocks [first, end) (end nullopt: to the end of the relation), by a TID
+// range scan, with the store id of every other row of those blocks to
+// sink.store() (so that reading every block finds every store id of the
+// polls). For a plain table only: a view or a parent's children have no
+// such blocks.
 void read_polls_without_range(const SourceShape& source, PollSink& sink, BadRows& bad);
 void read_polls_in_blocks(const SourceShape& source, TimestampTz from, TimestampTz to,
                           uint32_t first, std::optional<uint32_t> end, PollSink& sink,
