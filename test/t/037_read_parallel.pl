@@ -1,9 +1,10 @@
 # The range read split across processes (src/pg/read/parallel_range_read.cpp)
 # gives the report the serial read gives, byte for byte: on the default
 # table with parallel workers, with no worker slot free, and not split; on
-# a user's plain table, split too; a table with row-level security and a
-# view that parallel mode would refuse (nextval) are read by the report's
-# process alone, with the same report. The log shows which
+# a user's plain table, split too; a table with row-level security, one its
+# reader may read some columns of only, and a view that parallel mode would
+# refuse (nextval) are read by the report's process alone, with the same
+# report. The log shows which
 # read ran, with how many participants and how many polls each read. A
 # report canceled during a long read ends while it reads.
 use strict;
@@ -103,6 +104,23 @@ $node->wait_for_log($read_line, $rls_offset);
 is("$how|$launched|$ids", 'not split|0|read here', "... read by the report's process alone");
 is(report_csv($node, $rls_id), $split_csv, '... with the same report, byte for byte');
 $node->safe_psql('postgres', 'ALTER TABLE public.my_polls DISABLE ROW LEVEL SECURITY');
+
+# A role that may read the three columns only, not ctid: not split either.
+$node->safe_psql('postgres', q{
+CREATE ROLE columns_only LOGIN;
+GRANT SELECT (store_id, timestamp_utc, status) ON public.my_polls TO columns_only;
+GRANT SELECT ON store_monitoring.business_hours, store_monitoring.store_timezone TO columns_only;
+SET ROLE columns_only;
+SELECT store_monitoring.set_sources(polls => 'public.my_polls');
+});
+my $columns_offset = -s $node->logfile;
+my $columns_id = $node->safe_psql('postgres',
+	"SET ROLE columns_only; SELECT store_monitoring.trigger_report('$AS_OF')");
+is(wait_report($node, $columns_id), 'Complete', 'a report of a role with column privileges only completes');
+$node->wait_for_log($read_line, $columns_offset);
+($how, $launched, $ids) = (slurp_file($node->logfile, $columns_offset) =~ $read_line)[1, 2, 4];
+is("$how|$launched|$ids", 'not split|0|read here', "... read by the report's process alone");
+is(report_csv($node, $columns_id), $split_csv, '... with the same report, byte for byte');
 
 $node->safe_psql('postgres', q{SELECT store_monitoring.set_sources(polls => 'public.counted_polls')});
 ($csv, undef, $how, $launched, undef, $ids) = report_and_read();

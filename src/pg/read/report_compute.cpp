@@ -109,7 +109,8 @@ double planner_range_rows(const SourceShape& polls, TimestampTz from, TimestampT
 // report's process reads the range, a parallel worker the store ids. A
 // user's relation is split the same way only when it is a plain heap table
 // whose read runs none of its owner's code and whose blocks are all its rows
-// (no row-level security, no inheritance children, not temporary); else
+// (no row-level security, no inheritance children, not temporary) and the
+// owner may read its ctid (not only some columns); else
 // the report's process reads it alone, outside parallel mode (a view may
 // call what parallel mode refuses).
 struct ReadChoice {
@@ -139,6 +140,8 @@ ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
       "  AND c.relpersistence OPERATOR(pg_catalog.<>) 't' AND EXISTS (SELECT FROM pg_catalog.pg_am "
       "am"
       "  WHERE am.oid OPERATOR(pg_catalog.=) c.relam AND am.amname OPERATOR(pg_catalog.=) 'heap')"
+      // The chunks name ctid: the owner may hold SELECT on some columns only.
+      "  AND pg_catalog.has_column_privilege(c.oid, 'ctid', 'SELECT')"
       " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
       "  ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) $1",
       {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
@@ -163,8 +166,8 @@ ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
   choice.store_order = is_default && bytes > budget_bytes;
   const double rows = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
   const int split_workers = parallel_workers_for(pages);
-  choice.split = !choice.store_order && range_polls * 3 >= rows && 2 * bytes <= budget_bytes &&
-                 split_workers > 0;
+  choice.split = splittable && !choice.store_order && range_polls * 3 >= rows &&
+                 2 * bytes <= budget_bytes && split_workers > 0;
   choice.workers = choice.split ? split_workers : is_default ? 1 : 0;
   pg_call([&] {
     elog(DEBUG1,
