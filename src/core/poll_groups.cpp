@@ -125,22 +125,49 @@ void PollGroups::flush_batch() {
     __builtin_prefetch(ids_.data() + s.id_offset);
     if (s.last != kNone) __builtin_prefetch(&block(s.last).count, 1);
   }
-  for (const Pending& p : pending_) {
-    Store& s = stores_[find_or_add(std::string_view(pending_ids_).substr(p.id_offset, p.id_length),
-                                   p.hash)];
-    if (s.last == kNone || block(s.last).count == kBlockPolls) {
-      uint32_t added = new_block();
-      if (s.last == kNone)
-        s.first = added;
-      else
-        block(s.last).next = added;
-      s.last = added;
-    }
-    Block& b = block(s.last);
-    b.packed[b.count++] = p.packed;
-  }
+  for (const Pending& p : pending_)
+    append(find_or_add(std::string_view(pending_ids_).substr(p.id_offset, p.id_length), p.hash),
+           p.packed);
   pending_.clear();
   pending_ids_.clear();
+}
+
+void PollGroups::append(uint32_t store, uint64_t packed) {
+  Store& s = stores_[store];
+  if (s.last == kNone || block(s.last).count == kBlockPolls) {
+    uint32_t added = new_block();
+    if (s.last == kNone)
+      s.first = added;
+    else
+      block(s.last).next = added;
+    s.last = added;
+  }
+  Block& b = block(s.last);
+  b.packed[b.count++] = packed;
+}
+
+std::string_view PollGroups::store_id_at(size_t index) const {
+  flush();
+  return id_of(stores_.at(index));
+}
+
+void PollGroups::packed_polls_at(size_t index, std::vector<uint64_t>& out) const {
+  flush();
+  for (uint32_t i = stores_.at(index).first; i != kNone; i = block(i).next) {
+    const Block& b = block(i);
+    out.insert(out.end(), b.packed, b.packed + b.count);
+  }
+}
+
+void PollGroups::add_packed(std::string_view store_id, std::span<const uint64_t> packed) {
+  const auto span_micros = static_cast<uint64_t>(range_.end - range_.begin);
+  for (uint64_t p : packed)
+    if ((p >> 1) >= span_micros)
+      throw std::out_of_range("PollGroups: a poll outside the evidence range");
+  flush();  // the polls added before come first, as they arrived
+  const uint32_t store = find_or_add(store_id, hash(store_id));
+  for (uint64_t p : packed) append(store, p);
+  polls_ += packed.size();
 }
 
 std::vector<std::string_view> PollGroups::sorted_store_ids() const {

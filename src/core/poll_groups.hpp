@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,16 @@ class PollGroups {
   // The polls of `store_id` in arrival order (the engine takes any order),
   // into `out` after clearing it; none when the store is unknown.
   void polls_of(std::string_view store_id, std::vector<Poll>& out) const;
+
+  // Handing groups over to another PollGroups of the same range (another
+  // process's, through shared memory): store `index` (0 to store_count() - 1,
+  // in order of first appearance), its id and its polls as packed here
+  // (appended to `out`). add_packed() takes them, in any number of parts,
+  // as add_store() and add() would have taken each poll; it throws
+  // std::out_of_range for a packed poll outside the range.
+  std::string_view store_id_at(size_t index) const;
+  void packed_polls_at(size_t index, std::vector<uint64_t>& out) const;
+  void add_packed(std::string_view store_id, std::span<const uint64_t> packed);
 
  private:
   static constexpr uint32_t kBlockPolls = 15;  // with next and count: 128 bytes
@@ -112,6 +123,7 @@ class PollGroups {
     return chunks_[index / kBlocksPerChunk][index % kBlocksPerChunk];
   }
   uint32_t new_block();
+  void append(uint32_t store, uint64_t packed);
 
   Span range_;
   std::string ids_;  // every store id, back to back

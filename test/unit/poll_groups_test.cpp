@@ -118,4 +118,53 @@ TEST(PollGroups, ManyStoresInRandomOrderMatchAMap) {
   }
 }
 
+// Groups read by several participants, each over its own share of the rows,
+// then handed over to one (in parts, as the read's messages carry them), hold
+// what one PollGroups fed every row holds: the same stores, each with the
+// same polls (in another order), and stores without polls too.
+TEST(PollGroups, PartsHandedOverMergeIntoTheWhole) {
+  const Span range{utc(2023, 1, 18), utc(2023, 1, 25) + 1};
+  PollGroups whole(range);
+  PollGroups merged(range);
+  std::vector<PollGroups> parts;
+  for (int p = 0; p < 3; ++p) parts.emplace_back(range);
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<Micros> when(range.begin, range.end - 1);
+  for (int i = 0; i < 50000; ++i) {
+    std::string id = "store-" + std::to_string(rng() % 2000);
+    Poll poll{when(rng), (rng() & 1) ? PollStatus::active : PollStatus::inactive};
+    whole.add(id, poll);
+    (i % 7 == 0 ? merged : parts[rng() % 3]).add(id, poll);  // the receiver reads too
+  }
+  whole.add_store("only-an-id");
+  parts[2].add_store("only-an-id");
+  std::vector<uint64_t> packed;
+  for (const PollGroups& part : parts)
+    for (size_t s = 0; s < part.store_count(); ++s) {
+      packed.clear();
+      part.packed_polls_at(s, packed);
+      // in two parts, the second possibly empty
+      const size_t half = packed.size() / 2;
+      merged.add_packed(part.store_id_at(s), std::span(packed).first(half));
+      merged.add_packed(part.store_id_at(s), std::span(packed).subspan(half));
+    }
+  EXPECT_EQ(merged.poll_count(), whole.poll_count());
+  ASSERT_EQ(merged.sorted_store_ids(), whole.sorted_store_ids());
+  std::vector<Poll> got, want;
+  for (std::string_view id : whole.sorted_store_ids()) {
+    merged.polls_of(id, got);
+    whole.polls_of(id, want);
+    std::sort(got.begin(), got.end(), earlier);
+    std::sort(want.begin(), want.end(), earlier);
+    ASSERT_EQ(got.size(), want.size()) << id;
+    for (size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].at, want[k].at);
+      EXPECT_EQ(got[k].status, want[k].status);
+    }
+  }
+  const uint64_t outside = static_cast<uint64_t>(range.end - range.begin) << 1;
+  EXPECT_THROW(merged.add_packed("x", std::vector<uint64_t>{outside}), std::out_of_range);
+  EXPECT_THROW((void)merged.store_id_at(merged.store_count()), std::out_of_range);
+}
+
 }  // namespace

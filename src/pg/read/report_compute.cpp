@@ -5,7 +5,7 @@
 #include "core/report_codec.hpp"
 #include "core/report_pipeline.hpp"
 #include "core/store_assembly.hpp"
-#include "pg/read/parallel_store_ids.hpp"
+#include "pg/read/parallel_range_read.hpp"
 #include "pg/worker/progress.hpp"
 #include "pg/store/write.hpp"
 #include "pg/common/settings.hpp"
@@ -33,6 +33,7 @@ extern "C" {
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -67,11 +68,12 @@ constexpr double kDefaultPollsPerPage = 120.0;
 
 // The planner's estimate of the polls in [from, to] (its EXPLAIN): the
 // first "Plan Rows" of the JSON plan is the top node's.
-double planner_range_rows(TimestampTz from, TimestampTz to) {
+double planner_range_rows(const SourceShape& polls, TimestampTz from, TimestampTz to) {
+  std::string sql = "EXPLAIN (FORMAT JSON) SELECT FROM " + polls.name +
+                    " s WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
+                    "OPERATOR(pg_catalog.<=) $2";
   uint64 found = spi_execute(
-      "EXPLAIN (FORMAT JSON) SELECT FROM store_monitoring.store_status s"
-      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
-      "OPERATOR(pg_catalog.<=) $2",
+      sql.c_str(),
       {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
       false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
   bool is_null = true;
@@ -98,73 +100,88 @@ double planner_range_rows(TimestampTz from, TimestampTz to) {
 // stores add their share (PollGroups::estimated_bytes), counted from the
 // statistics of store_id when there are any. A user's relation is always
 // read as a range (no index is known to serve it).
-bool read_in_store_order(const SourceShape& polls, Span range, int budget_kb) {
-  if (polls.relation != default_source(Input::polls)) return false;
+//
+// The range read is split across processes (parallel_range_read.hpp) when
+// the range is most of the table (a third of its rows or more: the whole
+// table's blocks are read), the table is large enough for a parallel worker
+// as PostgreSQL's planner counts it, and twice the grouped polls fit the
+// budget (the report's process merges what each worker holds); else the
+// report's process reads the range, a parallel worker the store ids. A
+// user's relation is split the same way only when it is a plain heap table
+// whose read runs none of its owner's code and whose blocks are all its rows
+// (no row-level security, no inheritance children, not temporary) and the
+// owner may read its ctid (not only some columns); else
+// the report's process reads it alone, outside parallel mode (a view may
+// call what parallel mode refuses).
+struct ReadChoice {
+  bool store_order = false;
+  bool split = false;
+  int workers = 0;  // parallel workers to ask for; 0: none, no parallel mode
+};
+
+ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
+  const bool is_default = polls.relation == default_source(Input::polls);
   uint64 found = spi_execute(
       "SELECT pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8,"
       " CASE WHEN c.reltuples OPERATOR(pg_catalog.>) 0 AND c.relpages OPERATOR(pg_catalog.>) 0"
       "  THEN c.reltuples OPERATOR(pg_catalog./) c.relpages ELSE 0 END::pg_catalog.float8,"
       " EXISTS (SELECT FROM pg_catalog.pg_stats st WHERE st.schemaname OPERATOR(pg_catalog.=) "
-      "'store_monitoring'"
-      "  AND st.tablename OPERATOR(pg_catalog.=) 'store_status' AND st.attname "
+      "n.nspname"
+      "  AND st.tablename OPERATOR(pg_catalog.=) c.relname AND st.attname "
       "OPERATOR(pg_catalog.=) 'timestamp_utc'"
       "  AND st.histogram_bounds IS NOT NULL),"
       " (SELECT CASE WHEN st.n_distinct OPERATOR(pg_catalog.<) 0"
       "   THEN OPERATOR(pg_catalog.-) st.n_distinct OPERATOR(pg_catalog.*) GREATEST(c.reltuples, 0)"
       "   ELSE st.n_distinct END::pg_catalog.float8 FROM pg_catalog.pg_stats st"
-      "  WHERE st.schemaname OPERATOR(pg_catalog.=) 'store_monitoring' AND st.tablename "
-      "OPERATOR(pg_catalog.=) 'store_status'"
-      "  AND st.attname OPERATOR(pg_catalog.=) 'store_id')"
-      " FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+      "  WHERE st.schemaname OPERATOR(pg_catalog.=) n.nspname AND st.tablename "
+      "OPERATOR(pg_catalog.=) c.relname"
+      "  AND st.attname OPERATOR(pg_catalog.=) 'store_id'),"
+      " c.relkind OPERATOR(pg_catalog.=) 'r' AND NOT c.relrowsecurity AND NOT c.relhassubclass"
+      "  AND c.relpersistence OPERATOR(pg_catalog.<>) 't' AND EXISTS (SELECT FROM pg_catalog.pg_am "
+      "am"
+      "  WHERE am.oid OPERATOR(pg_catalog.=) c.relam AND am.amname OPERATOR(pg_catalog.=) 'heap')"
+      // The chunks name ctid: the owner may hold SELECT on some columns only.
+      "  AND pg_catalog.has_column_privilege(c.oid, 'ctid', 'SELECT')"
+      " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+      "  ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) $1",
       {{OIDOID, ObjectIdGetDatum(polls.relation)}}, true, 1);
-  if (found != 1) return false;
+  if (found != 1) return {false, false, is_default ? 1 : 0};
   bool is_null = true;
   double pages = DatumGetFloat8(spi_value(0, 1, &is_null)) / BLCKSZ;
   double per_page = DatumGetFloat8(spi_value(0, 2, &is_null));
   bool has_statistics = DatumGetBool(spi_value(0, 3, &is_null));
   Datum distinct = spi_value(0, 4, &is_null);
   double stores = is_null ? 0 : std::max(0.0, DatumGetFloat8(distinct));
+  bool splittable = DatumGetBool(spi_value(0, 5, &is_null)) && !is_null;
+  if (!is_default && !splittable) return {};
   // The EXPLAIN below replaces the result read above.
-  double range_polls = has_statistics ? planner_range_rows(to_pg_timestamp(range.begin),
+  double range_polls = has_statistics ? planner_range_rows(polls, to_pg_timestamp(range.begin),
                                                            to_pg_timestamp(range.end - 1))
                                       : -1;
   if (range_polls < 0) range_polls = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
   double bytes = PollGroups::estimated_bytes(range_polls, stores);
-  bool store_order = bytes > static_cast<double>(budget_kb) * 1024.0;
+  const double budget_bytes = static_cast<double>(budget_kb) * 1024.0;
+  ReadChoice choice;
+  // A user's relation: no index is known to read it in store order.
+  choice.store_order = is_default && bytes > budget_bytes;
+  const double rows = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
+  const int split_workers = parallel_workers_for(pages);
+  choice.split = splittable && !choice.store_order && range_polls * 3 >= rows &&
+                 2 * bytes <= budget_bytes && split_workers > 0;
+  choice.workers = choice.split ? split_workers : is_default ? 1 : 0;
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
-         "grouped, range_read_memory %d kB: %s",
+         "grouped, range_read_memory %d kB, %s: %s",
          range_polls, has_statistics ? "planner's estimate" : "no statistics: every row", stores,
-         bytes / 1024, budget_kb, store_order ? "read in store order" : "read the range");
+         bytes / 1024, budget_kb,
+         choice.split
+             ? ("split across up to " + std::to_string(choice.workers + 1) + " processes").c_str()
+             : "not split",
+         choice.store_order ? "read in store order" : "read the range");
   });
-  return store_order;
+  return choice;
 }
-
-// The polls of the evidence range, in any order, and every store id of the
-// polls, grouped per store (bench/README.md, "Where the time goes").
-// Thrown when the polls of the range outgrow store_monitoring.range_read_memory
-// while they are read, whatever the estimate said (statistics gone stale, a
-// user's view the planner cannot see through).
-struct RangeOverBudget {};
-
-class GroupingSink final : public PollSink {
- public:
-  GroupingSink(PollGroups& groups, size_t budget_bytes)
-      : groups_(groups), budget_bytes_(budget_bytes) {}
-  void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
-    groups_.add(store_id, Poll{to_unix_micros(at), status});
-    // The groups grow a block chunk (1 MB) at a time: a look every 4096
-    // polls (32 kB of them) sees each step.
-    if ((++polls_ & 4095) == 0 && groups_.held_bytes() > budget_bytes_) throw RangeOverBudget{};
-  }
-  void store(std::string_view store_id) override { groups_.add_store(store_id); }
-
- private:
-  PollGroups& groups_;
-  size_t budget_bytes_;
-  size_t polls_ = 0;
-};
 
 // The pipeline whose thread is running, if any. A FATAL error (the worker is
 // terminated) exits the process without unwinding C++ frames; the thread
@@ -193,50 +210,46 @@ class RunningPipeline {
 // The range read: the polls of the evidence range in any order, grouped per
 // store, then every store computed. Nothing (and nothing handed to the
 // pipeline) when the groups outgrow `budget_bytes` while read: the caller
-// reads in store order instead.
+// reads in store order instead. `read_hours_and_zones` runs while parallel
+// workers already read, or first when there are none.
 std::optional<ReportOutput> compute_from_range(const ReportJob& job, const SourceShape& polls,
-                                               Span range, const StoreHoursTable& hours,
+                                               Span range, const ReadChoice& choice,
+                                               const StoreHoursTable& hours,
                                                const StoreZoneTable& zones,
+                                               const std::function<void()>& read_hours_and_zones,
                                                ReportPipeline& pipeline, BadRows& bad,
-                                               size_t budget_bytes, TimestampTz hours_us) {
-  TimestampTz hours_read = GetCurrentTimestamp();
+                                               size_t budget_bytes, TimestampTz& hours_us) {
+  TimestampTz started = GetCurrentTimestamp();
   PollGroups groups(range);  // freed on return, before any other read
-  GroupingSink sink(groups, budget_bytes);
-  TimestampTz polls_read = 0;
-  auto read_range = [&] {
-    read_polls_in_range(polls, to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1), sink,
-                        bad);
-    polls_read = GetCurrentTimestamp();
-  };
-  // Both cores read the default table: the store ids in a parallel worker,
-  // the range here. A user's relation is read in turn: a view, a row-level
-  // security policy or a foreign table may call what parallel mode refuses.
-  bool in_parallel = false;
+  RangeReadStats stats;
   try {
-    if (polls.relation == default_source(Input::polls)) {
-      in_parallel = with_store_ids_read_in_parallel(polls, sink, bad, read_range);
-    } else {
-      read_range();
-      read_poll_store_ids(polls, sink, bad);
-    }
+    stats = read_range_grouped(polls, to_pg_timestamp(range.begin), to_pg_timestamp(range.end - 1),
+                               {choice.workers, choice.split, budget_bytes}, groups, bad,
+                               read_hours_and_zones);
   } catch (const RangeOverBudget&) {
     return std::nullopt;
   }
+  TimestampTz polls_read = GetCurrentTimestamp();
   for (size_t i = 0; i < hours.size(); ++i) groups.add_store(hours.store_id(i));
   for (size_t i = 0; i < zones.size(); ++i) groups.add_store(zones.store_id(i));
-  TimestampTz ids_read = GetCurrentTimestamp();
   submit_stores(groups, hours, zones, to_pipeline(pipeline));
   TimestampTz submitted = GetCurrentTimestamp();
   ReportOutput output = pipeline.finish();
+  std::string how = stats.split ? "split in " + std::to_string(stats.chunks) + " block chunks"
+                                : std::string("not split");
+  std::string per_participant;
+  for (size_t i = 0; i < stats.polls.size(); ++i)
+    per_participant += (i == 0 ? "" : ", ") + std::to_string(stats.polls[i]);
   pg_call([&] {
     elog(DEBUG1,
-         "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms, "
-         "store ids (%s) waited for %.1f ms, %zu stores handed over %.1f ms, computing after that "
-         "%.1f ms",
+         "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms "
+         "(%s, %d parallel workers launched, polls per participant, this process first: %s; "
+         "this process read %.1f ms, then merged or read the store ids %.1f ms), "
+         "store ids (%s), %zu stores handed over %.1f ms, computing after that %.1f ms",
          job.report_id.c_str(), hours_us / 1000.0, groups.poll_count(),
-         (polls_read - hours_read) / 1000.0, in_parallel ? "parallel worker" : "read here",
-         (ids_read - polls_read) / 1000.0, groups.store_count(), (submitted - ids_read) / 1000.0,
-         (GetCurrentTimestamp() - submitted) / 1000.0);
+         (polls_read - started) / 1000.0, how.c_str(), stats.launched, per_participant.c_str(),
+         stats.read_us / 1000.0, stats.merge_us / 1000.0, stats.ids_by, groups.store_count(),
+         (submitted - polls_read) / 1000.0, (GetCurrentTimestamp() - submitted) / 1000.0);
   });
   return output;
 }
@@ -253,18 +266,34 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   RunningPipeline registration(pipeline);
   Span range = ReportEngine(settings).evidence_range();
 
-  TimestampTz started = GetCurrentTimestamp();
   std::array<SourceShape, 3> shapes = check_sources(sources, job.owner);
   BadRows bad(false);  // the first bad row ends the report
-  StoreHoursTable hours = read_business_hours(shapes[1], bad);
-  StoreZoneTable zones = read_time_zones(shapes[2], bad);
+  StoreHoursTable hours;
+  StoreZoneTable zones;
+  bool hours_known = false;
+  TimestampTz hours_us = 0;
+  auto read_hours_and_zones = [&] {
+    TimestampTz reading = GetCurrentTimestamp();
+    hours = read_business_hours(shapes[1], bad);
+    zones = read_time_zones(shapes[2], bad);
+    hours_known = true;
+    hours_us = GetCurrentTimestamp() - reading;
+  };
   TimestampTz hours_read = GetCurrentTimestamp();
   const int budget_kb = current_settings().range_read_memory_kb;
+  ReadChoice choice = choose_read(shapes[0], range, budget_kb);
   // 0: store by store whatever the source.
-  if (!read_in_store_order(shapes[0], range, budget_kb) && budget_kb > 0) {
-    std::optional<ReportOutput> output =
-        compute_from_range(job, shapes[0], range, hours, zones, pipeline, bad,
-                           static_cast<size_t>(budget_kb) * 1024, hours_read - started);
+  if (!choice.store_order && budget_kb > 0) {
+    // While parallel workers read the polls, unless a user's relation is
+    // among them: it may call what parallel mode refuses.
+    const bool meanwhile = choice.workers > 0 &&
+                           shapes[1].relation == default_source(Input::business_hours) &&
+                           shapes[2].relation == default_source(Input::time_zones);
+    if (!meanwhile) read_hours_and_zones();
+    std::optional<ReportOutput> output = compute_from_range(
+        job, shapes[0], range, choice, hours, zones,
+        meanwhile ? std::function<void()>(read_hours_and_zones) : [] {}, pipeline, bad,
+        static_cast<size_t>(budget_kb) * 1024, hours_us);
     if (output) return std::move(*output);
     // Nothing reached the pipeline yet: the read starts again, bounded.
     pg_call([&] {
@@ -274,6 +303,10 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
            "reading them again in store order",
            job.report_id.c_str(), budget_kb);
     });
+    hours_read = GetCurrentTimestamp();
+  }
+  if (!hours_known) {
+    read_hours_and_zones();
     hours_read = GetCurrentTimestamp();
   }
   StoreAssembler assembler(hours, zones, to_pipeline(pipeline));
@@ -287,7 +320,7 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
     elog(DEBUG1,
          "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
          "computing after the read %.1f ms",
-         job.report_id.c_str(), (hours_read - started) / 1000.0, (polls_read - hours_read) / 1000.0,
+         job.report_id.c_str(), hours_us / 1000.0, (polls_read - hours_read) / 1000.0,
          (GetCurrentTimestamp() - polls_read) / 1000.0);
   });
   return output;

@@ -202,50 +202,54 @@ std::string range_query_for(const SourceShape& source, bool alone) {
   return sql;
 }
 
+// One row of a polls statement (store_id, timestamp_utc, status), checked,
+// to sink.poll().
+void deliver_poll(const SourceShape& source, const Datum* values, const bool* nulls, PollSink& sink,
+                  BadRows& bad) {
+  if (!good_store_id(source, values, nulls, bad)) return;
+  std::string_view store_id = text_bytes(values[0]);
+  if (nulls[1] || nulls[2]) {
+    no_nulls(source, store_id, nulls, {{1, "timestamp_utc"}, {2, "status"}}, bad);
+    return;
+  }
+  TimestampTz at = DatumGetTimestampTz(values[1]);
+  if (TIMESTAMP_NOT_FINITE(at)) {
+    bad.add({source.name, std::string(store_id), "timestamp_utc",
+             TIMESTAMP_IS_NOBEGIN(at) ? "-infinity" : "infinity", "is not a finite time"});
+    return;
+  }
+  PollStatus status;
+  if (source.status_is_enum) {
+    Oid label = DatumGetObjectId(values[2]);
+    if (label == source.active_label || label == source.inactive_label) {
+      status = label == source.active_label ? PollStatus::active : PollStatus::inactive;
+    } else {
+      std::string shown = std::to_string(label);
+      for (const auto& [oid, name] : source.enum_labels)
+        if (oid == label) shown = name;
+      bad.add(
+          {source.name, std::string(store_id), "status", shown, "is neither active nor inactive"});
+      return;
+    }
+  } else {
+    std::string_view text = text_bytes(values[2]);
+    if (text == "active") {
+      status = PollStatus::active;
+    } else if (text == "inactive") {
+      status = PollStatus::inactive;
+    } else {
+      bad.add({source.name, std::string(store_id), "status", std::string(text),
+               "is neither active nor inactive"});
+      return;
+    }
+  }
+  sink.poll(store_id, at, status);
+}
+
 void stream_polls(const SourceShape& source, const std::string& sql,
                   std::initializer_list<SqlArg> args, PollSink& sink, BadRows& bad) {
-  const bool is_enum = source.status_is_enum;
-  const Oid active = source.active_label;
-  const Oid inactive = source.inactive_label;
   spi_stream(sql.c_str(), args, [&](const Datum* values, const bool* nulls) {
-    if (!good_store_id(source, values, nulls, bad)) return;
-    std::string_view store_id = text_bytes(values[0]);
-    if (nulls[1] || nulls[2]) {
-      no_nulls(source, store_id, nulls, {{1, "timestamp_utc"}, {2, "status"}}, bad);
-      return;
-    }
-    TimestampTz at = DatumGetTimestampTz(values[1]);
-    if (TIMESTAMP_NOT_FINITE(at)) {
-      bad.add({source.name, std::string(store_id), "timestamp_utc",
-               TIMESTAMP_IS_NOBEGIN(at) ? "-infinity" : "infinity", "is not a finite time"});
-      return;
-    }
-    PollStatus status;
-    if (is_enum) {
-      Oid label = DatumGetObjectId(values[2]);
-      if (label == active || label == inactive) {
-        status = label == active ? PollStatus::active : PollStatus::inactive;
-      } else {
-        std::string shown = std::to_string(label);
-        for (const auto& [oid, name] : source.enum_labels)
-          if (oid == label) shown = name;
-        bad.add({source.name, std::string(store_id), "status", shown,
-                 "is neither active nor inactive"});
-        return;
-      }
-    } else {
-      std::string_view text = text_bytes(values[2]);
-      if (text == "active") {
-        status = PollStatus::active;
-      } else if (text == "inactive") {
-        status = PollStatus::inactive;
-      } else {
-        bad.add({source.name, std::string(store_id), "status", std::string(text),
-                 "is neither active nor inactive"});
-        return;
-      }
-    }
-    sink.poll(store_id, at, status);
+    deliver_poll(source, values, nulls, sink, bad);
   });
 }
 
@@ -283,7 +287,7 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
     return;
   }
   // First: a bad row ends the report before the long read.
-  stream_polls(source, kPollColumns + source.name + " s WHERE " + kNoRangeCondition, {}, sink, bad);
+  read_polls_without_range(source, sink, bad);
   // The range in heap order: a sequential scan when it is most of the table,
   // else a bitmap heap scan of the pages the block-range index
   // (store_status_timestamp_utc_brin) names. The B-tree index scan the
@@ -295,6 +299,37 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
       source, range_query_for(source, true),
       {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
       sink, bad);
+}
+
+void read_polls_without_range(const SourceShape& source, PollSink& sink, BadRows& bad) {
+  stream_polls(source, kPollColumns + source.name + " s WHERE " + kNoRangeCondition, {}, sink, bad);
+}
+
+void read_polls_in_blocks(const SourceShape& source, TimestampTz from, TimestampTz to,
+                          uint32_t first, std::optional<uint32_t> end, PollSink& sink,
+                          BadRows& bad) {
+  std::string sql = kPollColumns + source.name + " s WHERE s.ctid OPERATOR(pg_catalog.>=) '(" +
+                    std::to_string(first) + ",0)'::pg_catalog.tid";
+  if (end)
+    sql += " AND s.ctid OPERATOR(pg_catalog.<) '(" + std::to_string(*end) + ",0)'::pg_catalog.tid";
+  // A TID range scan of the blocks: neither the whole table's sequential
+  // scan nor an index.
+  ScopedSetting no_seqscan("enable_seqscan", "off");
+  ScopedSetting no_bitmapscan("enable_bitmapscan", "off");
+  ScopedSetting no_indexscan("enable_indexscan", "off");
+  // Every row of the blocks: those of the range are polls, and those no
+  // range holds bad rows, as read_polls_in_range() reads them; any other
+  // gives its store id, as read_poll_store_ids() would (a NULL id skipped
+  // there and here).
+  spi_stream(sql.c_str(), {}, [&](const Datum* values, const bool* nulls) {
+    TimestampTz at = nulls[1] ? 0 : DatumGetTimestampTz(values[1]);
+    if (nulls[1] || TIMESTAMP_NOT_FINITE(at) || (at >= from && at <= to)) {
+      deliver_poll(source, values, nulls, sink, bad);  // a NULL or infinite time: a bad row
+      return;
+    }
+    if (nulls[0] || !good_store_id(source, values, nulls, bad)) return;
+    sink.store(text_bytes(values[0]));
+  });
 }
 
 void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad) {

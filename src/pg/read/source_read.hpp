@@ -83,6 +83,19 @@ void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad);
 void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
                          PollSink& sink, BadRows& bad);
 
+// The two parts of read_polls_in_range on the default table, for a read
+// split across processes (parallel_range_read.hpp): the polls no range
+// holds, and the polls of [from, to] and those no range holds in heap
+// blocks [first, end) (end nullopt: to the end of the relation), by a TID
+// range scan, with the store id of every other row of those blocks to
+// sink.store() (so that reading every block finds every store id of the
+// polls). For a plain table only: a view or a parent's children have no
+// such blocks.
+void read_polls_without_range(const SourceShape& source, PollSink& sink, BadRows& bad);
+void read_polls_in_blocks(const SourceShape& source, TimestampTz from, TimestampTz to,
+                          uint32_t first, std::optional<uint32_t> end, PollSink& sink,
+                          BadRows& bad);
+
 // Every store id of the polls, also of stores with no poll in any range, to
 // sink.store(), in no particular order: a loose scan of a B-tree index whose
 // first key is store_id in byte order ("C"), one descent per store, or

@@ -1,0 +1,545 @@
+#include "pg/read/parallel_range_read.hpp"
+
+#include "core/report_pipeline.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/spi.hpp"
+#include "pg/worker/progress.hpp"
+
+extern "C" {
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "optimizer/cost.h"
+#include "optimizer/paths.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+}
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr uint64 kKeyShared = 1;
+constexpr uint64 kKeyName = 2;
+constexpr uint64 kKeyQueues = 3;
+constexpr uint64 kKeyLabels = 4;
+constexpr int kMaxWorkers = 16;
+// Per worker: room for a few messages while the report's process still
+// reads its own chunks; the worker waits beyond that.
+constexpr Size kQueueBytes = 1024 * 1024;
+// Groups go in messages of at most this size, so that the report's process
+// merges while the workers still send.
+constexpr size_t kMessageBytes = 64 * 1024;
+// Rows between two looks at the budget, the cancel flag and the others'
+// stop (the groups grow 1 MB at a time: a look every 32 kB of polls).
+constexpr uint64_t kCheckEvery = 4096;
+
+constexpr char kGroupsMessage = 'G';
+constexpr char kEndMessage = 'E';
+
+enum Stop : uint32_t { kGoOn = 0, kOverBudget = 1, kCanceled = 2, kAbandoned = 3 };
+
+// The report's process stopped the read (an error of its own): the
+// workers end without sending.
+struct Abandoned {};
+
+// What every participant shares; in the parallel segment, or on the stack
+// of a read with no worker.
+struct SharedRead {
+  Oid owner = InvalidOid;  // the report's owner: every participant reads as it
+  Oid relation = InvalidOid;
+  bool status_is_enum = false;
+  Oid active_label = InvalidOid;
+  Oid inactive_label = InvalidOid;
+  TimestampTz from = 0;
+  TimestampTz to = 0;
+  Micros range_begin = 0;
+  Micros range_end = 0;
+  bool split = false;
+  uint32_t blocks = 0;  // of the relation once the snapshot was taken
+  int64_t budget_bytes = 0;
+  std::atomic<uint32_t> next_chunk{0};
+  std::atomic<uint32_t> stop{kGoOn};
+  std::atomic<int64_t> held_bytes{0};              // every participant's groups
+  std::atomic<uint64_t> polls[kMaxWorkers + 1]{};  // polls read, the leader's first
+};
+
+// One participant's view of the shared limits.
+class ReadLimits {
+ public:
+  ReadLimits(SharedRead& shared, bool leader) : shared_(shared), leader_(leader) {}
+  // Adds the growth of this participant's groups to the shared count, then
+  // throws when the read is to stop. No PostgreSQL call: runs in the
+  // executor's row callback.
+  void check(size_t held) {
+    const auto now = static_cast<int64_t>(held);
+    int64_t total = now != reported_
+                        ? shared_.held_bytes.fetch_add(now - reported_) + now - reported_
+                        : shared_.held_bytes.load();
+    reported_ = now;
+    if (total > shared_.budget_bytes) stop(kOverBudget);
+    if (leader_ && progress_cancel_requested()) stop(kCanceled);
+    switch (shared_.stop.load()) {
+      case kOverBudget:
+        throw RangeOverBudget{};
+      case kCanceled:
+        throw ReportCanceled();
+      case kAbandoned:
+        throw Abandoned{};
+      default:
+        break;
+    }
+  }
+  void stop(uint32_t why) {
+    uint32_t expected = kGoOn;
+    shared_.stop.compare_exchange_strong(expected, why);
+  }
+  // This participant's groups are gone.
+  void release() {
+    shared_.held_bytes.fetch_sub(reported_);
+    reported_ = 0;
+  }
+
+ private:
+  SharedRead& shared_;
+  bool leader_;
+  int64_t reported_ = 0;
+};
+
+Micros to_unix_micros(TimestampTz value) { return value + kPgEpochInUnixMicros; }
+
+class GroupingSink final : public PollSink {
+ public:
+  GroupingSink(PollGroups& groups, ReadLimits& limits, std::atomic<uint64_t>& counter)
+      : groups_(groups), limits_(limits), counter_(counter) {}
+  void poll(std::string_view store_id, TimestampTz at, PollStatus status) override {
+    groups_.add(store_id, Poll{to_unix_micros(at), status});
+    if (++polls_ % kCheckEvery == 0) check();
+  }
+  void store(std::string_view store_id) override { groups_.add_store(store_id); }
+  void check() {
+    counter_.store(polls_, std::memory_order_relaxed);  // progress, for the log
+    limits_.check(groups_.held_bytes());
+  }
+
+ private:
+  PollGroups& groups_;
+  ReadLimits& limits_;
+  std::atomic<uint64_t>& counter_;
+  uint64_t polls_ = 0;
+};
+
+// The polls no range holds are bad rows: none reaches a sink.
+struct NoPolls final : PollSink {
+  void poll(std::string_view, TimestampTz, PollStatus) override {}
+};
+
+// Claims chunks of blocks until none is left.
+void read_chunks(const SourceShape& source, SharedRead& shared, GroupingSink& sink, BadRows& bad) {
+  for (;;) {
+    const uint64_t first = static_cast<uint64_t>(shared.next_chunk.fetch_add(1)) * kChunkBlocks;
+    if (first >= shared.blocks) return;
+    const uint64_t end = first + kChunkBlocks;
+    // The last chunk reads to the end: nothing the snapshot sees lies past
+    // the blocks counted once it was taken, but nothing is left out either.
+    read_polls_in_blocks(
+        source, shared.from, shared.to, static_cast<uint32_t>(first),
+        end >= shared.blocks ? std::nullopt : std::optional<uint32_t>(static_cast<uint32_t>(end)),
+        sink, bad);
+    sink.check();
+  }
+}
+
+// Messages: a type byte, then records of a store: the id's length (2
+// bytes), the id, the number of polls (4 bytes) and the polls as PollGroups
+// packs them (8 bytes each). A store's polls may span records.
+template <typename T>
+void put(std::string& out, T value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+template <typename T>
+T take(std::string_view message, size_t& at) {
+  if (message.size() - at < sizeof(T)) throw std::runtime_error("a truncated range read message");
+  T value;
+  std::memcpy(&value, message.data() + at, sizeof(T));
+  at += sizeof(T);
+  return value;
+}
+
+void merge_message(std::string_view message, PollGroups& groups, std::vector<uint64_t>& polls) {
+  size_t at = 1;
+  while (at < message.size()) {
+    const auto id_length = take<uint16_t>(message, at);
+    if (message.size() - at < id_length) throw std::runtime_error("a truncated range read message");
+    std::string_view id = message.substr(at, id_length);
+    at += id_length;
+    const auto count = take<uint32_t>(message, at);
+    if ((message.size() - at) / sizeof(uint64_t) < count)
+      throw std::runtime_error("a truncated range read message");
+    polls.resize(count);
+    std::memcpy(polls.data(), message.data() + at, count * sizeof(uint64_t));
+    at += count * sizeof(uint64_t);
+    groups.add_packed(id, polls);
+  }
+}
+
+// Sends a worker's groups, then the end; false when the report's process
+// is gone or the read stopped.
+bool send_groups(shm_mq_handle* queue, const PollGroups& groups, SharedRead& shared) {
+  std::string message(1, kGroupsMessage);
+  message.reserve(kMessageBytes);
+  auto send = [&](std::string_view bytes) {
+    return pg_call([&] { return shm_mq_send(queue, bytes.size(), bytes.data(), false, true); }) ==
+               SHM_MQ_SUCCESS &&
+           shared.stop.load() == kGoOn;
+  };
+  std::vector<uint64_t> polls;
+  constexpr size_t kRecordHead = sizeof(uint16_t) + sizeof(uint32_t);
+  for (size_t store = 0; store < groups.store_count(); ++store) {
+    std::string_view id = groups.store_id_at(store);
+    polls.clear();
+    groups.packed_polls_at(store, polls);
+    size_t sent = 0;
+    do {
+      if (message.size() + kRecordHead + id.size() + sizeof(uint64_t) > kMessageBytes) {
+        if (!send(message)) return false;
+        message.resize(1);
+      }
+      const size_t room = (kMessageBytes - message.size() - kRecordHead - id.size()) / 8;
+      const size_t count = std::min(room, polls.size() - sent);
+      put(message, static_cast<uint16_t>(id.size()));
+      message.append(id);
+      put(message, static_cast<uint32_t>(count));
+      message.append(reinterpret_cast<const char*>(polls.data() + sent), count * sizeof(uint64_t));
+      sent += count;
+    } while (sent < polls.size());
+  }
+  if (message.size() > 1 && !send(message)) return false;
+  return send(std::string_view(&kEndMessage, 1));
+}
+
+// Merges what the workers send until every one has detached; returns how
+// many sent their end.
+int receive_groups(const std::vector<shm_mq_handle*>& queues, PollGroups& groups,
+                   ReadLimits& limits) {
+  std::vector<bool> open(queues.size(), true);
+  size_t still_open = queues.size();
+  int ended = 0;
+  std::vector<uint64_t> polls;
+  while (still_open > 0) {
+    bool received = false;
+    for (size_t i = 0; i < queues.size(); ++i) {
+      if (!open[i]) continue;
+      Size length = 0;
+      void* data = nullptr;
+      shm_mq_result result =
+          pg_call([&] { return shm_mq_receive(queues[i], &length, &data, true); });
+      if (result == SHM_MQ_WOULD_BLOCK) continue;
+      received = true;
+      if (result == SHM_MQ_DETACHED) {
+        open[i] = false;
+        --still_open;
+        continue;
+      }
+      std::string_view message(static_cast<const char*>(data), length);
+      if (message.size() == 1 && message[0] == kEndMessage)
+        ++ended;
+      else if (!message.empty() && message[0] == kGroupsMessage)
+        merge_message(message, groups, polls);
+      else
+        throw std::runtime_error("an unknown range read message");
+      limits.check(groups.held_bytes());
+    }
+    if (!received) {
+      limits.check(groups.held_bytes());
+      // A send sets this latch; the timeout only bounds how late a cancel
+      // is seen. Interrupts (a worker's error among them) are served here.
+      pg_call_void([] {
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
+                        WAIT_EVENT_MQ_RECEIVE);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+      });
+    }
+  }
+  return ended;
+}
+
+uint32_t relation_blocks(Oid relation) {
+  spi_execute("SELECT pg_catalog.pg_relation_size($1)", {{OIDOID, ObjectIdGetDatum(relation)}},
+              true, 1);
+  bool is_null = true;
+  Datum bytes = spi_value(0, 1, &is_null);
+  return is_null ? 0 : static_cast<uint32_t>(DatumGetInt64(bytes) / BLCKSZ);
+}
+
+struct ParallelRead {
+  ParallelContext* context = nullptr;
+  SharedRead* shared = nullptr;
+  std::vector<shm_mq_handle*> queues;  // one per launched worker
+};
+
+void start_workers(ParallelRead& read, SharedRead& local, const SourceShape& source, int workers) {
+  // The status enum's labels, for messages: the byte count, then per label
+  // its OID, its length and its bytes.
+  std::string labels(sizeof(uint32_t), '\0');
+  for (const auto& [oid, label] : source.enum_labels) {
+    put(labels, static_cast<uint32_t>(oid));
+    put(labels, static_cast<uint32_t>(label.size()));
+    labels += label;
+  }
+  const auto label_bytes = static_cast<uint32_t>(labels.size() - sizeof(uint32_t));
+  std::memcpy(labels.data(), &label_bytes, sizeof(uint32_t));
+  pg_call_void([&] {
+    EnterParallelMode();
+    ParallelContext* context =
+        CreateParallelContext("store_monitoring", "store_monitoring_range_read_worker", workers);
+    read.context = context;
+    shm_toc_estimate_chunk(&context->estimator, sizeof(SharedRead));
+    shm_toc_estimate_chunk(&context->estimator, source.name.size() + 1);
+    shm_toc_estimate_chunk(&context->estimator, kQueueBytes * workers);
+    shm_toc_estimate_chunk(&context->estimator, labels.size());
+    shm_toc_estimate_keys(&context->estimator, 4);
+    InitializeParallelDSM(context);
+    if (context->seg == nullptr) {  // no dynamic shared memory: no worker either
+      read.shared = &local;
+      return;
+    }
+    void* space = shm_toc_allocate(context->toc, sizeof(SharedRead));
+    auto* shared = static_cast<SharedRead*>(space);
+    new (space) SharedRead();
+    shared->owner = local.owner;
+    shared->relation = local.relation;
+    shared->status_is_enum = local.status_is_enum;
+    shared->active_label = local.active_label;
+    shared->inactive_label = local.inactive_label;
+    shared->from = local.from;
+    shared->to = local.to;
+    shared->range_begin = local.range_begin;
+    shared->range_end = local.range_end;
+    shared->split = local.split;
+    shared->blocks = local.blocks;
+    shared->budget_bytes = local.budget_bytes;
+    shm_toc_insert(context->toc, kKeyShared, shared);
+    char* name = static_cast<char*>(shm_toc_allocate(context->toc, source.name.size() + 1));
+    memcpy(name, source.name.c_str(), source.name.size() + 1);
+    shm_toc_insert(context->toc, kKeyName, name);
+    char* shared_labels = static_cast<char*>(shm_toc_allocate(context->toc, labels.size()));
+    memcpy(shared_labels, labels.data(), labels.size());
+    shm_toc_insert(context->toc, kKeyLabels, shared_labels);
+    char* queues = static_cast<char*>(shm_toc_allocate(context->toc, kQueueBytes * workers));
+    shm_toc_insert(context->toc, kKeyQueues, queues);
+    for (int i = 0; i < workers; ++i) {
+      shm_mq* queue = shm_mq_create(queues + i * kQueueBytes, kQueueBytes);
+      shm_mq_set_receiver(queue, MyProc);
+    }
+    read.shared = shared;
+    LaunchParallelWorkers(context);
+    // Workers are registered in order and the first refusal ends the
+    // launch: those launched are the first ones.
+    for (int i = 0; i < context->nworkers_launched; ++i)
+      read.queues.push_back(shm_mq_attach(reinterpret_cast<shm_mq*>(queues + i * kQueueBytes),
+                                          context->seg, context->worker[i].bgwhandle));
+  });
+}
+
+// Raises a worker's error, if any, and leaves parallel mode.
+void finish_workers(ParallelRead& read) {
+  pg_call_void([&] {
+    WaitForParallelWorkersToFinish(read.context);
+    DestroyParallelContext(read.context);
+    ExitParallelMode();
+  });
+  read.context = nullptr;
+}
+
+// After an exception in the report's process that the transaction may
+// survive (a C++ exception: a read given up): the workers stop, parallel
+// mode ends.
+void abandon_workers(ParallelRead& read) {
+  if (read.context == nullptr) return;
+  ReadLimits(*read.shared, true).stop(kAbandoned);
+  pg_call_void([&] {
+    // Detached, a queue makes its worker's next send fail: it stops.
+    for (shm_mq_handle* queue : read.queues) shm_mq_detach(queue);
+  });
+  read.queues.clear();
+  finish_workers(read);
+}
+
+int launched(const ParallelRead& read) {
+  return read.context != nullptr && read.context->seg != nullptr ? read.context->nworkers_launched
+                                                                 : 0;
+}
+
+}  // namespace
+
+int parallel_workers_for(double blocks) {
+  // Bare: read settings' variables.
+  const double threshold = std::max(1, min_parallel_table_scan_size);
+  if (blocks < threshold) return 0;
+  int workers = 1;
+  for (double limit = threshold * 3; blocks >= limit && workers < kMaxWorkers; limit *= 3)
+    ++workers;
+  return std::min(workers, std::min(max_parallel_workers_per_gather, kMaxWorkers));
+}
+
+RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, TimestampTz to,
+                                  const RangeReadPlan& plan, PollGroups& groups, BadRows& bad,
+                                  const std::function<void()>& leader_first) {
+  RangeReadStats stats;
+  SharedRead local;
+  // Bare: reads a backend-local variable. The caller is inside the owner's
+  // OwnerRead.
+  local.owner = GetUserId();
+  local.relation = polls.relation;
+  local.status_is_enum = polls.status_is_enum;
+  local.active_label = polls.active_label;
+  local.inactive_label = polls.inactive_label;
+  local.from = from;
+  local.to = to;
+  local.range_begin = to_unix_micros(from);
+  local.range_end = to_unix_micros(to) + 1;
+  local.budget_bytes = static_cast<int64_t>(plan.budget_bytes);
+  const int workers = std::min(plan.workers, kMaxWorkers);
+  local.split = plan.split && workers > 0;
+  stats.split = local.split;
+  if (workers <= 0) {
+    // In turn, and not in parallel mode: a user's view, row-level security
+    // policy or foreign table may call what parallel mode refuses.
+    leader_first();
+    ReadLimits limits(local, true);
+    GroupingSink sink(groups, limits, local.polls[0]);
+    read_polls_in_range(polls, from, to, sink, bad);
+    read_poll_store_ids(polls, sink, bad);
+    sink.check();
+    stats.polls.push_back(local.polls[0].load());
+    stats.ids_by = "read here";
+    return stats;
+  }
+  if (local.split) {
+    // First: a bad row ends the report before the long read (the default
+    // table's index finds them; the chunks refuse them on any other).
+    NoPolls none;
+    if (polls.relation == default_source(Input::polls)) read_polls_without_range(polls, none, bad);
+    local.blocks = relation_blocks(polls.relation);
+    stats.chunks = (local.blocks + kChunkBlocks - 1) / kChunkBlocks;
+  }
+  ParallelRead read;
+  // On a PostgreSQL error the transaction's abort ends the workers and
+  // parallel mode.
+  start_workers(read, local, polls, workers);
+  stats.launched = launched(read);
+  SharedRead& shared = *read.shared;
+  int ended = 0;
+  try {
+    leader_first();
+    ReadLimits limits(shared, true);
+    GroupingSink sink(groups, limits, shared.polls[0]);
+    TimestampTz reading = GetCurrentTimestamp();
+    if (shared.split)
+      read_chunks(polls, shared, sink, bad);
+    else
+      read_polls_in_range(polls, from, to, sink, bad);
+    TimestampTz merging = GetCurrentTimestamp();
+    stats.read_us = merging - reading;
+    if (stats.launched > 0)
+      ended = receive_groups(read.queues, groups, limits);
+    else if (!shared.split)
+      read_poll_store_ids(polls, sink, bad);
+    sink.check();
+    stats.merge_us = GetCurrentTimestamp() - merging;
+  } catch (const PgError&) {
+    throw;  // the transaction aborts
+  } catch (...) {
+    abandon_workers(read);
+    throw;
+  }
+  for (int i = 0; i <= stats.launched; ++i) stats.polls.push_back(shared.polls[i].load());
+  stats.ids_by = stats.split          ? "with the chunks"
+                 : stats.launched > 0 ? "parallel worker"
+                                      : "read here";
+  finish_workers(read);  // `shared` is gone
+  if (ended != stats.launched)
+    throw std::runtime_error("a parallel worker of the range read ended without its groups");
+  return stats;
+}
+
+}  // namespace store_monitoring::pg
+
+using namespace store_monitoring;
+using namespace store_monitoring::pg;
+
+void store_monitoring_range_read_worker(dsm_segment* segment, shm_toc* toc) {
+  pg_entry([&] {
+    auto* shared =
+        static_cast<SharedRead*>(pg_call([&] { return shm_toc_lookup(toc, kKeyShared, false); }));
+    auto* name = static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyName, false); }));
+    auto* queues =
+        static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyQueues, false); }));
+    // Bare: reads a process-global variable the parallel machinery set.
+    const int number = ParallelWorkerNumber;
+    auto* queue = reinterpret_cast<shm_mq*>(queues + static_cast<Size>(number) * kQueueBytes);
+    pg_call_void([&] { shm_mq_set_sender(queue, MyProc); });
+    shm_mq_handle* handle = pg_call([&] { return shm_mq_attach(queue, segment, nullptr); });
+    SourceShape source;
+    source.input = Input::polls;
+    source.relation = shared->relation;
+    source.name = name;
+    source.status_is_enum = shared->status_is_enum;
+    source.active_label = shared->active_label;
+    source.inactive_label = shared->inactive_label;
+    auto* labels =
+        static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyLabels, false); }));
+    uint32_t label_bytes = 0;
+    std::memcpy(&label_bytes, labels, sizeof(uint32_t));
+    const std::string_view all(labels, sizeof(uint32_t) + label_bytes);
+    for (size_t at = sizeof(uint32_t); at < all.size();) {
+      const auto oid = take<uint32_t>(all, at);
+      const auto length = take<uint32_t>(all, at);
+      source.enum_labels.emplace_back(static_cast<Oid>(oid), std::string(all.substr(at, length)));
+      at += length;
+    }
+    ReadLimits limits(*shared, false);
+    {
+      PollGroups groups(Span{shared->range_begin, shared->range_end});
+      GroupingSink sink(groups, limits, shared->polls[number + 1]);
+      bool stopped = false;
+      {
+        SpiConnection spi;
+        // PostgreSQL gives the worker the leader's identity and settings;
+        // the read is restricted here all the same, as every read is.
+        OwnerRead reader(shared->owner);
+        BadRows bad(false);
+        try {
+          if (shared->split)
+            read_chunks(source, *shared, sink, bad);  // the ids with them
+          else if (number == 0)
+            read_poll_store_ids(source, sink, bad);
+          sink.check();
+        } catch (const RangeOverBudget&) {
+          stopped = true;
+        } catch (const ReportCanceled&) {
+          stopped = true;
+        } catch (const Abandoned&) {
+          stopped = true;
+        }
+      }
+      if (!stopped) (void)send_groups(handle, groups, *shared);
+    }
+    limits.release();
+    pg_call_void([&] { shm_mq_detach(handle); });
+  });
+}
