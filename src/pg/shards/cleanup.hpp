@@ -18,7 +18,7 @@ extern "C" {
 #include <string_view>
 #include <vector>
 
-#include "pg/shards/coordinator.hpp"
+#include "pg/shards/fanout.hpp"  // TransactionRunner
 
 namespace store_monitoring::pg {
 

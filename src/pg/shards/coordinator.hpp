@@ -7,6 +7,7 @@
 #pragma once
 
 #include "pg/read/report_compute.hpp"
+#include "pg/shards/fanout.hpp"  // TransactionRunner
 
 extern "C" {
 #include "postgres.h"
@@ -18,10 +19,6 @@ extern "C" {
 #include <string>
 
 namespace store_monitoring::pg {
-
-// Runs `body` in a transaction of its own; returns the error that rolled it
-// back, if any.
-using TransactionRunner = std::function<std::optional<std::string>(const std::function<void()>&)>;
 
 // Computes and stores the report `job` from the shards (outside any
 // transaction; `in_transaction` runs the coordinator's own reads and

@@ -15,6 +15,7 @@ extern "C" {
 #include "libpq-fe.h"
 }
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -24,6 +25,11 @@ extern "C" {
 #include <vector>
 
 namespace store_monitoring::pg {
+
+// Runs `body` in a transaction of its own; returns the error that rolled it
+// back, if any.
+using TransactionRunner = std::function<std::optional<std::string>(const std::function<void()>&)>;
+
 
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
