@@ -216,7 +216,9 @@ SELECT count(*) FROM _store_monitoring_internal.report
 WHERE report_id IN ($list) AND status = 'Running' AND lock_wait_since IS NOT NULL
   AND attempts <= 1 AND strpos(error, '$name') > 0},
 			scalar(@ids), db => 'regress_rv'),
-		"mallory's reports give way to the lock on $name, which their error names");
+		"mallory's reports give way, their error naming $name");
+	note $node->safe_psql('regress_rv',
+		"SELECT error FROM _store_monitoring_internal.report WHERE report_id = '$ids[0]'");
 }
 
 my $locker = hold_lock('regress_rv_mallory.polls');
@@ -266,6 +268,46 @@ $victim = trigger_as('regress_rv_alice');
 is(wait_report($node, $victim, db => 'regress_rv'),
 	'Complete', "alice's report completes while mallory's function waits for a lock");
 gave_way('regress_rv_mallory.go', @blocked);
+
+# 3c'. An advisory lock the read waits for.
+$node->safe_psql(
+	'regress_rv', q{
+SET ROLE regress_rv_mallory;
+CREATE OR REPLACE FUNCTION regress_rv_mallory.probe() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(7777); RETURN true; END $$;
+});
+my $advisory = start_psql(
+	$node, q{
+SELECT pg_catalog.pg_advisory_lock(7777);
+SELECT pg_catalog.pg_sleep(600);
+}, db => 'regress_rv', user => 'regress_rv_mallory', timeout => 900);
+ok( poll_until(
+		$node,
+		"SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND objid = 7777 AND granted",
+		'1', db => 'regress_rv'),
+	'mallory holds an advisory lock');
+my @advised = map { trigger_as('regress_rv_mallory') } 1 .. 2;
+$victim = trigger_as('regress_rv_alice');
+is(wait_report($node, $victim, db => 'regress_rv'),
+	'Complete', "alice's report completes while mallory's function waits for an advisory lock");
+gave_way('an advisory lock', @advised);
+$node->safe_psql('regress_rv',
+	"SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND objid = 7777 AND granted");
+finish_psql($advisory);
+is(wait_report($node, $_, db => 'regress_rv', timeout => 120), 'Complete',
+	'once the advisory lock is released, the reports complete')
+  for @advised;
+$node->safe_psql(
+	'regress_rv', q{
+SET ROLE regress_rv_mallory;
+CREATE OR REPLACE FUNCTION regress_rv_mallory.probe() RETURNS boolean LANGUAGE plpgsql
+SET lock_timeout = 0 AS $$
+BEGIN
+  SET lock_timeout = 0;
+  LOCK regress_rv_mallory.go IN ACCESS EXCLUSIVE MODE;
+  RETURN true;
+END $$;
+});
 
 # 3d. A report that has given way for report_timeout fails, naming the lock.
 set_conf($node, 'store_monitoring.report_timeout' => 2000);

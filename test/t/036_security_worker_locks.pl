@@ -111,6 +111,17 @@ is( $node->safe_psql(
 	'nothing of it is stored');
 is(report_field($mallory, 'attempts'), '1', 'it was computed by one worker only');
 
+# The same in the read that resolves `latest` (the default T), before the
+# report's own read.
+my $latest = $node->safe_psql('postgres',
+	'SET ROLE regress_wl_mallory; SELECT store_monitoring.trigger_report()');
+is(wait_report($node, $latest), 'Failed', "mallory's report for the latest poll fails");
+like(
+	report_field($latest, 'error'),
+	qr/the report's sources released the worker's locks \(pg_advisory_unlock_all\)/,
+	'with the same error, from the read that resolves latest');
+is(report_field($latest, 'attempts'), '1', 'it was claimed once');
+
 # The workers go on with their locks: another report completes.
 my $next = trigger_as('regress_wl_alice');
 is(wait_report($node, $next), 'Complete', 'the next report completes');

@@ -105,12 +105,31 @@ bool met_a_lock(const TransactionResult& result) {
 // does not name the lock.
 std::string lock_wait_message(const std::string& error) {
   std::optional<LOCKTAG> lock = last_awaited_lock();
-  if (!lock || lock->locktag_type != LOCKTAG_RELATION || lock->locktag_field1 != MyDatabaseId)
-    return error;
-  std::string name = source_name(lock->locktag_field2);
-  if (error.find(name) != std::string::npos) return error;
-  return "the report's read waited for a lock on " + name + ", held by another transaction (" +
-         error + ")";
+  if (!lock) return error;
+  std::string what;
+  std::string name;  // of the relation, when known
+  bool here = lock->locktag_field1 == MyDatabaseId;
+  if (here && (lock->locktag_type == LOCKTAG_RELATION || lock->locktag_type == LOCKTAG_TUPLE))
+    name = source_name(lock->locktag_field2);
+  switch (lock->locktag_type) {
+    case LOCKTAG_RELATION:
+      if (here) what = "a lock on " + name;
+      break;
+    case LOCKTAG_TUPLE:
+      if (here) what = "a row lock in " + name;
+      break;
+    case LOCKTAG_TRANSACTION:
+      what = "a row lock (another transaction's write)";
+      break;
+    case LOCKTAG_ADVISORY:
+      what = "an advisory lock";
+      break;
+    default:
+      break;
+  }
+  // The source the worker found locked is named already.
+  if (what.empty() || (!name.empty() && error.find(name) != std::string::npos)) return error;
+  return "the report's read waited for " + what + ", held by another transaction (" + error + ")";
 }
 
 bool process_report(Claim& claim);
@@ -145,7 +164,10 @@ bool process_report(Claim& claim) {
   auto give_way = [&](const TransactionResult& result) {
     ReportGuard::end();
     std::optional<std::string> stopped;
-    std::string why = result.error;
+    std::string why = result.sqlstate == ERRCODE_QUERY_CANCELED
+                          ? "the wait outlasted " + std::to_string(kWorkerLockWaitMs) +
+                                " ms; the read had lifted lock_timeout"
+                          : result.error;
     in_transaction([&] {
       stopped = stop_message();
       why = lock_wait_message(why);
