@@ -394,11 +394,12 @@ namespace {
 // Locks the report's sources for its read, in the worker. A source another
 // transaction holds locked against reads (a loader's TRUNCATE and reload,
 // or its owner's own LOCK) is waited for as long as the read's lock_timeout
-// (kWorkerLockWaitMs), then the report gives way (the error names it). The
-// read runs in a snapshot taken once every lock is granted, as a statement
-// in READ COMMITTED (the worker's level) would: read in the snapshot taken
-// before, a truncated and reloaded table would look empty.
+// (kWorkerLockWaitMs), then the report gives way (the error names it). A
+// source waited for is read in a snapshot taken once every lock is granted,
+// as a statement in READ COMMITTED (the worker's level) would: read in the
+// snapshot taken before, a truncated and reloaded table would look empty.
 void lock_sources_for_read(std::span<const Oid> sources) {
+  bool waited = false;
   for (Oid relation : sources) {
     if (!OidIsValid(relation) ||
         pg_call([&] { return ConditionalLockRelationOid(relation, AccessShareLock); }))
@@ -411,7 +412,9 @@ void lock_sources_for_read(std::span<const Oid> sources) {
       throw UserError(ERRCODE_LOCK_NOT_AVAILABLE,
                       "the report's source " + name + " is locked by another transaction");
     }
+    waited = true;
   }
+  if (!waited) return;
   pg_call_void([] {
     PopActiveSnapshot();
     PushActiveSnapshot(GetTransactionSnapshot());
