@@ -92,7 +92,7 @@ void back_off(int troubles) {
 
 // The longest a worker with nothing else to do sleeps before it looks at the
 // queue again while reports wait for their retry after giving way to a lock.
-constexpr long kMaxRetrySleepMs = 10000;
+constexpr long kRetryLookMs = 1000;
 
 // A read that met a lock held by another transaction (a lock timeout, or a
 // source the worker found locked) and was not stopped: the report gives way.
@@ -249,6 +249,7 @@ void serve_database() {
   int looks = 0;     // looks in a row that found work but claimed nothing
   std::optional<int> slot = acquire_slot();
   while (slot) {
+    const auto held_slot = static_cast<uint32>(*slot);
     for (;;) {
       reload_config_if_requested();
       check_interrupts_between_reports();
@@ -268,7 +269,14 @@ void serve_database() {
       }
       if (wrote) {
         troubles = 0;
-        if (!claimed.claim) break;
+        if (claimed.claim) continue;
+        // Only reports that gave way to a lock wait, for their retry: the
+        // worker sleeps holding its slot (so that sleepers never outnumber
+        // max_workers), and looks again at least every kRetryLookMs, for
+        // reports triggered meanwhile.
+        std::optional<long> wait_ms = unclaimed_report_wait_ms();
+        if (!wait_ms || *wait_ms == 0) break;
+        sleep_ms(std::min(*wait_ms, kRetryLookMs));
         continue;
       }
       if (++troubles >= kMaxTroubles) break;
@@ -276,22 +284,14 @@ void serve_database() {
     }
     // Release the slot before the last look, so that a worker launched for a
     // report committed meanwhile finds the slot free, or we find the report.
-    unlock(kSlotLockClass, static_cast<uint32>(*slot));
+    unlock(kSlotLockClass, held_slot);
     slot.reset();
     if (troubles >= kMaxTroubles) return;  // logged; resumed by a later worker
-    std::optional<long> wait_ms = unclaimed_report_wait_ms();
-    if (!wait_ms) return;
-    if (*wait_ms > 0) {
-      // Only reports that gave way to a lock wait, for their retry: the
-      // worker sleeps until the first may be claimed, then looks again.
-      looks = 0;
-      sleep_ms(std::min(*wait_ms, kMaxRetrySleepMs));
-      reload_config_if_requested();
-    } else {
+    if (has_unclaimed_reports()) {
       if (++looks > kMaxTroubles) return;
       if (looks > 1) back_off(looks - 1);
+      slot = acquire_slot();
     }
-    slot = acquire_slot();
   }
 }
 
