@@ -41,3 +41,15 @@ $$;
 REVOKE ALL ON FUNCTION _store_monitoring_internal.note_shard_cleanup() FROM PUBLIC;
 CREATE TRIGGER note_shard_cleanup BEFORE DELETE ON _store_monitoring_internal.report
     FOR EACH ROW EXECUTE FUNCTION _store_monitoring_internal.note_shard_cleanup();
+-- ==== Worker locks: a report whose read meets a lock gives way ====
+-- A worker does not wait for a lock held on a report's sources (or on
+-- anything its read locks): it gives the report back, Running, to be
+-- claimed again no earlier than retry_at, and fails it with the lock's
+-- name once it has given way for store_monitoring.report_timeout.
+ALTER TABLE _store_monitoring_internal.report
+    ADD COLUMN lock_wait_since timestamptz,
+    ADD COLUMN retry_at timestamptz;
+COMMENT ON COLUMN _store_monitoring_internal.report.lock_wait_since IS
+    'When the report first gave way to a lock its read met (NULL: never)';
+COMMENT ON COLUMN _store_monitoring_internal.report.retry_at IS
+    'A report that gave way to a lock is not claimed before this time';

@@ -23,7 +23,10 @@
 #    hour by default), and another role's report waits in the queue all
 #    that time. Nothing caps the workers one role's reports may hold.
 #    (Fixed: a worker gives back a report whose read meets a lock held by
-#    another transaction, and claims others meanwhile.)
+#    another transaction, and claims others meanwhile; so also for a lock
+#    on the business hours, and one a function in the read takes after
+#    setting lock_timeout = 0. A report that gives way for report_timeout
+#    fails, naming the lock.)
 # 4. A role's view raises an error whose message is megabytes of
 #    incompressible text: each Failed report stores it whole in
 #    report.error, which max_stored_per_role does not count (it counts
@@ -171,37 +174,161 @@ is(wait_report($node, $alice_id, db => 'regress_rv'), 'Complete', "alice's repor
 
 # --- 3. one role's locked source holds every worker --------------------------------
 set_conf($node, 'store_monitoring.max_workers' => 2);
-my $locker = start_psql(
-	$node, q{
+
+# A session of mallory's that holds $relation in ACCESS EXCLUSIVE mode
+# until it is terminated (terminate_locks below).
+sub hold_lock
+{
+	my ($relation) = @_;
+	my $session = start_psql(
+		$node, qq{
 BEGIN;
-LOCK regress_rv_mallory.polls IN ACCESS EXCLUSIVE MODE;
+LOCK $relation IN ACCESS EXCLUSIVE MODE;
 SELECT pg_catalog.pg_sleep(600);
 }, db => 'regress_rv', user => 'regress_rv_mallory', timeout => 900);
-ok( poll_until(
-		$node, q{
-SELECT count(*) FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation
-WHERE c.relname = 'polls' AND l.mode = 'AccessExclusiveLock' AND l.granted},
-		'1', db => 'regress_rv'),
-	'mallory holds her source locked');
+	ok( poll_until(
+			$node, qq{
+SELECT count(*) FROM pg_catalog.pg_locks
+WHERE relation = '$relation'::regclass AND mode = 'AccessExclusiveLock' AND granted},
+			'1', db => 'regress_rv'),
+		"mallory holds $relation locked");
+	return $session;
+}
+
+sub terminate_locks
+{
+	my ($relation) = @_;
+	$node->safe_psql(
+		'regress_rv', qq{
+SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_locks
+WHERE relation = '$relation'::regclass AND mode = 'AccessExclusiveLock' AND granted});
+}
+
+# mallory's reports gave way: Running, waiting for their retry, with an
+# error that names the lock, and none counted as an interrupted run.
+sub gave_way
+{
+	my ($name, @ids) = @_;
+	my $list = join ', ', map { "'$_'" } @ids;
+	ok( poll_until(
+			$node, qq{
+SELECT count(*) FROM _store_monitoring_internal.report
+WHERE report_id IN ($list) AND status = 'Running' AND lock_wait_since IS NOT NULL
+  AND attempts <= 1 AND strpos(error, '$name') > 0},
+			scalar(@ids), db => 'regress_rv'),
+		"mallory's reports give way, their error naming $name");
+	note $node->safe_psql('regress_rv',
+		"SELECT error FROM _store_monitoring_internal.report WHERE report_id = '$ids[0]'");
+}
+
+my $locker = hold_lock('regress_rv_mallory.polls');
 my @blocked = map { trigger_as('regress_rv_mallory') } 1 .. 2;
 my $victim = trigger_as('regress_rv_alice');
-# Known open: a worker waits for a lock its read needs, so one role's own
-# LOCK holds the workers that meet it until it is released or the reports
-# reach store_monitoring.report_timeout.
-TODO: {
-	local $TODO = 'a worker still waits with the lock a role holds on its own source';
-	is(wait_report($node, $victim, db => 'regress_rv', timeout => 10),
-		'Complete', "alice's report completes while mallory holds her source locked");
-}
-$node->safe_psql(
-	'regress_rv', q{
-SELECT pg_catalog.pg_terminate_backend(l.pid) FROM pg_catalog.pg_locks l
-JOIN pg_catalog.pg_class c ON c.oid = l.relation
-WHERE c.relname = 'polls' AND l.mode = 'AccessExclusiveLock' AND l.granted});
+# The worker never waits for the lock: mallory's view reads her locked table,
+# whose lock her reads' statements meet (a lock timeout in the read).
+is(wait_report($node, $victim, db => 'regress_rv'),
+	'Complete', "alice's report completes while mallory holds her source locked");
+gave_way('regress_rv_mallory.polls', @blocked);
+terminate_locks('regress_rv_mallory.polls');
 is(wait_report($node, $_, db => 'regress_rv', timeout => 120), 'Complete',
 	'once the lock is released, every waiting report completes')
   for (@blocked, $victim);
 finish_psql($locker);
+
+# 3b. The business hours, a source the worker locks before the read.
+$locker = hold_lock('regress_rv_mallory.hours');
+@blocked = map { trigger_as('regress_rv_mallory') } 1 .. 2;
+$victim = trigger_as('regress_rv_alice');
+is(wait_report($node, $victim, db => 'regress_rv'),
+	'Complete', "alice's report completes while mallory holds her business hours locked");
+gave_way('regress_rv_mallory.hours', @blocked);
+terminate_locks('regress_rv_mallory.hours');
+is(wait_report($node, $_, db => 'regress_rv', timeout => 120), 'Complete',
+	'once the business hours are released, the reports complete')
+  for @blocked;
+finish_psql($locker);
+
+# 3c. A lock taken inside the read by mallory's own function, which also
+# tries to lift the worker's lock wait limit.
+$node->safe_psql(
+	'regress_rv', q{
+SET ROLE regress_rv_mallory;
+CREATE OR REPLACE FUNCTION regress_rv_mallory.probe() RETURNS boolean LANGUAGE plpgsql
+SET lock_timeout = 0 AS $$
+BEGIN
+  SET lock_timeout = 0;
+  PERFORM pg_catalog.set_config('lock_timeout', '0', true);
+  LOCK regress_rv_mallory.go IN ACCESS EXCLUSIVE MODE;
+  RETURN true;
+END $$;
+});
+$locker = hold_lock('regress_rv_mallory.go');
+@blocked = map { trigger_as('regress_rv_mallory') } 1 .. 2;
+$victim = trigger_as('regress_rv_alice');
+is(wait_report($node, $victim, db => 'regress_rv'),
+	'Complete', "alice's report completes while mallory's function waits for a lock");
+gave_way('regress_rv_mallory.go', @blocked);
+
+# 3c'. An advisory lock the read waits for.
+$node->safe_psql(
+	'regress_rv', q{
+SET ROLE regress_rv_mallory;
+CREATE OR REPLACE FUNCTION regress_rv_mallory.probe() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_catalog.pg_advisory_xact_lock(7777); RETURN true; END $$;
+});
+my $advisory = start_psql(
+	$node, q{
+SELECT pg_catalog.pg_advisory_lock(7777);
+SELECT pg_catalog.pg_sleep(600);
+}, db => 'regress_rv', user => 'regress_rv_mallory', timeout => 900);
+ok( poll_until(
+		$node,
+		"SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND objid = 7777 AND granted",
+		'1', db => 'regress_rv'),
+	'mallory holds an advisory lock');
+my @advised = map { trigger_as('regress_rv_mallory') } 1 .. 2;
+$victim = trigger_as('regress_rv_alice');
+is(wait_report($node, $victim, db => 'regress_rv'),
+	'Complete', "alice's report completes while mallory's function waits for an advisory lock");
+gave_way('an advisory lock', @advised);
+$node->safe_psql('regress_rv',
+	"SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND objid = 7777 AND granted");
+finish_psql($advisory);
+is(wait_report($node, $_, db => 'regress_rv', timeout => 120), 'Complete',
+	'once the advisory lock is released, the reports complete')
+  for @advised;
+$node->safe_psql(
+	'regress_rv', q{
+SET ROLE regress_rv_mallory;
+CREATE OR REPLACE FUNCTION regress_rv_mallory.probe() RETURNS boolean LANGUAGE plpgsql
+SET lock_timeout = 0 AS $$
+BEGIN
+  SET lock_timeout = 0;
+  LOCK regress_rv_mallory.go IN ACCESS EXCLUSIVE MODE;
+  RETURN true;
+END $$;
+});
+
+# 3d. A report that has given way for report_timeout fails, naming the lock.
+set_conf($node, 'store_monitoring.report_timeout' => 2000);
+my $late = trigger_as('regress_rv_mallory');
+is(wait_report($node, $late, db => 'regress_rv'), 'Failed',
+	'a report that gives way for longer than report_timeout fails');
+like(
+	$node->safe_psql('regress_rv',
+		"SELECT error FROM _store_monitoring_internal.report WHERE report_id = '$late'"),
+	qr/gave way to locks on its sources for longer than store_monitoring\.report_timeout .*regress_rv_mallory\.go/,
+	'its error says so and names the locked relation');
+set_conf($node, 'store_monitoring.report_timeout' => 3600000);
+terminate_locks('regress_rv_mallory.go');
+finish_psql($locker);
+$node->safe_psql(
+	'regress_rv', q{
+SET ROLE regress_rv_mallory;
+CREATE OR REPLACE FUNCTION regress_rv_mallory.probe() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN RETURN true; END $$;
+});
+wait_report($node, $_, db => 'regress_rv', timeout => 120) for @blocked;
 
 # --- 4. errors as big as a role likes -------------------------------------------
 set_conf($node, 'store_monitoring.max_stored_per_role' => 1024);

@@ -5,7 +5,11 @@
 
 extern "C" {
 #include "postgres.h"
+
+#include "storage/lock.h"
 }
+
+#include <functional>
 
 namespace store_monitoring::pg {
 
@@ -35,5 +39,30 @@ inline constexpr uint32 kWaitLockClass = 0x534D5702;
 // the second.
 inline constexpr uint32 kQueueLockClass = 0x534D5103;
 inline constexpr uint32 kStoredLockClass = 0x534D5304;
+
+// The tag of the extension's advisory lock (lock_class, key) in this database.
+LOCKTAG advisory_tag(uint32 lock_class, uint32 key);
+
+// How long a worker waits for a lock that a report's read needs (its
+// sources, and whatever the read itself locks: the tables under a view, a
+// function's LOCK) before it gives the report back to the queue: a lock
+// another transaction holds (the report's owner's own, or a loader's) never
+// holds a worker longer than that.
+inline constexpr int kWorkerLockWaitMs = 500;
+
+// The worker's session locks (its slot and claims), which a role's code can
+// release: pg_advisory_unlock_all() drops every session-level advisory lock
+// of the backend, whatever its tag. A worker notes each one it takes.
+void note_worker_lock(uint32 lock_class, uint32 key);
+void forget_worker_lock(uint32 lock_class, uint32 key);
+
+// Runs `read` (where a role's code runs in a worker) so that no other worker
+// can take the slot or claim while it runs, and then throws an error (nothing
+// of the report is stored) when the read released them; they are taken
+// again first. The guard is a transaction-level share hold of each tag, which
+// no SQL function releases and which conflicts with another worker's
+// exclusive session lock. Outside a worker (nothing noted) it only runs
+// `read`: there a role's code can release only the locks of its own session.
+void read_keeping_worker_locks(const std::function<void()>& read);
 
 }  // namespace store_monitoring::pg

@@ -10,6 +10,8 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include <string>
+
 namespace store_monitoring::pg {
 
 namespace {
@@ -163,7 +165,7 @@ ScopedSetting::ScopedSetting(const char* name, const char* value) {
 // error.
 ScopedSetting::~ScopedSetting() { AtEOXact_GUC(true, nest_level_); }
 
-OwnerRead::OwnerRead(Oid owner) {
+OwnerRead::OwnerRead(Oid owner, int lock_timeout_ms) {
   // Bare: these only read and set backend-local variables (NewGUCNestLevel
   // increments a counter), raising no error.
   GetUserIdAndSecContext(&saved_user_, &saved_context_);
@@ -172,9 +174,14 @@ OwnerRead::OwnerRead(Oid owner) {
   nest_level_ = NewGUCNestLevel();
   try {
     // Inside the level: rolled back with everything else the read sets.
-    pg_call([] {
+    pg_call([&] {
       (void)set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
                               GUC_ACTION_SAVE, true, 0, false);
+      // Above the worker's pinned 0 (PGC_S_OVERRIDE); a SET in the owner's
+      // code outranks it, which the worker's watch covers (deadline.cpp).
+      if (lock_timeout_ms > 0)
+        (void)set_config_option("lock_timeout", std::to_string(lock_timeout_ms).c_str(), PGC_SUSET,
+                                PGC_S_OVERRIDE, GUC_ACTION_SAVE, true, 0, false);
     });
   } catch (...) {
     AtEOXact_GUC(false, nest_level_);

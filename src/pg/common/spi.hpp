@@ -126,9 +126,13 @@ class PinnedSearchPath : public ScopedSetting {
 // Both ways out are the same: a PostgreSQL error reaches C++ as a PgError
 // (pg_call) before the transaction aborts, so the destructor always runs
 // first and unwinds this level (and any deeper one a failed function left).
+//
+// lock_timeout_ms > 0 (a worker's reads): the read's lock_timeout. The
+// owner's code may SET another; the worker then cancels a longer wait
+// itself (worker/deadline.cpp).
 class OwnerRead {
  public:
-  explicit OwnerRead(Oid owner);
+  explicit OwnerRead(Oid owner, int lock_timeout_ms = 0);
   ~OwnerRead();
   OwnerRead(const OwnerRead&) = delete;
   OwnerRead& operator=(const OwnerRead&) = delete;

@@ -8,6 +8,7 @@
 #include "pg/read/parallel_range_read.hpp"
 #include "pg/worker/progress.hpp"
 #include "pg/store/write.hpp"
+#include "pg/common/locks.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/read/source_read.hpp"
 #include "pg/read/sources.hpp"
@@ -387,13 +388,15 @@ void check_owner_exists(Oid owner) {
 // The report must still be ours to finish: the extension may have been
 // dropped (and created again) while the worker waited between transactions.
 // Locking the row also makes a concurrent DROP EXTENSION wait for this report.
+// A row another transaction holds locked is not waited for (NOWAIT: the
+// report gives way, see worker/loop.cpp).
 // Returns the sources recorded when the report was triggered.
 Sources lock_running_report(Datum id) {
   uint64 found = spi_execute(
       "SELECT source_relations[1], source_relations[2], source_relations[3] "
       "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1 AND status "
       "OPERATOR(pg_catalog.=) 'Running' "
-      "FOR UPDATE",
+      "FOR UPDATE NOWAIT",
       {{TEXTOID, id}}, false);
   if (found != 1)
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
@@ -407,12 +410,49 @@ Sources lock_running_report(Datum id) {
   return sources;
 }
 
+namespace {
+
+// Locks the report's sources for its read, in the worker. A source another
+// transaction holds locked against reads (a loader's TRUNCATE and reload,
+// or its owner's own LOCK) is waited for as long as the read's lock_timeout
+// (kWorkerLockWaitMs), then the report gives way (the error names it). A
+// source waited for is read in a snapshot taken once every lock is granted,
+// as a statement in READ COMMITTED (the worker's level) would: read in the
+// snapshot taken before, a truncated and reloaded table would look empty.
+void lock_sources_for_read(std::span<const Oid> sources) {
+  bool waited = false;
+  for (Oid relation : sources) {
+    if (!OidIsValid(relation) ||
+        pg_call([&] { return ConditionalLockRelationOid(relation, AccessShareLock); }))
+      continue;
+    std::string name = source_name(relation);  // looked up before the error
+    try {
+      pg_call_void([&] { LockRelationOid(relation, AccessShareLock); });
+    } catch (const PgError& error) {
+      if (error.data() == nullptr || error.data()->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE) throw;
+      throw UserError(ERRCODE_LOCK_NOT_AVAILABLE,
+                      "the report's source " + name + " is locked by another transaction");
+    }
+    waited = true;
+  }
+  if (!waited) return;
+  pg_call_void([] {
+    PopActiveSnapshot();
+    PushActiveSnapshot(GetTransactionSnapshot());
+  });
+}
+
+}  // namespace
+
 TimestampTz resolve_latest_as_of(const ReportJob& job, TimestampTz fallback) {
   check_owner_exists(job.owner);
   Sources sources = lock_running_report(text_datum(job.report_id));
-  OwnerRead reader(job.owner);
-  std::optional<TimestampTz> newest =
-      newest_poll(check_source(Input::polls, sources[0], job.owner));
+  std::optional<TimestampTz> newest;
+  read_keeping_worker_locks([&] {
+    OwnerRead reader(job.owner, kWorkerLockWaitMs);
+    lock_sources_for_read(std::span(sources).first(1));
+    newest = newest_poll(check_source(Input::polls, sources[0], job.owner));
+  });
   return newest ? *newest : fallback;
 }
 
@@ -463,30 +503,17 @@ void compute_and_store_report(const ReportJob& job) {
   PeakMemory memory;
   pause_for_testing(PausePoint::reading);
   throw_if_canceled();
-  // A source another transaction holds locked against reads (a loader's
-  // TRUNCATE and reload) is waited for, then read in a snapshot taken once
-  // the lock is granted, as a statement in READ COMMITTED (the worker's
-  // level) would: read in the snapshot taken before, a truncated and
-  // reloaded table would look empty. compute() checks them under these locks.
-  pg_call([&] {
-    bool waited = false;
-    for (Oid relation : sources)
-      if (OidIsValid(relation) && !ConditionalLockRelationOid(relation, AccessShareLock)) {
-        LockRelationOid(relation, AccessShareLock);
-        waited = true;
-      }
-    if (waited) {
-      PopActiveSnapshot();
-      PushActiveSnapshot(GetTransactionSnapshot());
-    }
-  });
   ReportOutput report;
-  {
+  read_keeping_worker_locks([&] {
     // The owner's privileges and row-level security; nothing its relations
     // run outlives the read (the bookkeeping below runs as a superuser).
-    OwnerRead reader(job.owner);
+    // No lock the read needs is waited for longer than kWorkerLockWaitMs:
+    // the sources (compute() checks them under these locks) and whatever
+    // its statements lock (the tables under a view, a function's LOCK).
+    OwnerRead reader(job.owner, kWorkerLockWaitMs);
+    lock_sources_for_read(sources);
     report = compute(job, sources);
-  }
+  });
   memory.sample();  // every store's stored result is held
   release_freed_memory();
   pause_for_testing(PausePoint::writing);

@@ -22,18 +22,13 @@ extern "C" {
 #include "utils/timestamp.h"
 }
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
 
 namespace store_monitoring::pg {
 namespace {
-
-LOCKTAG lock_tag(uint32 lock_class, uint32 key) {
-  LOCKTAG tag;
-  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lock_class, key, kLockTagSpace);
-  return tag;
-}
 
 // A write that keeps failing is logged once: at WARNING when it is new (the
 // report's row did not say so already) and this worker has not warned yet,
@@ -62,16 +57,32 @@ bool note_trouble(const std::string& report_id, const std::string& note) {
   return changed;
 }
 
+// The condition on report r that no worker holds it.
+std::string held_by_no_worker() {
+  char sql[512];
+  snprintf(sql, sizeof(sql),
+           "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
+           "WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.database "
+           "OPERATOR(pg_catalog.=) %u AND l.classid OPERATOR(pg_catalog.=) %u "
+           "AND l.objid OPERATOR(pg_catalog.=) (r.lock_key OPERATOR(pg_catalog.&) 4294967295)::oid "
+           "AND l.objsubid OPERATOR(pg_catalog.=) %d)",
+           MyDatabaseId, kReportLockClass, static_cast<int>(kLockTagSpace));
+  return sql;
+}
+
 }  // namespace
 
 bool try_lock(uint32 lock_class, uint32 key) {
-  LOCKTAG tag = lock_tag(lock_class, key);
-  return pg_call([&] { return LockAcquire(&tag, ExclusiveLock, true, true); }) !=
-         LOCKACQUIRE_NOT_AVAIL;
+  LOCKTAG tag = advisory_tag(lock_class, key);
+  bool taken = pg_call([&] { return LockAcquire(&tag, ExclusiveLock, true, true); }) !=
+               LOCKACQUIRE_NOT_AVAIL;
+  if (taken) note_worker_lock(lock_class, key);
+  return taken;
 }
 
 void unlock(uint32 lock_class, uint32 key) {
-  LOCKTAG tag = lock_tag(lock_class, key);
+  LOCKTAG tag = advisory_tag(lock_class, key);
+  forget_worker_lock(lock_class, key);
   pg_call([&] { LockRelease(&tag, ExclusiveLock, true); });
 }
 
@@ -117,11 +128,14 @@ ClaimResult claim_next_report() {
     // so the first 100 Running reports include any that nobody holds. The
     // Running reports are few (store_monitoring.max_queued_per_role per role)
     // and read through their partial index.
+    // A report that gave way to a lock waits until its retry_at, and then
+    // takes its turn after its owner's other reports.
     uint64 count = spi_execute(
-        "SELECT report_id, lock_key FROM (SELECT report_id, lock_key, requested_at, "
-        "pg_catalog.row_number() OVER (PARTITION BY owner ORDER BY requested_at, lock_key) "
-        "AS turn FROM _store_monitoring_internal.report "
+        "SELECT report_id, lock_key FROM (SELECT report_id, lock_key, requested_at, retry_at, "
+        "pg_catalog.row_number() OVER (PARTITION BY owner ORDER BY retry_at NULLS FIRST, "
+        "requested_at, lock_key) AS turn FROM _store_monitoring_internal.report "
         "WHERE status OPERATOR(pg_catalog.=) 'Running') r "
+        "WHERE retry_at IS NULL OR retry_at OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp() "
         "ORDER BY turn, requested_at, lock_key LIMIT 100",
         {}, false);
     std::vector<std::pair<std::string, uint32>> candidates;
@@ -134,10 +148,12 @@ ClaimResult claim_next_report() {
       locked.push_back(lock_key);
       claiming = report_id;
       // Re-read under the lock in a fresh snapshot: another worker may have
-      // finished it since the list above was read.
+      // finished it since the list above was read. A row another transaction
+      // holds locked is left for later rather than waited for.
       uint64 found = spi_execute(
           "SELECT status, owner, as_of, max_extrapolation, interpolation, attempts, requested_at "
-          "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1",
+          "FROM _store_monitoring_internal.report WHERE report_id OPERATOR(pg_catalog.=) $1 "
+          "FOR NO KEY UPDATE SKIP LOCKED",
           {{TEXTOID, text_datum(report_id)}}, false);
       if (found == 0 ||
           text_string(spi_value(0, 1, &is_null)) != status_text(ReportStatus::Running)) {
@@ -194,6 +210,61 @@ ClaimResult claim_next_report() {
   return outcome;
 }
 
+// One statement: the report's time spent giving way so far is read and
+// extended in the row it updates.
+std::optional<bool> requeue_report(const std::string& report_id, const std::string& why,
+                                   int timeout_ms) {
+  bool requeued = false;
+  TransactionResult result = in_transaction([&] {
+    requeued =
+        spi_execute(
+            "UPDATE _store_monitoring_internal.report SET phase = 'queued', worker_pid = NULL, "
+            "attempts = GREATEST(attempts OPERATOR(pg_catalog.-) 1, 0), error = $2, "
+            "lock_wait_since = COALESCE(lock_wait_since, started_at, "
+            "pg_catalog.clock_timestamp()), "
+            "retry_at = pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) LEAST("
+            "interval '10 s', GREATEST(interval '250 ms', pg_catalog.clock_timestamp() "
+            "OPERATOR(pg_catalog.-) COALESCE(lock_wait_since, started_at, "
+            "pg_catalog.clock_timestamp()))) "
+            "WHERE report_id OPERATOR(pg_catalog.=) $1 AND status OPERATOR(pg_catalog.=) 'Running' "
+            "AND ($3 OPERATOR(pg_catalog.<=) 0 OR lock_wait_since IS NULL "
+            "OR (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) lock_wait_since) "
+            "OPERATOR(pg_catalog.<) ($3 OPERATOR(pg_catalog.*) interval '1 ms'))",
+            {{TEXTOID, text_datum(report_id)},
+             {TEXTOID, text_datum(stored_error(why))},
+             {FLOAT8OID, Float8GetDatum(timeout_ms)}},
+            false) == 1;
+  });
+  if (!result.ok) {
+    log_trouble(
+        "store_monitoring could not give back report \"" + report_id + "\": " + result.error,
+        note_trouble(report_id, "could not be given back (" + result.message + ") after: " + why));
+    return std::nullopt;
+  }
+  return requeued;
+}
+
+std::optional<long> unclaimed_report_wait_ms() {
+  std::optional<long> wait;
+  (void)in_transaction([&] {
+    // One row when a report waits; the wait is NULL when one of them can be
+    // claimed now.
+    std::string sql =
+        "SELECT CASE WHEN pg_catalog.bool_and(r.retry_at IS NOT NULL AND r.retry_at "
+        "OPERATOR(pg_catalog.>) pg_catalog.clock_timestamp()) THEN "
+        "pg_catalog.ceil(pg_catalog.date_part('epoch', pg_catalog.min(r.retry_at) "
+        "OPERATOR(pg_catalog.-) pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::int8 "
+        "END FROM _store_monitoring_internal.report r WHERE r.status OPERATOR(pg_catalog.=) "
+        "'Running' AND " +
+        held_by_no_worker() + " HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0";
+    if (spi_execute(sql.c_str(), {}, false, 1) != 1) return;
+    bool is_null = true;
+    Datum ms = spi_value(0, 1, &is_null);
+    wait = is_null ? 0 : std::max<long>(1, DatumGetInt64(ms));
+  });
+  return wait;
+}
+
 bool has_unclaimed_reports() {
   bool any = false;
   in_transaction([&] { any = any_orphaned_report(); });
@@ -201,17 +272,11 @@ bool has_unclaimed_reports() {
 }
 
 bool any_orphaned_report() {
-  char sql[1024];
-  snprintf(sql, sizeof(sql),
-           "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status "
-           "OPERATOR(pg_catalog.=) 'Running' "
-           "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
-           "WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.database "
-           "OPERATOR(pg_catalog.=) %u AND l.classid OPERATOR(pg_catalog.=) %u "
-           "AND l.objid OPERATOR(pg_catalog.=) (r.lock_key OPERATOR(pg_catalog.&) 4294967295)::oid "
-           "AND l.objsubid OPERATOR(pg_catalog.=) %d) LIMIT 1",
-           MyDatabaseId, kReportLockClass, static_cast<int>(kLockTagSpace));
-  return spi_execute(sql, {}, false, 1) > 0;
+  std::string sql =
+      "SELECT 1 FROM _store_monitoring_internal.report r WHERE r.status "
+      "OPERATOR(pg_catalog.=) 'Running' AND " +
+      held_by_no_worker() + " LIMIT 1";
+  return spi_execute(sql.c_str(), {}, false, 1) > 0;
 }
 
 std::string queued_reason() {
@@ -222,7 +287,8 @@ std::string queued_reason() {
            "SELECT (SELECT count(*) FROM pg_catalog.pg_locks l WHERE l.locktype "
            "OPERATOR(pg_catalog.=) 'advisory' "
            "AND l.database OPERATOR(pg_catalog.=) %u AND l.classid OPERATOR(pg_catalog.=) %u AND "
-           "l.objsubid OPERATOR(pg_catalog.=) %d AND l.granted), "
+           "l.objsubid OPERATOR(pg_catalog.=) %d AND l.mode OPERATOR(pg_catalog.=) 'ExclusiveLock' "
+           "AND l.granted), "
            "(SELECT count(*) FROM pg_catalog.pg_stat_activity a "
            "WHERE a.backend_type OPERATOR(pg_catalog.=) 'store_monitoring worker' AND a.datid "
            "OPERATOR(pg_catalog.=) %u)",

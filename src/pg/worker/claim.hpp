@@ -41,6 +41,21 @@ ClaimResult claim_next_report();
 // could not be marked (it stays Running; the trouble is noted and logged).
 bool mark_failed(const std::string& report_id, const std::string& message);
 
+// Gives a claimed report back after its read met a lock (see loop.cpp):
+// Running again, queued behind its owner's other reports and not claimed
+// before its retry_at, a pause as long as it has given way so far (at least
+// 250 ms, at most 10 s); its error says what it waits for, and its claim no
+// longer counts as an interrupted run. False (and nothing written) when it
+// has given way for timeout_ms already (0: no limit): it is to fail. nullopt
+// when the write failed (it stays Running, to be claimed again).
+std::optional<bool> requeue_report(const std::string& report_id, const std::string& why,
+                                   int timeout_ms);
+
+// For a worker with nothing to claim: nullopt when no Running report waits
+// for a worker; 0 when one can be claimed now; else the milliseconds until
+// the first that gave way to a lock may be claimed again.
+std::optional<long> unclaimed_report_wait_ms();
+
 // True when a Running report has no worker (see any_orphaned_report).
 bool has_unclaimed_reports();
 

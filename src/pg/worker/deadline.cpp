@@ -9,6 +9,7 @@
 // Failed. Either way a report stopped so never ends Complete.
 #include "pg/worker/deadline.hpp"
 
+#include "pg/common/locks.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/worker/claim.hpp"
 #include "pg/worker/progress.hpp"
@@ -19,6 +20,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 #include "utils/timeout.h"
@@ -39,10 +41,18 @@ constexpr int kGraceTicks = 5;
 // Written by the timeout handlers (signal context) and read by the worker.
 volatile sig_atomic_t guarding = false;  // a report is being computed
 volatile sig_atomic_t deadline_passed = false;
-volatile sig_atomic_t stop_ticks = 0;      // watch ticks since the stop was asked; 0: none
-volatile sig_atomic_t may_force = true;    // watch and force; false: a coordinator
-volatile sig_atomic_t forced = false;      // ProcDiePending set by on_watch_tick
-volatile sig_atomic_t terminated = false;  // a SIGTERM came (see terminate_worker)
+volatile sig_atomic_t stop_ticks = 0;        // watch ticks since the stop was asked; 0: none
+volatile sig_atomic_t may_force = true;      // watch and force; false: a coordinator
+volatile sig_atomic_t forced = false;        // ProcDiePending set by on_watch_tick
+volatile sig_atomic_t terminated = false;    // a SIGTERM came (see terminate_worker)
+volatile sig_atomic_t awaited_seen = false;  // awaited holds a tag
+LOCKTAG awaited;
+// Ticks in a row the read has waited for a lock, and whether such a wait
+// was canceled: past the read's lock_timeout, which the owner's code may
+// have lifted (a SET lock_timeout outranks the worker's value).
+volatile sig_atomic_t lock_wait_ticks = 0;
+volatile sig_atomic_t lock_wait_canceled = false;
+constexpr int kLockWaitTicks = kWorkerLockWaitMs / kWatchMs + 2;
 TimeoutId deadline_timeout = MAX_TIMEOUTS;
 TimeoutId watch_timeout = MAX_TIMEOUTS;
 int guarded_timeout_ms = 0;
@@ -61,8 +71,34 @@ void on_report_deadline() noexcept {
   ask_to_stop();
 }
 
+// Notes the lock the worker waits for, and cancels a wait in the read that
+// outlasted the read's lock_timeout.
+void watch_lock_wait() noexcept {
+  // Set while this process sleeps in a lock wait; the lock lives in shared
+  // memory until the wait ends, and only its tag is copied.
+  const LOCK* waiting_for = MyProc != nullptr ? MyProc->waitLock : nullptr;
+  if (waiting_for != nullptr) {
+    awaited = waiting_for->tag;
+    awaited_seen = true;
+  }
+  // Only a wait in the read (a role's code, a security-restricted
+  // operation) is canceled so; the worker's own waits are short.
+  if (waiting_for == nullptr || !InSecurityRestrictedOperation()) {
+    lock_wait_ticks = 0;
+    return;
+  }
+  lock_wait_ticks = lock_wait_ticks + 1;
+  if (lock_wait_ticks <= kLockWaitTicks || stop_ticks != 0) return;
+  lock_wait_ticks = 0;
+  lock_wait_canceled = true;
+  QueryCancelPending = true;
+  InterruptPending = true;
+  SetLatch(MyLatch);
+}
+
 void on_watch_tick() noexcept {
   if (!guarding || !may_force) return;
+  watch_lock_wait();
   if (progress_cancel_requested()) ask_to_stop();
   if (stop_ticks > 0) stop_ticks = stop_ticks + 1;
   if (stop_ticks > kGraceTicks) {
@@ -118,6 +154,13 @@ std::optional<std::string> stop_message() {
   return progress_cancel_message();
 }
 
+bool read_lock_wait_canceled() { return lock_wait_canceled; }
+
+std::optional<LOCKTAG> last_awaited_lock() {
+  if (!awaited_seen) return std::nullopt;
+  return awaited;
+}
+
 // Throws the stop as an error: called before a report's result commits.
 void throw_if_stopped() {
   if (deadline_passed) throw UserError(ERRCODE_QUERY_CANCELED, report_timeout_message());
@@ -138,6 +181,9 @@ ReportGuard::ReportGuard(const std::string& report_id, int timeout_ms) {
   stop_ticks = 0;
   may_force = true;
   forced = false;
+  awaited_seen = false;
+  lock_wait_ticks = 0;
+  lock_wait_canceled = false;
   guarding = true;
   pg_call([&] {
     if (timeout_ms > 0) enable_timeout_after(deadline_timeout, timeout_ms);
@@ -150,7 +196,7 @@ void ReportGuard::end() noexcept {
   guarding = false;
   disable_timeout(deadline_timeout, false);
   disable_timeout(watch_timeout, false);
-  if (stop_ticks != 0) QueryCancelPending = false;
+  if (stop_ticks != 0 || lock_wait_canceled) QueryCancelPending = false;
   // The report ended (its abort can outlast the grace) before the stop
   // struck: the worker writes its end and lives on, unless terminated.
   if (forced && !terminated) ProcDiePending = false;

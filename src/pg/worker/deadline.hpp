@@ -4,6 +4,8 @@
 
 extern "C" {
 #include "postgres.h"
+
+#include "storage/lock.h"
 }
 
 #include <optional>
@@ -31,6 +33,16 @@ class ReportGuard {
 // Why the guarded report was stopped, if it was: the timeout, or who
 // canceled it (needs a transaction: the role is looked up).
 std::optional<std::string> stop_message();
+
+// The last lock the guarded report's worker was seen waiting for (the watch
+// looks every 100 ms), if any: names the lock when a wait ends in a lock
+// timeout.
+std::optional<LOCKTAG> last_awaited_lock();
+
+// True when the watch canceled a lock wait of the guarded report's read
+// that outlasted kWorkerLockWaitMs (the owner's code lifted lock_timeout):
+// the report's cancel error then means that it met a lock.
+bool read_lock_wait_canceled();
 
 // Throws the stop as an error: called before a report's result commits.
 void throw_if_stopped();

@@ -7,7 +7,14 @@
 // Complete commit together. A worker that dies releases its locks with its
 // process, so a Running report nobody holds is orphaned and the next worker
 // claims it again; after max_attempts interrupted runs it is marked Failed.
-// The locks live in a tag space no SQL function can reach (common/locks.hpp).
+// The locks live in a tag space no SQL function can reach (common/locks.hpp),
+// and are kept through a role's read, which could release them
+// (pg_advisory_unlock_all).
+//
+// A report whose read meets a lock held by another transaction (its
+// sources, or what its read locks) gives way: after kWorkerLockWaitMs its
+// transaction rolls back and it goes back to the queue, to be claimed again
+// after a pause (claim.cpp), so that one role's locks never hold a worker.
 //
 // A worker never spins: a write that fails (claim, Failed mark) or a look
 // that finds work it cannot claim is retried after a growing pause, at most
@@ -21,6 +28,7 @@
 #include "pg/common/settings.hpp"
 #include "pg/common/spi.hpp"
 #include "pg/read/report_compute.hpp"
+#include "pg/read/sources.hpp"
 #include "pg/shards/catalog.hpp"
 #include "pg/shards/cleanup.hpp"
 #include "pg/shards/coordinator.hpp"
@@ -68,15 +76,61 @@ void check_interrupts_between_reports() {
   }
 }
 
-// Sleeps before try number `troubles` + 1: 50 ms, doubling, at most 2 s.
-void back_off(int troubles) {
-  long ms = std::min(kMaxBackOffMs, kFirstBackOffMs << std::min(troubles - 1, 10));
+// Sleeps `ms` on the latch (a termination ends the sleep).
+void sleep_ms(long ms) {
   pg_call([&] {
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
                     PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
   });
   check_interrupts_between_reports();
+}
+
+// Sleeps before try number `troubles` + 1: 50 ms, doubling, at most 2 s.
+void back_off(int troubles) {
+  sleep_ms(std::min(kMaxBackOffMs, kFirstBackOffMs << std::min(troubles - 1, 10)));
+}
+
+// The longest a worker with nothing else to do sleeps before it looks at the
+// queue again while reports wait for their retry after giving way to a lock.
+constexpr long kRetryLookMs = 1000;
+
+// A read that met a lock held by another transaction (a lock timeout, or a
+// source the worker found locked) and was not stopped: the report gives way.
+bool met_a_lock(const TransactionResult& result) {
+  return !result.ok && (result.sqlstate == ERRCODE_LOCK_NOT_AVAILABLE ||
+                        (result.sqlstate == ERRCODE_QUERY_CANCELED && read_lock_wait_canceled()));
+}
+
+// What the report waited for, for its error: the lock timeout's message
+// does not name the lock.
+std::string lock_wait_message(const std::string& error) {
+  std::optional<LOCKTAG> lock = last_awaited_lock();
+  if (!lock) return error;
+  std::string what;
+  std::string name;  // of the relation, when known
+  bool here = lock->locktag_field1 == MyDatabaseId;
+  if (here && (lock->locktag_type == LOCKTAG_RELATION || lock->locktag_type == LOCKTAG_TUPLE))
+    name = source_name(lock->locktag_field2);
+  switch (lock->locktag_type) {
+    case LOCKTAG_RELATION:
+      if (here) what = "a lock on " + name;
+      break;
+    case LOCKTAG_TUPLE:
+      if (here) what = "a row lock in " + name;
+      break;
+    case LOCKTAG_TRANSACTION:
+      what = "a row lock (another transaction's write)";
+      break;
+    case LOCKTAG_ADVISORY:
+      what = "an advisory lock";
+      break;
+    default:
+      break;
+  }
+  // The source the worker found locked is named already.
+  if (what.empty() || (!name.empty() && error.find(name) != std::string::npos)) return error;
+  return "the report's read waited for " + what + ", held by another transaction (" + error + ")";
 }
 
 bool process_report(Claim& claim);
@@ -112,6 +166,36 @@ bool process_report(Claim& claim) {
     in_transaction([&] { message = stop_message().value_or(message); });
     return mark_failed(claim.job.report_id, message);
   };
+  // A lock another transaction holds on what the read needs: the report
+  // goes back to the queue (the worker computes others meanwhile) and fails
+  // only once it has given way for report_timeout.
+  auto give_way = [&](const TransactionResult& result) {
+    ReportGuard::end();
+    std::optional<std::string> stopped;
+    std::string why = result.sqlstate == ERRCODE_QUERY_CANCELED
+                          ? "the wait outlasted " + std::to_string(kWorkerLockWaitMs) +
+                                " ms; the read had lifted lock_timeout"
+                          : result.error;
+    in_transaction([&] {
+      stopped = stop_message();
+      why = lock_wait_message(why);
+    });
+    if (stopped) return mark_failed(claim.job.report_id, *stopped);
+    int timeout_ms = current_settings().report_timeout_ms;
+    std::optional<bool> requeued = requeue_report(claim.job.report_id, why, timeout_ms);
+    if (!requeued) return false;
+    if (*requeued) {
+      pg_call([&] {
+        elog(DEBUG1, "store_monitoring report %s gave way to a lock: %s",
+             claim.job.report_id.c_str(), why.c_str());
+      });
+      return true;
+    }
+    return mark_failed(claim.job.report_id,
+                       "the report gave way to locks on its sources for longer than "
+                       "store_monitoring.report_timeout (" +
+                           std::to_string(timeout_ms) + " ms): " + why);
+  };
   bool sharded = false;
   if (in_transaction([&] { sharded = database_has_shards(); }).ok && sharded) {
     ReportGuard::coordinator();
@@ -135,6 +219,7 @@ bool process_report(Claim& claim) {
              {TIMESTAMPTZOID, TimestampTzGetDatum(claim.job.as_of)}},
             false);
       });
+      if (met_a_lock(resolved)) return give_way(resolved);
       if (!resolved.ok) return fail(resolved.error);
     }
     pause_for_testing(PausePoint::claimed);
@@ -148,6 +233,7 @@ bool process_report(Claim& claim) {
     throw_if_stopped();  // past its deadline a report never commits Complete
   });
   if (computed.ok) return true;
+  if (met_a_lock(computed)) return give_way(computed);
   return fail(computed.error);
 }
 
@@ -166,6 +252,7 @@ void serve_database() {
   int looks = 0;     // looks in a row that found work but claimed nothing
   std::optional<int> slot = acquire_slot();
   while (slot) {
+    const auto held_slot = static_cast<uint32>(*slot);
     for (;;) {
       reload_config_if_requested();
       check_interrupts_between_reports();
@@ -190,7 +277,14 @@ void serve_database() {
       }
       if (wrote) {
         troubles = 0;
-        if (!claimed.claim) break;
+        if (claimed.claim) continue;
+        // Only reports that gave way to a lock wait, for their retry: the
+        // worker sleeps holding its slot (so that sleepers never outnumber
+        // max_workers), and looks again at least every kRetryLookMs, for
+        // reports triggered meanwhile.
+        std::optional<long> wait_ms = unclaimed_report_wait_ms();
+        if (!wait_ms || *wait_ms == 0) break;
+        sleep_ms(std::min(*wait_ms, kRetryLookMs));
         continue;
       }
       if (++troubles >= kMaxTroubles) break;
@@ -198,7 +292,7 @@ void serve_database() {
     }
     // Release the slot before the last look, so that a worker launched for a
     // report committed meanwhile finds the slot free, or we find the report.
-    unlock(kSlotLockClass, static_cast<uint32>(*slot));
+    unlock(kSlotLockClass, held_slot);
     slot.reset();
     if (troubles >= kMaxTroubles) return;  // logged; resumed by a later worker
     if (has_unclaimed_reports()) {

@@ -36,7 +36,8 @@ void run_body(TransactionBody body, void* state) {
 
 // No C++ object with a destructor may live in this frame: it hosts the
 // sigsetjmp of PG_TRY.
-bool run_transaction_raw(TransactionBody body, void* state, char** error, char** message) {
+bool run_transaction_raw(TransactionBody body, void* state, char** error, char** message,
+                         int* sqlstate) {
   volatile bool ok = false;
   PG_TRY();
   {
@@ -59,6 +60,7 @@ bool run_transaction_raw(TransactionBody body, void* state, char** error, char**
     AbortCurrentTransaction();
     pgstat_report_activity(STATE_IDLE, nullptr);
     *message = pstrdup(data->message ? data->message : "unknown error");
+    *sqlstate = data->sqlerrcode;
     *error = data->detail ? psprintf("%s (%s)", *message, data->detail) : pstrdup(*message);
     FreeErrorData(data);
   }

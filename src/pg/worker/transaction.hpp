@@ -15,22 +15,26 @@ struct TransactionResult {
   bool ok;
   std::string error;    // message (and detail) of the error that rolled it back
   std::string message;  // the message alone (details name values that change)
+  int sqlstate = 0;     // its SQLSTATE (ERRCODE_*)
 };
 
 using TransactionBody = void (*)(void* state);
 
 // Runs body(state) in a transaction; false (with the error's copies in
-// *error and *message, palloc'd) when it rolled back.
-bool run_transaction_raw(TransactionBody body, void* state, char** error, char** message);
+// *error and *message, palloc'd, and its SQLSTATE in *sqlstate) when it
+// rolled back.
+bool run_transaction_raw(TransactionBody body, void* state, char** error, char** message,
+                         int* sqlstate);
 
 template <typename Fn>
 TransactionResult in_transaction(Fn&& fn) {
   char* error = nullptr;
   char* message = nullptr;
   auto body = [](void* state) { (*static_cast<std::remove_reference_t<Fn>*>(state))(); };
-  bool ok = run_transaction_raw(body, &fn, &error, &message);
+  int sqlstate = 0;
+  bool ok = run_transaction_raw(body, &fn, &error, &message, &sqlstate);
   TransactionResult result{ok, error ? std::string(error) : std::string(),
-                           message ? std::string(message) : std::string()};
+                           message ? std::string(message) : std::string(), sqlstate};
   if (error) pfree(error);
   if (message) pfree(message);
   return result;
