@@ -121,9 +121,13 @@ std::string report_timeout_message() {
 // PostgreSQL's own RemoveTempRelationsCallback does). A worker terminated
 // for another reason leaves its report to be retried, as before.
 void fail_stopped_report(int, Datum) noexcept {
-  if (!guarding || (!deadline_passed && !progress_cancel_requested())) return;
+  const bool stopped = guarding && (deadline_passed || progress_cancel_requested());
+  // Whatever the reason for exiting, the watch must not tick again: it reads
+  // the progress segment, which the exit unmaps next (a tick after that was
+  // a segmentation fault, and the postmaster's restart of every process).
   guarding = false;
   disable_all_timeouts(false);
+  if (!stopped) return;
   QueryCancelPending = false;
   // A SIGTERM meanwhile (a fast shutdown) must not strike in the middle of
   // the write: the process exits right after it anyway.
