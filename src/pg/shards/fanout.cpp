@@ -54,9 +54,10 @@ void relay_notices(const Shard& shard) {
   std::vector<std::pair<int, std::string>> pending;
   pending.swap(notices.pending);
   size_t dropped = std::exchange(notices.dropped, 0);
-  for (const auto& [elevel, message] : pending)
+  for (const auto& notice : pending)
     pg_call([&] {
-      ereport(elevel, (errmsg("shard \"%s\": %s", shard.name.c_str(), message.c_str())));
+      ereport(notice.first,
+              (errmsg("shard \"%s\": %s", shard.name.c_str(), notice.second.c_str())));
     });
   if (dropped > 0)
     pg_call([&] {

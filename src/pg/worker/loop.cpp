@@ -149,12 +149,15 @@ bool process(Claim& claim) {
   return written;
 }
 
-// in_transaction() as the shards' code takes it.
-std::optional<std::string> in_own_transaction(const std::function<void()>& body) {
+// in_transaction() as the shards' code takes it. A lambda, not a function:
+// a std::function holding a function pointer would export the typeinfo of
+// its type (made of std types only, so not hidden; tools/check_exports.sh).
+const TransactionRunner in_own_transaction =
+    [](const std::function<void()>& body) -> std::optional<std::string> {
   TransactionResult result = in_transaction([&] { body(); });
   if (result.ok) return std::nullopt;
   return result.error;
-}
+};
 
 bool process_report(Claim& claim) {
   ReportGuard guard(claim.job.report_id, current_settings().report_timeout_ms);
