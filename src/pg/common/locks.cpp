@@ -2,6 +2,7 @@
 // locks.hpp).
 #include "pg/common/locks.hpp"
 
+#include "pg/common/compat.hpp"
 #include "pg/common/pg_boundary.hpp"
 
 extern "C" {
@@ -26,7 +27,7 @@ bool retake_worker_locks() {
   bool intact = true;
   for (const auto& [lock_class, key] : worker_locks) {
     LOCKTAG tag = advisory_tag(lock_class, key);
-    if (pg_call([&] { return LockHeldByMe(&tag, ExclusiveLock); })) continue;
+    if (pg_call([&] { return compat::lock_held_by_me(&tag, ExclusiveLock); })) continue;
     intact = false;
     bool taken = pg_call(
         [&] { return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL; });

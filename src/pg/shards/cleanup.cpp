@@ -21,6 +21,12 @@ namespace {
 // many coordinator reports) drains over several reports.
 constexpr long kLeftoversPerPass = 200;
 
+// A lock on the shard (a session there holding a report's row, such as the
+// mapped role's own uncommitted delete) fails the statement after this
+// long, not at shard_timeout: the workers clean up after every report, and
+// one role's lock must not hold them. The report stays noted.
+constexpr const char* kCleanupLockTimeout = "SET lock_timeout = '1s'";
+
 // Statements that delete, on a shard, the reports of `items` (indices into
 // `all`): those still running are canceled and waited for first. Each
 // statement reads anew which reports match: the mapped role's own (a
@@ -122,7 +128,9 @@ void delete_on_shards(std::vector<ShardCleanup>& items, const TransactionRunner*
   };
   each_connected([](Shard& shard) { start_connection(shard); });
   wait_for_all(shards, deadline, WaitMode::tolerant);
-  each_connected([](Shard& shard) { send_query(shard, kSessionSetup); });
+  each_connected([](Shard& shard) {
+    send_query(shard, std::string(kSessionSetup) + "; " + kCleanupLockTimeout);
+  });
   wait_for_all(shards, deadline, WaitMode::tolerant);
   long wait_ms = std::max<long>(0, static_cast<long>((deadline - GetCurrentTimestamp()) / 1000));
   for (size_t group = 0; group < shards.size(); ++group) {
