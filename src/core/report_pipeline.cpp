@@ -1,5 +1,7 @@
 #include "report_pipeline.hpp"
 
+#include "zone_calendar.hpp"
+
 #include <pthread.h>
 #include <signal.h>
 
@@ -35,7 +37,10 @@ ReportPipeline::ReportPipeline(ReportSettings settings, bool threaded, ReportFor
     : engine_(settings), form_(form), threaded_(threaded) {
   if (form_ == ReportForm::rows_and_csv) output_.csv.append(csv_header()).push_back('\n');
   pending_.reserve(kBatchStores);
-  if (threaded_) thread_ = start_with_signals_blocked(this, &ReportPipeline::run);
+  if (threaded_) {
+    detail::load_zone_database();  // before the thread's first lookup
+    thread_ = start_with_signals_blocked(this, &ReportPipeline::run);
+  }
 }
 
 ReportPipeline::~ReportPipeline() { abandon(); }

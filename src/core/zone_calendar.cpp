@@ -30,6 +30,8 @@ const date::time_zone* find_zone(std::string_view name) noexcept {
   }
 }
 
+void load_zone_database() noexcept { (void)find_zone("UTC"); }
+
 ZoneCalendar::ZoneCalendar(const date::time_zone& zone, Span covered)
     : zone_(&zone), covered_(covered) {
   using date::sys_seconds;

@@ -19,6 +19,13 @@ namespace store_monitoring::detail {
 // rather than an IANA zone. Never throws.
 const date::time_zone* find_zone(std::string_view name) noexcept;
 
+// Loads the time-zone database now, on the calling thread. A thread started
+// after this call finds it loaded, ordered by the thread's creation; a
+// first lookup on two new threads at once would instead be ordered only by
+// the date library's own thread-safe static, whose fast path
+// ThreadSanitizer cannot see in the uninstrumented library. Never throws.
+void load_zone_database() noexcept;
+
 class ZoneCalendar {
  public:
   // One stretch of constant UTC offset, [begin, end) in UTC.
