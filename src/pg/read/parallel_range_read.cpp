@@ -3,6 +3,7 @@
 #include "core/report_pipeline.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/read/parallel_messages.hpp"
 #include "pg/worker/progress.hpp"
 
 extern "C" {
@@ -164,20 +165,6 @@ void read_chunks(const SourceShape& source, SharedRead& shared, GroupingSink& si
 // Messages: a type byte, then records of a store: the id's length (2
 // bytes), the id, the number of polls (4 bytes) and the polls as PollGroups
 // packs them (8 bytes each). A store's polls may span records.
-template <typename T>
-void put(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-template <typename T>
-T take(std::string_view message, size_t& at) {
-  if (message.size() - at < sizeof(T)) throw std::runtime_error("a truncated range read message");
-  T value;
-  std::memcpy(&value, message.data() + at, sizeof(T));
-  at += sizeof(T);
-  return value;
-}
-
 void merge_message(std::string_view message, PollGroups& groups, std::vector<uint64_t>& polls) {
   size_t at = 1;
   while (at < message.size()) {
@@ -292,16 +279,11 @@ struct ParallelRead {
 };
 
 void start_workers(ParallelRead& read, SharedRead& local, const SourceShape& source, int workers) {
-  // The status enum's labels, for messages: the byte count, then per label
-  // its OID, its length and its bytes.
-  std::string labels(sizeof(uint32_t), '\0');
-  for (const auto& [oid, label] : source.enum_labels) {
-    put(labels, static_cast<uint32_t>(oid));
-    put(labels, static_cast<uint32_t>(label.size()));
-    labels += label;
-  }
-  const auto label_bytes = static_cast<uint32_t>(labels.size() - sizeof(uint32_t));
-  std::memcpy(labels.data(), &label_bytes, sizeof(uint32_t));
+  // The status enum's labels, for messages, after their byte count.
+  std::string shape;
+  put_labels(shape, source);
+  std::string labels;
+  put_bytes(labels, shape);
   pg_call_void([&] {
     EnterParallelMode();
     ParallelContext* context =
@@ -505,13 +487,8 @@ void store_monitoring_range_read_worker(dsm_segment* segment, shm_toc* toc) {
         static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyLabels, false); }));
     uint32_t label_bytes = 0;
     std::memcpy(&label_bytes, labels, sizeof(uint32_t));
-    const std::string_view all(labels, sizeof(uint32_t) + label_bytes);
-    for (size_t at = sizeof(uint32_t); at < all.size();) {
-      const auto oid = take<uint32_t>(all, at);
-      const auto length = take<uint32_t>(all, at);
-      source.enum_labels.emplace_back(static_cast<Oid>(oid), std::string(all.substr(at, length)));
-      at += length;
-    }
+    size_t at = 0;
+    take_labels(std::string_view(labels + sizeof(uint32_t), label_bytes), at, source);
     ReadLimits limits(*shared, false);
     {
       PollGroups groups(Span{shared->range_begin, shared->range_end});

@@ -6,6 +6,7 @@
 #include "core/report_pipeline.hpp"
 #include "core/store_assembly.hpp"
 #include "pg/read/parallel_range_read.hpp"
+#include "pg/read/parallel_store_order_read.hpp"
 #include "pg/worker/progress.hpp"
 #include "pg/store/write.hpp"
 #include "pg/common/locks.hpp"
@@ -118,6 +119,9 @@ struct ReadChoice {
   bool store_order = false;
   bool split = false;
   int workers = 0;  // parallel workers to ask for; 0: none, no parallel mode
+  // A store-order read of the default table: the parallel workers its key
+  // ranges may have, as a split range read counts them.
+  int store_order_workers = 0;
 };
 
 ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
@@ -170,6 +174,7 @@ ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
   choice.split = splittable && !choice.store_order && range_polls * 3 >= rows &&
                  2 * bytes <= budget_bytes && split_workers > 0;
   choice.workers = choice.split ? split_workers : is_default ? 1 : 0;
+  choice.store_order_workers = is_default ? split_workers : 0;
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
@@ -255,6 +260,37 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
   return output;
 }
 
+// The store-order read split in the key ranges `bounds` cut.
+ReportOutput compute_store_order_split(const ReportJob& job,
+                                       const std::array<SourceShape, 3>& shapes,
+                                       const ReportSettings& settings, Span range,
+                                       const std::vector<std::string>& bounds, int workers) {
+  TimestampTz started = GetCurrentTimestamp();
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: reading in store order in %zu key ranges cut at the "
+         "statistics of store_id, with up to %d parallel workers",
+         job.report_id.c_str(), bounds.size() + 1, workers);
+  });
+  StoreOrderStats stats;
+  ReportOutput output = read_store_order_split(shapes, settings, range, bounds, workers, stats);
+  auto list = [](const std::vector<uint64_t>& counts) {
+    std::string out;
+    for (size_t i = 0; i < counts.size(); ++i)
+      out += (i == 0 ? "" : ", ") + std::to_string(counts[i]);
+    return out;
+  };
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: read in store order split in %zu key ranges, %d parallel "
+         "workers launched, stores per participant, this process first: %s; polls per "
+         "participant: %s; %zu stores read and computed in %.1f ms",
+         job.report_id.c_str(), bounds.size() + 1, stats.launched, list(stats.stores).c_str(),
+         list(stats.polls).c_str(), output.store_count, (GetCurrentTimestamp() - started) / 1000.0);
+  });
+  return output;
+}
+
 // Reads the sources (checked again here: relations change) and computes.
 ReportOutput compute(const ReportJob& job, const Sources& sources) {
   ReportSettings settings{to_unix_micros(job.as_of), job.max_extrapolation_us,
@@ -306,6 +342,17 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
     });
     hours_read = GetCurrentTimestamp();
   }
+  // The default tables in key ranges, across processes, when store_id has
+  // statistics to cut them (parallel_store_order_read.hpp).
+  const bool defaults = shapes[0].relation == default_source(Input::polls) &&
+                        shapes[1].relation == default_source(Input::business_hours) &&
+                        shapes[2].relation == default_source(Input::time_zones);
+  std::vector<std::string> bounds;
+  if (defaults && choice.store_order_workers > 0)
+    bounds = store_key_bounds(shapes[0].relation, choice.store_order_workers + 1);
+  if (!bounds.empty())
+    return compute_store_order_split(job, shapes, settings, range, bounds,
+                                     choice.store_order_workers);
   if (!hours_known) {
     read_hours_and_zones();
     hours_read = GetCurrentTimestamp();
@@ -319,9 +366,12 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   ReportOutput output = pipeline.finish();
   pg_call([&] {
     elog(DEBUG1,
-         "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
-         "computing after the read %.1f ms",
+         "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms "
+         "(not split: %s), computing after the read %.1f ms",
          job.report_id.c_str(), hours_us / 1000.0, (polls_read - hours_read) / 1000.0,
+         !defaults                         ? "a user's relation"
+         : choice.store_order_workers == 0 ? "no parallel worker for the table"
+                                           : "no statistics of store_id to cut it in key ranges",
          (GetCurrentTimestamp() - polls_read) / 1000.0);
   });
   return output;
