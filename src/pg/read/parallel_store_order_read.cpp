@@ -3,21 +3,16 @@
 #include "core/store_assembly.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/read/parallel_launch.hpp"
 #include "pg/read/parallel_messages.hpp"
 #include "pg/worker/progress.hpp"
 
 extern "C" {
-#include "access/parallel.h"
-#include "access/xact.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
-#include "storage/latch.h"
-#include "storage/proc.h"
-#include "storage/shm_mq.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/wait_event.h"
 }
 
 #include <algorithm>
@@ -173,9 +168,7 @@ std::string compute_part(const Inputs& inputs, SharedStoreOrder& shared, uint32_
 }
 
 bool send(shm_mq_handle* queue, std::string_view bytes, const SharedStoreOrder& shared) {
-  return pg_call([&] { return shm_mq_send(queue, bytes.size(), bytes.data(), false, true); }) ==
-             SHM_MQ_SUCCESS &&
-         shared.stop.load() == kGoOn;
+  return send_message(queue, bytes) && shared.stop.load() == kGoOn;
 }
 
 // A range's stored form in messages of at most kMessageBytes, then its end.
@@ -198,50 +191,25 @@ bool send_part(shm_mq_handle* queue, uint32_t part, std::string_view stored,
 // how many sent their end.
 int receive_parts(const std::vector<shm_mq_handle*>& queues, std::vector<std::string>& parts,
                   std::vector<bool>& done, SharedStoreOrder& shared) {
-  std::vector<bool> open(queues.size(), true);
-  size_t still_open = queues.size();
   int ended = 0;
-  while (still_open > 0) {
-    bool received = false;
-    for (size_t i = 0; i < queues.size(); ++i) {
-      if (!open[i]) continue;
-      Size length = 0;
-      void* data = nullptr;
-      shm_mq_result result =
-          pg_call([&] { return shm_mq_receive(queues[i], &length, &data, true); });
-      if (result == SHM_MQ_WOULD_BLOCK) continue;
-      received = true;
-      if (result == SHM_MQ_DETACHED) {
-        open[i] = false;
-        --still_open;
-        continue;
-      }
-      std::string_view message(static_cast<const char*>(data), length);
-      if (message == std::string_view(&kEndMessage, 1)) {
-        ++ended;
-        continue;
-      }
-      size_t at = 1;
-      const auto part = message.empty() ? parts.size() : take<uint32_t>(message, at);
-      if (part >= parts.size() || done[part] ||
-          (message[0] != kPartMessage && message[0] != kDoneMessage))
-        throw std::runtime_error("an unknown store-order read message");
-      if (message[0] == kDoneMessage)
-        done[part] = true;
-      else
-        parts[part].append(message.substr(at));
-    }
-    check_stop(shared, true);
-    if (!received)
-      pg_call_void([] {
-        // A send sets this latch; the timeout bounds how late a cancel is
-        // seen. Interrupts (a worker's error among them) are served here.
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
-                        WAIT_EVENT_MQ_RECEIVE);
-        ResetLatch(MyLatch);
-        CHECK_FOR_INTERRUPTS();
-      });
-  }
+  receive_messages(
+      queues,
+      [&](size_t, std::string_view message) {
+        if (message == std::string_view(&kEndMessage, 1)) {
+          ++ended;
+          return;
+        }
+        size_t at = 1;
+        const auto part = message.empty() ? parts.size() : take<uint32_t>(message, at);
+        if (part >= parts.size() || done[part] ||
+            (message[0] != kPartMessage && message[0] != kDoneMessage))
+          throw std::runtime_error("an unknown store-order read message");
+        if (message[0] == kDoneMessage)
+          done[part] = true;
+        else
+          parts[part].append(message.substr(at));
+      },
+      [&] { check_stop(shared, true); });
   return ended;
 }
 
@@ -290,10 +258,6 @@ ReportOutput read_store_order_split(const std::array<SourceShape, 3>& shapes,
   Inputs inputs{shapes, bounds};
   const std::string blob = encode_inputs(inputs);
   workers = std::clamp(workers, 0, kMaxWorkers);
-  ParallelContext* context = nullptr;
-  SharedStoreOrder* shared = nullptr;
-  SharedStoreOrder local;
-  std::vector<shm_mq_handle*> queues;
   auto fill = [&](SharedStoreOrder& into) {
     // Bare: reads a backend-local variable (inside the owner's OwnerRead).
     into.owner = GetUserId();
@@ -301,47 +265,20 @@ ReportOutput read_store_order_split(const std::array<SourceShape, 3>& shapes,
     into.range = range;
     into.parts = static_cast<uint32_t>(bounds.size() + 1);
   };
-  pg_call_void([&] {
-    EnterParallelMode();
-    context =
-        CreateParallelContext("store_monitoring", "store_monitoring_store_order_worker", workers);
-    shm_toc_estimate_chunk(&context->estimator, sizeof(SharedStoreOrder));
-    shm_toc_estimate_chunk(&context->estimator, blob.size());
-    shm_toc_estimate_chunk(&context->estimator, kQueueBytes * workers);
-    shm_toc_estimate_keys(&context->estimator, 3);
-    InitializeParallelDSM(context);
-    if (context->seg == nullptr) return;  // no dynamic shared memory: no worker either
-    shared = new (shm_toc_allocate(context->toc, sizeof(SharedStoreOrder))) SharedStoreOrder();
-    fill(*shared);
-    shm_toc_insert(context->toc, kKeyShared, shared);
-    char* inputs_space = static_cast<char*>(shm_toc_allocate(context->toc, blob.size()));
-    memcpy(inputs_space, blob.data(), blob.size());
-    shm_toc_insert(context->toc, kKeyInputs, inputs_space);
-    char* space = static_cast<char*>(shm_toc_allocate(context->toc, kQueueBytes * workers));
-    shm_toc_insert(context->toc, kKeyQueues, space);
-    for (int i = 0; i < workers; ++i)
-      shm_mq_set_receiver(shm_mq_create(space + i * kQueueBytes, kQueueBytes), MyProc);
-    LaunchParallelWorkers(context);
-    // The first refusal ends the launch: those launched are the first ones.
-    for (int i = 0; i < context->nworkers_launched; ++i)
-      queues.push_back(shm_mq_attach(reinterpret_cast<shm_mq*>(space + i * kQueueBytes),
-                                     context->seg, context->worker[i].bgwhandle));
-  });
-  if (shared == nullptr) {
-    fill(local);
-    shared = &local;
+  ParallelWorkers parallel("store_monitoring_store_order_worker", workers,
+                           {sizeof(SharedStoreOrder), blob.size()}, kQueueBytes);
+  SharedStoreOrder local;
+  SharedStoreOrder* shared = &local;
+  if (void* space = parallel.entry(kKeyShared); space != nullptr) {
+    shared = new (space) SharedStoreOrder();
+    std::memcpy(parallel.entry(kKeyInputs), blob.data(), blob.size());
   }
-  stats.launched = static_cast<int>(queues.size());
+  fill(*shared);
+  parallel.launch();
+  stats.launched = parallel.launched();
   std::vector<std::string> parts(shared->parts);
   std::vector<bool> done(shared->parts, false);
   int ended = 0;
-  auto finish = [&] {
-    pg_call_void([&] {
-      WaitForParallelWorkersToFinish(context);
-      DestroyParallelContext(context);
-      ExitParallelMode();
-    });
-  };
   try {
     // The report's process claims ranges too, and those of workers not
     // launched.
@@ -349,23 +286,19 @@ ReportOutput read_store_order_split(const std::array<SourceShape, 3>& shapes,
       parts[part] = compute_part(inputs, *shared, part, 0);
       done[part] = true;
     }
-    ended = receive_parts(queues, parts, done, *shared);
+    ended = receive_parts(parallel.queues(), parts, done, *shared);
   } catch (const PgError&) {
     throw;  // the transaction aborts, ending the workers and parallel mode
   } catch (...) {
     shared->stop.store(kAbandoned);
-    pg_call_void([&] {
-      // Detached, a queue makes its worker's next send fail: it stops.
-      for (shm_mq_handle* queue : queues) shm_mq_detach(queue);
-    });
-    finish();
+    parallel.abandon();
     throw;
   }
   for (int i = 0; i <= stats.launched; ++i) {
     stats.stores.push_back(shared->stores[i].load());
     stats.polls.push_back(shared->polls[i].load());
   }
-  finish();  // `shared` is gone
+  parallel.finish();  // `shared` is gone
   if (ended != stats.launched || std::find(done.begin(), done.end(), false) != done.end())
     throw std::runtime_error("a parallel worker of the store-order read ended without its stores");
   ReportEncoder encoder;
@@ -396,10 +329,7 @@ void store_monitoring_store_order_worker(dsm_segment* segment, shm_toc* toc) {
     Inputs inputs = decode_inputs(static_cast<const char*>(lookup(kKeyInputs)));
     // Bare: reads a process-global variable the parallel machinery set.
     const int number = ParallelWorkerNumber;
-    auto* queue = reinterpret_cast<shm_mq*>(static_cast<char*>(lookup(kKeyQueues)) +
-                                            static_cast<Size>(number) * kQueueBytes);
-    pg_call_void([&] { shm_mq_set_sender(queue, MyProc); });
-    shm_mq_handle* handle = pg_call([&] { return shm_mq_attach(queue, segment, nullptr); });
+    shm_mq_handle* handle = attach_worker_queue(segment, toc, kKeyQueues, kQueueBytes);
     {
       SpiConnection spi;
       // PostgreSQL gives the worker the leader's identity and settings; the
