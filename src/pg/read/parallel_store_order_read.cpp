@@ -49,7 +49,6 @@ struct SharedStoreOrder {
   ReportSettings settings{};
   Span range{};
   uint32_t parts = 0;
-  std::atomic<uint32_t> next_part{0};
   std::atomic<uint32_t> stop{kGoOn};
   std::atomic<uint64_t> stores[kMaxWorkers + 1]{};
   std::atomic<uint64_t> polls[kMaxWorkers + 1]{};
@@ -280,9 +279,10 @@ ReportOutput read_store_order_split(const std::array<SourceShape, 3>& shapes,
   std::vector<bool> done(shared->parts, false);
   int ended = 0;
   try {
-    // The report's process claims ranges too, and those of workers not
-    // launched.
-    for (uint32_t part; (part = shared->next_part.fetch_add(1)) < shared->parts;) {
+    // Range n + 1 is worker n's: the report's process reads the first,
+    // then those of workers not launched.
+    for (uint32_t part = 0; part < shared->parts;
+         part = part == 0 ? static_cast<uint32_t>(stats.launched) + 1 : part + 1) {
       parts[part] = compute_part(inputs, *shared, part, 0);
       done[part] = true;
     }
@@ -336,10 +336,10 @@ void store_monitoring_store_order_worker(dsm_segment* segment, shm_toc* toc) {
       // read is restricted here all the same, as every read is.
       OwnerRead reader(shared->owner);
       try {
-        bool sent = true;
-        for (uint32_t part; sent && (part = shared->next_part.fetch_add(1)) < shared->parts;)
-          sent = send_part(handle, part, compute_part(inputs, *shared, part, number + 1), *shared);
-        if (sent) (void)send(handle, std::string_view(&kEndMessage, 1), *shared);
+        const auto part = static_cast<uint32_t>(number) + 1;
+        if (part < shared->parts &&
+            send_part(handle, part, compute_part(inputs, *shared, part, number + 1), *shared))
+          (void)send(handle, std::string_view(&kEndMessage, 1), *shared);
       } catch (const ReportCanceled&) {
       } catch (const Abandoned&) {
       }

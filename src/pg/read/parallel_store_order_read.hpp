@@ -1,6 +1,6 @@
 // The store-order read of a report (report_compute.cpp) on the default
 // tables, split across the report's process and parallel workers in key
-// ranges of store_id: every participant claims a range, reads its polls,
+// ranges of store_id, one per participant: each reads its range's polls,
 // business hours and zones in store order (the covering index, an
 // index-only scan), computes its stores one at a time into the stored form
 // and, a worker, sends that to the report's process through a queue of its
