@@ -213,6 +213,14 @@ class RunningPipeline {
   RunningPipeline& operator=(const RunningPipeline&) = delete;
 };
 
+// "1, 2, 3": counts per participant, for the log.
+std::string join_counts(const std::vector<uint64_t>& counts) {
+  std::string out;
+  for (size_t i = 0; i < counts.size(); ++i)
+    out += (i == 0 ? "" : ", ") + std::to_string(counts[i]);
+  return out;
+}
+
 // The range read: the polls of the evidence range in any order, grouped per
 // store, then every store computed. Nothing (and nothing handed to the
 // pipeline) when the groups outgrow `budget_bytes` while read: the caller
@@ -243,9 +251,7 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
   ReportOutput output = pipeline.finish();
   std::string how = stats.split ? "split in " + std::to_string(stats.chunks) + " block chunks"
                                 : std::string("not split");
-  std::string per_participant;
-  for (size_t i = 0; i < stats.polls.size(); ++i)
-    per_participant += (i == 0 ? "" : ", ") + std::to_string(stats.polls[i]);
+  std::string per_participant = join_counts(stats.polls);
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms "
@@ -274,19 +280,15 @@ ReportOutput compute_store_order_split(const ReportJob& job,
   });
   StoreOrderStats stats;
   ReportOutput output = read_store_order_split(shapes, settings, range, bounds, workers, stats);
-  auto list = [](const std::vector<uint64_t>& counts) {
-    std::string out;
-    for (size_t i = 0; i < counts.size(); ++i)
-      out += (i == 0 ? "" : ", ") + std::to_string(counts[i]);
-    return out;
-  };
+
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring report %s: read in store order split in %zu key ranges, %d parallel "
          "workers launched, stores per participant, this process first: %s; polls per "
          "participant: %s; %zu stores read and computed in %.1f ms",
-         job.report_id.c_str(), bounds.size() + 1, stats.launched, list(stats.stores).c_str(),
-         list(stats.polls).c_str(), output.store_count, (GetCurrentTimestamp() - started) / 1000.0);
+         job.report_id.c_str(), bounds.size() + 1, stats.launched,
+         join_counts(stats.stores).c_str(), join_counts(stats.polls).c_str(), output.store_count,
+         (GetCurrentTimestamp() - started) / 1000.0);
   });
   return output;
 }
