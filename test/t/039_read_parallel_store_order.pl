@@ -88,9 +88,8 @@ ORDER BY s.store_id COLLATE pg_catalog."C", s.timestamp_utc}),
 
 set_conf($node, 'max_parallel_workers' => '0');
 (my $csv, $log) = report_and_log();
-($ranges, $launched, $per_stores) = $log =~ $split_line;
-is("$ranges|$launched|$per_stores", "3|0|$stores",
-	'no worker slot free: the report\'s process computes the 3 ranges in turn');
+is(($log =~ $serial_line)[0], 'no parallel worker slot free',
+	'no worker slot free: one process reads, as before');
 is($csv, $split_csv, '... with the same report, byte for byte');
 set_conf($node, 'max_parallel_workers' => '8');
 

@@ -18,6 +18,7 @@ extern "C" {
 #include <algorithm>
 #include <atomic>
 #include <new>
+#include <optional>
 
 namespace store_monitoring::pg {
 namespace {
@@ -250,10 +251,10 @@ std::vector<std::string> store_key_bounds(Oid polls, int parts) {
   return bounds;
 }
 
-ReportOutput read_store_order_split(const std::array<SourceShape, 3>& shapes,
-                                    const ReportSettings& settings, Span range,
-                                    const std::vector<std::string>& bounds, int workers,
-                                    StoreOrderStats& stats) {
+std::optional<ReportOutput> read_store_order_split(const std::array<SourceShape, 3>& shapes,
+                                                   const ReportSettings& settings, Span range,
+                                                   const std::vector<std::string>& bounds,
+                                                   int workers, StoreOrderStats& stats) {
   Inputs inputs{shapes, bounds};
   const std::string blob = encode_inputs(inputs);
   workers = std::clamp(workers, 0, kMaxWorkers);
@@ -275,6 +276,10 @@ ReportOutput read_store_order_split(const std::array<SourceShape, 3>& shapes,
   fill(*shared);
   parallel.launch();
   stats.launched = parallel.launched();
+  if (stats.launched == 0) {
+    parallel.finish();  // the serial read overlaps reading and computing
+    return std::nullopt;
+  }
   std::vector<std::string> parts(shared->parts);
   std::vector<bool> done(shared->parts, false);
   int ended = 0;

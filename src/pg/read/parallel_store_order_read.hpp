@@ -25,6 +25,7 @@ extern "C" {
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,11 +45,12 @@ struct StoreOrderStats {
 
 // The report of the default tables (`shapes`, in Input order) read in the
 // key ranges `bounds` cut, by up to `workers` parallel workers and the
-// report's process. ReportForm::stored.
-ReportOutput read_store_order_split(const std::array<SourceShape, 3>& shapes,
-                                    const ReportSettings& settings, Span range,
-                                    const std::vector<std::string>& bounds, int workers,
-                                    StoreOrderStats& stats);
+// report's process. ReportForm::stored. Nothing (nothing read) when no
+// parallel worker could be launched: the caller reads serially.
+std::optional<ReportOutput> read_store_order_split(const std::array<SourceShape, 3>& shapes,
+                                                   const ReportSettings& settings, Span range,
+                                                   const std::vector<std::string>& bounds,
+                                                   int workers, StoreOrderStats& stats);
 
 }  // namespace store_monitoring::pg
 

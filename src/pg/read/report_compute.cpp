@@ -266,11 +266,13 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
   return output;
 }
 
-// The store-order read split in the key ranges `bounds` cut.
-ReportOutput compute_store_order_split(const ReportJob& job,
-                                       const std::array<SourceShape, 3>& shapes,
-                                       const ReportSettings& settings, Span range,
-                                       const std::vector<std::string>& bounds, int workers) {
+// The store-order read split in the key ranges `bounds` cut; nothing when
+// no parallel worker could be launched.
+std::optional<ReportOutput> compute_store_order_split(const ReportJob& job,
+                                                      const std::array<SourceShape, 3>& shapes,
+                                                      const ReportSettings& settings, Span range,
+                                                      const std::vector<std::string>& bounds,
+                                                      int workers) {
   TimestampTz started = GetCurrentTimestamp();
   pg_call([&] {
     elog(DEBUG1,
@@ -279,7 +281,9 @@ ReportOutput compute_store_order_split(const ReportJob& job,
          job.report_id.c_str(), bounds.size() + 1, workers);
   });
   StoreOrderStats stats;
-  ReportOutput output = read_store_order_split(shapes, settings, range, bounds, workers, stats);
+  std::optional<ReportOutput> output =
+      read_store_order_split(shapes, settings, range, bounds, workers, stats);
+  if (!output) return output;
 
   pg_call([&] {
     elog(DEBUG1,
@@ -287,7 +291,7 @@ ReportOutput compute_store_order_split(const ReportJob& job,
          "workers launched, stores per participant, this process first: %s; polls per "
          "participant: %s; %zu stores read and computed in %.1f ms",
          job.report_id.c_str(), bounds.size() + 1, stats.launched,
-         join_counts(stats.stores).c_str(), join_counts(stats.polls).c_str(), output.store_count,
+         join_counts(stats.stores).c_str(), join_counts(stats.polls).c_str(), output->store_count,
          (GetCurrentTimestamp() - started) / 1000.0);
   });
   return output;
@@ -352,9 +356,11 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   std::vector<std::string> bounds;
   if (defaults && choice.store_order_workers > 0)
     bounds = store_key_bounds(shapes[0].relation, choice.store_order_workers + 1);
-  if (!bounds.empty())
-    return compute_store_order_split(job, shapes, settings, range, bounds,
-                                     choice.store_order_workers);
+  if (!bounds.empty()) {
+    std::optional<ReportOutput> output =
+        compute_store_order_split(job, shapes, settings, range, bounds, choice.store_order_workers);
+    if (output) return std::move(*output);
+  }
   if (!hours_known) {
     read_hours_and_zones();
     hours_read = GetCurrentTimestamp();
@@ -373,7 +379,8 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
          job.report_id.c_str(), hours_us / 1000.0, (polls_read - hours_read) / 1000.0,
          !defaults                         ? "a user's relation"
          : choice.store_order_workers == 0 ? "no parallel worker for the table"
-                                           : "no statistics of store_id to cut it in key ranges",
+         : bounds.empty()                  ? "no statistics of store_id to cut it in key ranges"
+                                           : "no parallel worker slot free",
          (GetCurrentTimestamp() - polls_read) / 1000.0);
   });
   return output;
