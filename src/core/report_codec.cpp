@@ -172,6 +172,16 @@ std::string csv_start(std::size_t stores) {
 
 }  // namespace
 
+void ReportEncoder::append(std::string_view stored) {
+  // The flags before any store is added (decode() checks the rest).
+  if (stored.size() > kMagic.size() + 1 &&
+      ((static_cast<unsigned char>(stored[kMagic.size() + 1]) & kHasUnknown) != 0) != has_unknown_)
+    throw std::invalid_argument("ReportEncoder::append: unknown time recorded in one form only");
+  // Checked whole first: a corrupt part adds nothing.
+  (void)decode(stored, [](std::string_view, const StoreDurations&) {});
+  (void)decode(stored, [&](std::string_view id, const StoreDurations& d) { add(id, d); });
+}
+
 StoredReport decode_report(std::string_view bytes) {
   StoredReport report;
   report.has_unknown = decode(bytes, [&](std::string_view id, const StoreDurations& d) {

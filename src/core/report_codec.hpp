@@ -44,6 +44,11 @@ class ReportEncoder {
  public:
   explicit ReportEncoder(bool has_unknown = true);
   void add(std::string_view store_id, const StoreDurations& durations);
+  // Every store of a stored report, in its order, as add() would (the parts
+  // of a report computed in key ranges, concatenated). Throws CorruptReport
+  // like decode_report, std::invalid_argument when it records unknown time
+  // and this encoder does not or the other way round.
+  void append(std::string_view stored);
   // Room for `bytes` of stored form, so that it never moves while it grows
   // (a move holds it twice). Pages not yet written take no memory.
   void reserve(std::size_t bytes) { out_.reserve(bytes); }

@@ -146,3 +146,38 @@ TEST(ReportCodec, MalformedBodiesAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// A report computed in key ranges: its parts, appended in order, give the
+// bytes of the whole, split anywhere (the front coding starts again at each
+// part, and continues across them once appended).
+TEST(ReportEncoder, AppendedPartsGiveTheWholeReportsBytes) {
+  std::vector<std::string> ids = {"a", "aa", "aab", "ab", "b", "ba", "bab", "c"};
+  std::vector<StoreDurations> ds;
+  for (std::size_t i = 0; i < ids.size(); ++i) ds.push_back(durations(static_cast<Micros>(i) * 77));
+  for (bool has_unknown : {true, false}) {
+    const std::string whole = encode_report(ids, ds, has_unknown);
+    for (std::size_t cut = 0; cut <= ids.size(); ++cut) {
+      ReportEncoder parts(has_unknown);
+      parts.append(encode_report(std::span(ids).first(cut), std::span(ds).first(cut), has_unknown));
+      parts.append(
+          encode_report(std::span(ids).subspan(cut), std::span(ds).subspan(cut), has_unknown));
+      EXPECT_EQ(parts.store_count(), ids.size());
+      EXPECT_EQ(parts.finish(), whole) << "cut at " << cut;
+    }
+  }
+}
+
+TEST(ReportEncoder, AppendRefusesAnotherFormAndCorruptParts) {
+  std::vector<std::string> ids = {"a"};
+  std::vector<StoreDurations> ds = {durations(5)};
+  ReportEncoder encoder(true);
+  EXPECT_THROW(encoder.append(encode_report(ids, ds, false)), std::invalid_argument);
+  std::string corrupt = encode_report(ids, ds, true);
+  corrupt[corrupt.size() - 1] ^= 1;
+  EXPECT_THROW(encoder.append(corrupt), CorruptReport);
+  EXPECT_EQ(encoder.store_count(), 0u);
+}
+
+}  // namespace

@@ -3,6 +3,8 @@
 #include "core/report_pipeline.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/read/parallel_launch.hpp"
+#include "pg/read/parallel_messages.hpp"
 #include "pg/worker/progress.hpp"
 
 extern "C" {
@@ -30,10 +32,11 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
+// The segment's entries (parallel_launch.hpp numbers them), the queues last.
 constexpr uint64 kKeyShared = 1;
 constexpr uint64 kKeyName = 2;
-constexpr uint64 kKeyQueues = 3;
-constexpr uint64 kKeyLabels = 4;
+constexpr uint64 kKeyLabels = 3;
+constexpr uint64 kKeyQueues = 4;
 constexpr int kMaxWorkers = 16;
 // Per worker: room for a few messages while the report's process still
 // reads its own chunks; the worker waits beyond that.
@@ -164,20 +167,6 @@ void read_chunks(const SourceShape& source, SharedRead& shared, GroupingSink& si
 // Messages: a type byte, then records of a store: the id's length (2
 // bytes), the id, the number of polls (4 bytes) and the polls as PollGroups
 // packs them (8 bytes each). A store's polls may span records.
-template <typename T>
-void put(std::string& out, T value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-template <typename T>
-T take(std::string_view message, size_t& at) {
-  if (message.size() - at < sizeof(T)) throw std::runtime_error("a truncated range read message");
-  T value;
-  std::memcpy(&value, message.data() + at, sizeof(T));
-  at += sizeof(T);
-  return value;
-}
-
 void merge_message(std::string_view message, PollGroups& groups, std::vector<uint64_t>& polls) {
   size_t at = 1;
   while (at < message.size()) {
@@ -201,9 +190,7 @@ bool send_groups(shm_mq_handle* queue, const PollGroups& groups, SharedRead& sha
   std::string message(1, kGroupsMessage);
   message.reserve(kMessageBytes);
   auto send = [&](std::string_view bytes) {
-    return pg_call([&] { return shm_mq_send(queue, bytes.size(), bytes.data(), false, true); }) ==
-               SHM_MQ_SUCCESS &&
-           shared.stop.load() == kGoOn;
+    return send_message(queue, bytes) && shared.stop.load() == kGoOn;
   };
   std::vector<uint64_t> polls;
   constexpr size_t kRecordHead = sizeof(uint16_t) + sizeof(uint32_t);
@@ -234,46 +221,19 @@ bool send_groups(shm_mq_handle* queue, const PollGroups& groups, SharedRead& sha
 // many sent their end.
 int receive_groups(const std::vector<shm_mq_handle*>& queues, PollGroups& groups,
                    ReadLimits& limits) {
-  std::vector<bool> open(queues.size(), true);
-  size_t still_open = queues.size();
   int ended = 0;
   std::vector<uint64_t> polls;
-  while (still_open > 0) {
-    bool received = false;
-    for (size_t i = 0; i < queues.size(); ++i) {
-      if (!open[i]) continue;
-      Size length = 0;
-      void* data = nullptr;
-      shm_mq_result result =
-          pg_call([&] { return shm_mq_receive(queues[i], &length, &data, true); });
-      if (result == SHM_MQ_WOULD_BLOCK) continue;
-      received = true;
-      if (result == SHM_MQ_DETACHED) {
-        open[i] = false;
-        --still_open;
-        continue;
-      }
-      std::string_view message(static_cast<const char*>(data), length);
-      if (message.size() == 1 && message[0] == kEndMessage)
-        ++ended;
-      else if (!message.empty() && message[0] == kGroupsMessage)
-        merge_message(message, groups, polls);
-      else
-        throw std::runtime_error("an unknown range read message");
-      limits.check(groups.held_bytes());
-    }
-    if (!received) {
-      limits.check(groups.held_bytes());
-      // A send sets this latch; the timeout only bounds how late a cancel
-      // is seen. Interrupts (a worker's error among them) are served here.
-      pg_call_void([] {
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10,
-                        WAIT_EVENT_MQ_RECEIVE);
-        ResetLatch(MyLatch);
-        CHECK_FOR_INTERRUPTS();
-      });
-    }
-  }
+  receive_messages(
+      queues,
+      [&](size_t, std::string_view message) {
+        if (message.size() == 1 && message[0] == kEndMessage)
+          ++ended;
+        else if (!message.empty() && message[0] == kGroupsMessage)
+          merge_message(message, groups, polls);
+        else
+          throw std::runtime_error("an unknown range read message");
+      },
+      [&] { limits.check(groups.held_bytes()); });
   return ended;
 }
 
@@ -285,103 +245,32 @@ uint32_t relation_blocks(Oid relation) {
   return is_null ? 0 : static_cast<uint32_t>(DatumGetInt64(bytes) / BLCKSZ);
 }
 
-struct ParallelRead {
-  ParallelContext* context = nullptr;
-  SharedRead* shared = nullptr;
-  std::vector<shm_mq_handle*> queues;  // one per launched worker
-};
-
-void start_workers(ParallelRead& read, SharedRead& local, const SourceShape& source, int workers) {
-  // The status enum's labels, for messages: the byte count, then per label
-  // its OID, its length and its bytes.
-  std::string labels(sizeof(uint32_t), '\0');
-  for (const auto& [oid, label] : source.enum_labels) {
-    put(labels, static_cast<uint32_t>(oid));
-    put(labels, static_cast<uint32_t>(label.size()));
-    labels += label;
+// Lays out the segment and launches the workers; `shared` is then the
+// segment's, or `local` without dynamic shared memory.
+SharedRead& start_workers(ParallelWorkers& parallel, SharedRead& local, const std::string& name,
+                          const std::string& labels) {
+  void* space = parallel.entry(kKeyShared);
+  if (space == nullptr) {
+    parallel.launch();  // none
+    return local;
   }
-  const auto label_bytes = static_cast<uint32_t>(labels.size() - sizeof(uint32_t));
-  std::memcpy(labels.data(), &label_bytes, sizeof(uint32_t));
-  pg_call_void([&] {
-    EnterParallelMode();
-    ParallelContext* context =
-        CreateParallelContext("store_monitoring", "store_monitoring_range_read_worker", workers);
-    read.context = context;
-    shm_toc_estimate_chunk(&context->estimator, sizeof(SharedRead));
-    shm_toc_estimate_chunk(&context->estimator, source.name.size() + 1);
-    shm_toc_estimate_chunk(&context->estimator, kQueueBytes * workers);
-    shm_toc_estimate_chunk(&context->estimator, labels.size());
-    shm_toc_estimate_keys(&context->estimator, 4);
-    InitializeParallelDSM(context);
-    if (context->seg == nullptr) {  // no dynamic shared memory: no worker either
-      read.shared = &local;
-      return;
-    }
-    void* space = shm_toc_allocate(context->toc, sizeof(SharedRead));
-    auto* shared = static_cast<SharedRead*>(space);
-    new (space) SharedRead();
-    shared->owner = local.owner;
-    shared->relation = local.relation;
-    shared->status_is_enum = local.status_is_enum;
-    shared->active_label = local.active_label;
-    shared->inactive_label = local.inactive_label;
-    shared->from = local.from;
-    shared->to = local.to;
-    shared->range_begin = local.range_begin;
-    shared->range_end = local.range_end;
-    shared->split = local.split;
-    shared->blocks = local.blocks;
-    shared->budget_bytes = local.budget_bytes;
-    shm_toc_insert(context->toc, kKeyShared, shared);
-    char* name = static_cast<char*>(shm_toc_allocate(context->toc, source.name.size() + 1));
-    memcpy(name, source.name.c_str(), source.name.size() + 1);
-    shm_toc_insert(context->toc, kKeyName, name);
-    char* shared_labels = static_cast<char*>(shm_toc_allocate(context->toc, labels.size()));
-    memcpy(shared_labels, labels.data(), labels.size());
-    shm_toc_insert(context->toc, kKeyLabels, shared_labels);
-    char* queues = static_cast<char*>(shm_toc_allocate(context->toc, kQueueBytes * workers));
-    shm_toc_insert(context->toc, kKeyQueues, queues);
-    for (int i = 0; i < workers; ++i) {
-      shm_mq* queue = shm_mq_create(queues + i * kQueueBytes, kQueueBytes);
-      shm_mq_set_receiver(queue, MyProc);
-    }
-    read.shared = shared;
-    LaunchParallelWorkers(context);
-    // Workers are registered in order and the first refusal ends the
-    // launch: those launched are the first ones.
-    for (int i = 0; i < context->nworkers_launched; ++i)
-      read.queues.push_back(shm_mq_attach(reinterpret_cast<shm_mq*>(queues + i * kQueueBytes),
-                                          context->seg, context->worker[i].bgwhandle));
-  });
-}
-
-// Raises a worker's error, if any, and leaves parallel mode.
-void finish_workers(ParallelRead& read) {
-  pg_call_void([&] {
-    WaitForParallelWorkersToFinish(read.context);
-    DestroyParallelContext(read.context);
-    ExitParallelMode();
-  });
-  read.context = nullptr;
-}
-
-// After an exception in the report's process that the transaction may
-// survive (a C++ exception: a read given up): the workers stop, parallel
-// mode ends.
-void abandon_workers(ParallelRead& read) {
-  if (read.context == nullptr) return;
-  ReadLimits(*read.shared, true).stop(kAbandoned);
-  pg_call_void([&] {
-    // Detached, a queue makes its worker's next send fail: it stops.
-    for (shm_mq_handle* queue : read.queues) shm_mq_detach(queue);
-  });
-  read.queues.clear();
-  finish_workers(read);
-}
-
-int launched(const ParallelRead& read) {
-  return read.context != nullptr && read.context->seg != nullptr ? read.context->nworkers_launched
-                                                                 : 0;
+  auto* shared = new (space) SharedRead();
+  shared->owner = local.owner;
+  shared->relation = local.relation;
+  shared->status_is_enum = local.status_is_enum;
+  shared->active_label = local.active_label;
+  shared->inactive_label = local.inactive_label;
+  shared->from = local.from;
+  shared->to = local.to;
+  shared->range_begin = local.range_begin;
+  shared->range_end = local.range_end;
+  shared->split = local.split;
+  shared->blocks = local.blocks;
+  shared->budget_bytes = local.budget_bytes;
+  std::memcpy(parallel.entry(kKeyName), name.c_str(), name.size() + 1);
+  std::memcpy(parallel.entry(kKeyLabels), labels.data(), labels.size());
+  parallel.launch();
+  return *shared;
 }
 
 }  // namespace
@@ -437,12 +326,17 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     local.blocks = relation_blocks(polls.relation);
     stats.chunks = (local.blocks + kChunkBlocks - 1) / kChunkBlocks;
   }
-  ParallelRead read;
+  // The status enum's labels, for messages, after their byte count.
+  std::string shape;
+  put_labels(shape, polls);
+  std::string labels;
+  put_bytes(labels, shape);
   // On a PostgreSQL error the transaction's abort ends the workers and
   // parallel mode.
-  start_workers(read, local, polls, workers);
-  stats.launched = launched(read);
-  SharedRead& shared = *read.shared;
+  ParallelWorkers parallel("store_monitoring_range_read_worker", workers,
+                           {sizeof(SharedRead), polls.name.size() + 1, labels.size()}, kQueueBytes);
+  SharedRead& shared = start_workers(parallel, local, polls.name, labels);
+  stats.launched = parallel.launched();
   int ended = 0;
   try {
     leader_first();
@@ -456,7 +350,7 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     TimestampTz merging = GetCurrentTimestamp();
     stats.read_us = merging - reading;
     if (stats.launched > 0)
-      ended = receive_groups(read.queues, groups, limits);
+      ended = receive_groups(parallel.queues(), groups, limits);
     else if (!shared.split)
       read_poll_store_ids(polls, sink, bad);
     sink.check();
@@ -464,14 +358,15 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
   } catch (const PgError&) {
     throw;  // the transaction aborts
   } catch (...) {
-    abandon_workers(read);
+    ReadLimits(shared, true).stop(kAbandoned);
+    parallel.abandon();
     throw;
   }
   for (int i = 0; i <= stats.launched; ++i) stats.polls.push_back(shared.polls[i].load());
   stats.ids_by = stats.split          ? "with the chunks"
                  : stats.launched > 0 ? "parallel worker"
                                       : "read here";
-  finish_workers(read);  // `shared` is gone
+  parallel.finish();  // `shared` is gone
   if (ended != stats.launched)
     throw std::runtime_error("a parallel worker of the range read ended without its groups");
   return stats;
@@ -487,13 +382,9 @@ void store_monitoring_range_read_worker(dsm_segment* segment, shm_toc* toc) {
     auto* shared =
         static_cast<SharedRead*>(pg_call([&] { return shm_toc_lookup(toc, kKeyShared, false); }));
     auto* name = static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyName, false); }));
-    auto* queues =
-        static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyQueues, false); }));
     // Bare: reads a process-global variable the parallel machinery set.
     const int number = ParallelWorkerNumber;
-    auto* queue = reinterpret_cast<shm_mq*>(queues + static_cast<Size>(number) * kQueueBytes);
-    pg_call_void([&] { shm_mq_set_sender(queue, MyProc); });
-    shm_mq_handle* handle = pg_call([&] { return shm_mq_attach(queue, segment, nullptr); });
+    shm_mq_handle* handle = attach_worker_queue(segment, toc, kKeyQueues, kQueueBytes);
     SourceShape source;
     source.input = Input::polls;
     source.relation = shared->relation;
@@ -505,13 +396,8 @@ void store_monitoring_range_read_worker(dsm_segment* segment, shm_toc* toc) {
         static_cast<char*>(pg_call([&] { return shm_toc_lookup(toc, kKeyLabels, false); }));
     uint32_t label_bytes = 0;
     std::memcpy(&label_bytes, labels, sizeof(uint32_t));
-    const std::string_view all(labels, sizeof(uint32_t) + label_bytes);
-    for (size_t at = sizeof(uint32_t); at < all.size();) {
-      const auto oid = take<uint32_t>(all, at);
-      const auto length = take<uint32_t>(all, at);
-      source.enum_labels.emplace_back(static_cast<Oid>(oid), std::string(all.substr(at, length)));
-      at += length;
-    }
+    size_t at = 0;
+    take_labels(std::string_view(labels + sizeof(uint32_t), label_bytes), at, source);
     ReadLimits limits(*shared, false);
     {
       PollGroups groups(Span{shared->range_begin, shared->range_end});

@@ -6,6 +6,7 @@
 #include "core/report_pipeline.hpp"
 #include "core/store_assembly.hpp"
 #include "pg/read/parallel_range_read.hpp"
+#include "pg/read/parallel_store_order_read.hpp"
 #include "pg/worker/progress.hpp"
 #include "pg/store/write.hpp"
 #include "pg/common/locks.hpp"
@@ -118,6 +119,9 @@ struct ReadChoice {
   bool store_order = false;
   bool split = false;
   int workers = 0;  // parallel workers to ask for; 0: none, no parallel mode
+  // A store-order read of the default table: the parallel workers its key
+  // ranges may have, as a split range read counts them.
+  int store_order_workers = 0;
 };
 
 ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
@@ -170,6 +174,7 @@ ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
   choice.split = splittable && !choice.store_order && range_polls * 3 >= rows &&
                  2 * bytes <= budget_bytes && split_workers > 0;
   choice.workers = choice.split ? split_workers : is_default ? 1 : 0;
+  choice.store_order_workers = is_default ? split_workers : 0;
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring: about %.0f polls in the evidence range (%s) of %.0f stores, %.0f kB "
@@ -208,6 +213,14 @@ class RunningPipeline {
   RunningPipeline& operator=(const RunningPipeline&) = delete;
 };
 
+// "1, 2, 3": counts per participant, for the log.
+std::string join_counts(const std::vector<uint64_t>& counts) {
+  std::string out;
+  for (size_t i = 0; i < counts.size(); ++i)
+    out += (i == 0 ? "" : ", ") + std::to_string(counts[i]);
+  return out;
+}
+
 // The range read: the polls of the evidence range in any order, grouped per
 // store, then every store computed. Nothing (and nothing handed to the
 // pipeline) when the groups outgrow `budget_bytes` while read: the caller
@@ -238,9 +251,7 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
   ReportOutput output = pipeline.finish();
   std::string how = stats.split ? "split in " + std::to_string(stats.chunks) + " block chunks"
                                 : std::string("not split");
-  std::string per_participant;
-  for (size_t i = 0; i < stats.polls.size(); ++i)
-    per_participant += (i == 0 ? "" : ", ") + std::to_string(stats.polls[i]);
+  std::string per_participant = join_counts(stats.polls);
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring report %s: hours and zones %.1f ms, %zu polls in range read %.1f ms "
@@ -251,6 +262,37 @@ std::optional<ReportOutput> compute_from_range(const ReportJob& job, const Sourc
          (polls_read - started) / 1000.0, how.c_str(), stats.launched, per_participant.c_str(),
          stats.read_us / 1000.0, stats.merge_us / 1000.0, stats.ids_by, groups.store_count(),
          (submitted - polls_read) / 1000.0, (GetCurrentTimestamp() - submitted) / 1000.0);
+  });
+  return output;
+}
+
+// The store-order read split in the key ranges `bounds` cut; nothing when
+// no parallel worker could be launched.
+std::optional<ReportOutput> compute_store_order_split(const ReportJob& job,
+                                                      const std::array<SourceShape, 3>& shapes,
+                                                      const ReportSettings& settings, Span range,
+                                                      const std::vector<std::string>& bounds,
+                                                      int workers) {
+  TimestampTz started = GetCurrentTimestamp();
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: reading in store order in %zu key ranges cut at the "
+         "statistics of store_id, with up to %d parallel workers",
+         job.report_id.c_str(), bounds.size() + 1, workers);
+  });
+  StoreOrderStats stats;
+  std::optional<ReportOutput> output =
+      read_store_order_split(shapes, settings, range, bounds, workers, stats);
+  if (!output) return output;
+
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring report %s: read in store order split in %zu key ranges, %d parallel "
+         "workers launched, stores per participant, this process first: %s; polls per "
+         "participant: %s; %zu stores read and computed in %.1f ms",
+         job.report_id.c_str(), bounds.size() + 1, stats.launched,
+         join_counts(stats.stores).c_str(), join_counts(stats.polls).c_str(), output->store_count,
+         (GetCurrentTimestamp() - started) / 1000.0);
   });
   return output;
 }
@@ -306,6 +348,19 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
     });
     hours_read = GetCurrentTimestamp();
   }
+  // The default tables in key ranges, across processes, when store_id has
+  // statistics to cut them (parallel_store_order_read.hpp).
+  const bool defaults = shapes[0].relation == default_source(Input::polls) &&
+                        shapes[1].relation == default_source(Input::business_hours) &&
+                        shapes[2].relation == default_source(Input::time_zones);
+  std::vector<std::string> bounds;
+  if (defaults && choice.store_order_workers > 0)
+    bounds = store_key_bounds(shapes[0].relation, choice.store_order_workers + 1);
+  if (!bounds.empty()) {
+    std::optional<ReportOutput> output =
+        compute_store_order_split(job, shapes, settings, range, bounds, choice.store_order_workers);
+    if (output) return std::move(*output);
+  }
   if (!hours_known) {
     read_hours_and_zones();
     hours_read = GetCurrentTimestamp();
@@ -319,9 +374,13 @@ ReportOutput compute(const ReportJob& job, const Sources& sources) {
   ReportOutput output = pipeline.finish();
   pg_call([&] {
     elog(DEBUG1,
-         "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms, "
-         "computing after the read %.1f ms",
+         "store_monitoring report %s: hours and zones %.1f ms, polls read in store order %.1f ms "
+         "(not split: %s), computing after the read %.1f ms",
          job.report_id.c_str(), hours_us / 1000.0, (polls_read - hours_read) / 1000.0,
+         !defaults                         ? "a user's relation"
+         : choice.store_order_workers == 0 ? "no parallel worker for the table"
+         : bounds.empty()                  ? "no statistics of store_id to cut it in key ranges"
+                                           : "no parallel worker slot free",
          (GetCurrentTimestamp() - polls_read) / 1000.0);
   });
   return output;

@@ -24,12 +24,18 @@ constexpr size_t kMaxStoreIdBytes = 255;
 // column's collation; on the default table (already "C") the covering index
 // still serves the order.
 // one_store: only the rows of store $1 (its bytes, as a report tells stores
-// apart).
-std::string query_for(const SourceShape& source, bool one_store = false) {
+// apart); keys: only those of its key range, its bounds $1 (lo) and then $2
+// (hi) when set.
+std::string query_for(const SourceShape& source, bool one_store = false,
+                      const StoreKeyRange& keys = {}) {
   auto where = [&](const char* alias) {
-    return one_store ? std::string(" WHERE ") + alias +
-                           ".store_id COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1"
-                     : "";
+    const std::string id = std::string(alias) + ".store_id COLLATE pg_catalog.\"C\" ";
+    if (one_store) return " WHERE " + id + "OPERATOR(pg_catalog.=) $1";
+    const bool lo = !keys.lo.empty();
+    std::string sql = lo ? " WHERE " + id + "OPERATOR(pg_catalog.>=) $1" : "";
+    if (!keys.hi.empty())
+      sql += (lo ? " AND " : " WHERE ") + id + "OPERATOR(pg_catalog.<) " + (lo ? "$2" : "$1");
+    return sql;
   };
   switch (source.input) {
     case Input::polls:
@@ -47,11 +53,19 @@ std::string query_for(const SourceShape& source, bool one_store = false) {
          " ORDER BY z.store_id COLLATE pg_catalog.\"C\", z.timezone_str COLLATE pg_catalog.\"C\"";
 }
 
-// Runs query_for(source, one_store) with its argument.
+// Runs query_for(source, one_store, keys) with its arguments.
 template <typename Fn>
-void stream_query(const std::string& sql, std::optional<std::string_view> store_id, Fn&& on_row) {
+void stream_query(const std::string& sql, std::optional<std::string_view> store_id,
+                  const StoreKeyRange& keys, Fn&& on_row) {
+  const bool lo = !keys.lo.empty();
+  const bool hi = !keys.hi.empty();
   if (store_id)
     spi_stream(sql.c_str(), {{TEXTOID, text_datum(*store_id)}}, on_row);
+  else if (lo && hi)
+    spi_stream(sql.c_str(), {{TEXTOID, text_datum(keys.lo)}, {TEXTOID, text_datum(keys.hi)}},
+               on_row);
+  else if (lo || hi)
+    spi_stream(sql.c_str(), {{TEXTOID, text_datum(lo ? keys.lo : keys.hi)}}, on_row);
   else
     spi_stream(sql.c_str(), {}, on_row);
 }
@@ -113,11 +127,12 @@ std::string bad_row_message(const BadRow& row) {
 std::string read_query(const SourceShape& source) { return query_for(source); }
 
 StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad,
-                                    std::optional<std::string_view> store_id_only) {
+                                    std::optional<std::string_view> store_id_only,
+                                    const StoreKeyRange& keys) {
   StoreHoursTable stores;
-  std::string sql = query_for(source, store_id_only.has_value());
+  std::string sql = query_for(source, store_id_only.has_value(), keys);
   const Oid weekday_type = source.weekday_type;
-  stream_query(sql, store_id_only, [&](const Datum* values, const bool* nulls) {
+  stream_query(sql, store_id_only, keys, [&](const Datum* values, const bool* nulls) {
     if (!good_store_id(source, values, nulls, bad)) return;
     std::string_view store_id = text_bytes(values[0]);
     if (!no_nulls(source, store_id, nulls,
@@ -147,11 +162,12 @@ StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad,
 }
 
 StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad,
-                               std::optional<std::string_view> store_id_only) {
+                               std::optional<std::string_view> store_id_only,
+                               const StoreKeyRange& keys) {
   StoreZoneTable rows;
   std::unordered_set<std::string> known;  // zones checked once each
-  std::string sql = query_for(source, store_id_only.has_value());
-  stream_query(sql, store_id_only, [&](const Datum* values, const bool* nulls) {
+  std::string sql = query_for(source, store_id_only.has_value(), keys);
+  stream_query(sql, store_id_only, keys, [&](const Datum* values, const bool* nulls) {
     if (!good_store_id(source, values, nulls, bad)) return;
     std::string_view store_id = text_bytes(values[0]);
     if (!no_nulls(source, store_id, nulls, {{1, "timezone_str"}}, bad)) return;
@@ -274,6 +290,14 @@ bool has_store_id_index(Oid relation) {
 
 void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad) {
   stream_polls(source, query_for(source), {}, sink, bad);
+}
+
+void read_polls_in_keys(const SourceShape& source, const StoreKeyRange& keys, PollSink& sink,
+                        BadRows& bad) {
+  stream_query(query_for(source, false, keys), std::nullopt, keys,
+               [&](const Datum* values, const bool* nulls) {
+                 deliver_poll(source, values, nulls, sink, bad);
+               });
 }
 
 void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,

@@ -54,14 +54,24 @@ class BadRows {
 // The error message of a report stopped by `row`.
 std::string bad_row_message(const BadRow& row);
 
+// The store ids of [lo, hi) in byte order; an empty bound: none on that
+// side (store ids are never empty).
+struct StoreKeyRange {
+  std::string lo;
+  std::string hi;
+};
+
 // Business hours and zones per store, in store_id byte order, in the compact
 // tables of core/store_tables.hpp: a report holds them for every store while
 // it reads the polls.
-// store_id_only: the rows of that store alone (store_report).
+// store_id_only: the rows of that store alone (store_report); keys: those
+// of the stores of that range alone (a store-order read split in ranges).
 StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad,
-                                    std::optional<std::string_view> store_id_only = {});
+                                    std::optional<std::string_view> store_id_only = {},
+                                    const StoreKeyRange& keys = {});
 StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad,
-                               std::optional<std::string_view> store_id_only = {});
+                               std::optional<std::string_view> store_id_only = {},
+                               const StoreKeyRange& keys = {});
 
 // Receives polls (read_polls: in store_id byte order, then time order;
 // read_polls_in_range: in any order) and store ids (read_poll_store_ids).
@@ -74,8 +84,11 @@ class PollSink {
   ~PollSink() = default;
 };
 
-// Every poll, in store order (check_sources: every bad row).
+// Every poll, in store order (check_sources: every bad row); or those of
+// the stores of `keys` alone.
 void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad);
+void read_polls_in_keys(const SourceShape& source, const StoreKeyRange& keys, PollSink& sink,
+                        BadRows& bad);
 
 // What a report reads: the polls of [from, to] in the order the rows lie on
 // disk, and the polls no range holds (NULL or infinite time), which are bad
