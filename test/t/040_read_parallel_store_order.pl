@@ -108,13 +108,33 @@ is(($log =~ $serial_line)[0], 'no statistics of store_id to cut it in key ranges
 is($csv, $split_csv, '... with the same report, byte for byte');
 $node->safe_psql('postgres', 'ANALYZE store_monitoring.store_status');
 
+# Progress counts the stores of every participant: held computed and not
+# committed (the pause at "writing"), the split report shows all of them.
+set_conf($node,
+	'store_monitoring.debug_pause_point' => 'writing',
+	'store_monitoring.debug_worker_delay' => 600_000);
+my $offset = -s $node->logfile;
+my $paused = trigger($node);
+ok(defined wait_for_pause_point($node, $paused, 'writing'), 'a split report computed, paused');
+like(slurp_file($node->logfile, $offset), qr/read in store order split in 3 key ranges/,
+	'... by the split read');
+is($node->safe_psql('postgres',
+		"SELECT concat_ws('|', stores_done, stores_total) FROM store_monitoring.list_reports() "
+		  . "WHERE report_id = '$paused'"),
+	"$stores|$stores", '... its progress: every store of every range done');
+$node->safe_psql('postgres', "SELECT store_monitoring.cancel_report('$paused')");
+ok(poll_until($node,
+		"SELECT status FROM store_monitoring.list_reports() WHERE report_id = '$paused'",
+		'Failed'), '... and canceled');
+set_conf($node, 'store_monitoring.debug_worker_delay' => 0);
+
 # A bad row in the last range (a worker's, unless the report's process
 # claims it): the default table refuses it, so its check is dropped.
 $node->safe_psql('postgres', q{
 ALTER TABLE store_monitoring.business_hours DROP CONSTRAINT day_of_week_is_0_monday_to_6_sunday;
 INSERT INTO store_monitoring.business_hours VALUES ('00998', 9, '08:00', '20:00');
 });
-my $offset = -s $node->logfile;
+$offset = -s $node->logfile;
 my $id = trigger($node);
 is(wait_report($node, $id), 'Failed', 'a bad row in a range: the report fails');
 $node->wait_for_log(qr/day_of_week "9"/, $offset);

@@ -53,7 +53,17 @@ struct SharedStoreOrder {
   std::atomic<uint32_t> stop{kGoOn};
   std::atomic<uint64_t> stores[kMaxWorkers + 1]{};
   std::atomic<uint64_t> polls[kMaxWorkers + 1]{};
+  // Per range, its pipeline's counts: the report's progress is their sum.
+  ReportProgress progress[kMaxWorkers + 1];
 };
+
+// The segment's entries are only BUFFERALIGN'ed; the progress counters
+// have a cache line each. The same offset in every process's mapping.
+SharedStoreOrder* aligned_shared(void* space) {
+  constexpr uintptr_t kAlign = alignof(SharedStoreOrder);
+  return reinterpret_cast<SharedStoreOrder*>((reinterpret_cast<uintptr_t>(space) + kAlign - 1) &
+                                             ~(kAlign - 1));
+}
 
 // What a worker cannot look up: the sources' shapes and the bounds.
 struct Inputs {
@@ -107,8 +117,25 @@ StoreKeyRange key_range(const std::vector<std::string>& bounds, uint32_t part) {
           part < bounds.size() ? bounds[part] : std::string()};
 }
 
+// The report's progress, which the report's process alone writes: every
+// range's stores, whoever computes them.
+void publish_progress(const SharedStoreOrder& shared) {
+  ReportProgress* progress = progress_counters();
+  if (progress == nullptr) return;
+  uint64_t done = 0;
+  uint64_t read = 0;
+  // Done first: a store is read before it is computed, so done <= read.
+  for (uint32_t part = 0; part < shared.parts; ++part)
+    done += shared.progress[part].stores_done.load(std::memory_order_relaxed);
+  for (uint32_t part = 0; part < shared.parts; ++part)
+    read += shared.progress[part].stores_read.load(std::memory_order_relaxed);
+  progress->stores_read.store(read, std::memory_order_relaxed);
+  progress->stores_done.store(done, std::memory_order_relaxed);
+}
+
 void check_stop(SharedStoreOrder& shared, bool leader) {
   uint32_t expected = kGoOn;
+  if (leader) publish_progress(shared);
   if (leader && progress_cancel_requested())
     shared.stop.compare_exchange_strong(expected, kCanceled);
   switch (shared.stop.load()) {
@@ -153,7 +180,8 @@ std::string compute_part(const Inputs& inputs, SharedStoreOrder& shared, uint32_
   StoreHoursTable hours = read_business_hours(inputs.shapes[1], bad, std::nullopt, keys);
   StoreZoneTable zones = read_time_zones(inputs.shapes[2], bad, std::nullopt, keys);
   ReportPipeline pipeline(shared.settings, false, ReportForm::stored);
-  if (leader) pipeline.report_progress_to(progress_counters(), progress_token());
+  // Token 0: a cancel is seen by check_stop.
+  pipeline.report_progress_to(&shared.progress[part], 0);
   StoreAssembler assembler(hours, zones,
                            [&](StoreInput&& store) { pipeline.submit(std::move(store)); });
   assembler.keep_polls_between(shared.range.begin, shared.range.end - 1);
@@ -255,6 +283,8 @@ std::optional<ReportOutput> read_store_order_split(const std::array<SourceShape,
                                                    const ReportSettings& settings, Span range,
                                                    const std::vector<std::string>& bounds,
                                                    int workers, StoreOrderStats& stats) {
+  // A range's progress each (never more: one range per participant).
+  if (bounds.size() > static_cast<size_t>(kMaxWorkers)) return std::nullopt;
   Inputs inputs{shapes, bounds};
   const std::string blob = encode_inputs(inputs);
   workers = std::clamp(workers, 0, kMaxWorkers);
@@ -266,11 +296,12 @@ std::optional<ReportOutput> read_store_order_split(const std::array<SourceShape,
     into.parts = static_cast<uint32_t>(bounds.size() + 1);
   };
   ParallelWorkers parallel("store_monitoring_store_order_worker", workers,
-                           {sizeof(SharedStoreOrder), blob.size()}, kQueueBytes);
+                           {sizeof(SharedStoreOrder) + alignof(SharedStoreOrder), blob.size()},
+                           kQueueBytes);
   SharedStoreOrder local;
   SharedStoreOrder* shared = &local;
   if (void* space = parallel.entry(kKeyShared); space != nullptr) {
-    shared = new (space) SharedStoreOrder();
+    shared = new (aligned_shared(space)) SharedStoreOrder();
     std::memcpy(parallel.entry(kKeyInputs), blob.data(), blob.size());
   }
   fill(*shared);
@@ -290,6 +321,7 @@ std::optional<ReportOutput> read_store_order_split(const std::array<SourceShape,
          part = part == 0 ? static_cast<uint32_t>(stats.launched) + 1 : part + 1) {
       parts[part] = compute_part(inputs, *shared, part, 0);
       done[part] = true;
+      publish_progress(*shared);
     }
     ended = receive_parts(parallel.queues(), parts, done, *shared);
   } catch (const PgError&) {
@@ -316,6 +348,10 @@ std::optional<ReportOutput> read_store_order_split(const std::array<SourceShape,
   }
   ReportOutput output;
   output.store_count = encoder.store_count();
+  if (ReportProgress* progress = progress_counters(); progress != nullptr) {
+    progress->stores_read.store(output.store_count, std::memory_order_relaxed);
+    progress->stores_done.store(output.store_count, std::memory_order_relaxed);
+  }
   output.stored = encoder.finish();
   return output;
 }
@@ -330,7 +366,7 @@ void store_monitoring_store_order_worker(dsm_segment* segment, shm_toc* toc) {
     auto lookup = [&](uint64 key) {
       return pg_call([&] { return shm_toc_lookup(toc, key, false); });
     };
-    auto* shared = static_cast<SharedStoreOrder*>(lookup(kKeyShared));
+    SharedStoreOrder* shared = aligned_shared(lookup(kKeyShared));
     Inputs inputs = decode_inputs(static_cast<const char*>(lookup(kKeyInputs)));
     // Bare: reads a process-global variable the parallel machinery set.
     const int number = ParallelWorkerNumber;
