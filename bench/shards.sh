@@ -24,7 +24,7 @@
 # table split by satisfies_hash_partition() and copied into each shard's
 # own table (both shards at once). Every way must load the same rows (count
 # and checksum per shard) and give a coordinator report whose CSV is the
-# single node's. It adds about 5 minutes per run.
+# single node's. It adds about 4 minutes per run (2 cores, public data).
 #
 # Data: like bench/run.sh, ../shared/data (or $SHARED_DATA) with make_polls.py
 # (cached in $BENCH_CACHE); without it, demo/generate_sample_data.sql.
