@@ -4,7 +4,7 @@
 # cluster (four databases: single, coord, shard1, shard2; the coordinator
 # reaches its shards through postgres_fdw servers on the Unix socket).
 #
-#   bench/shards.sh [--runs N]
+#   bench/shards.sh [--runs N] [--load] [--load-runs N]
 #
 # The data are loaded once into `single` and once through the coordinator's
 # partitioned tables (HASH (store_id), foreign partitions on the shards),
@@ -15,6 +15,16 @@
 # to the coordinator report's end: fetching the shards' rows, merging them,
 # writing the result. All four databases share this machine's cores, so the
 # shards compute side by side on them; docs/scale-out.md models real shards.
+#
+# --load (or --load-runs N, default 3) also measures loading the polls, each
+# run every way in turn into emptied tables: COPY into one node (the
+# baseline); `\copy` into the coordinator's partitioned table; COPY into an
+# UNLOGGED staging table on the coordinator, then `INSERT ... SELECT` with the
+# foreign servers' batch_size 1, 100, 1000, 10000; and the same staging
+# table split by satisfies_hash_partition() and copied into each shard's
+# own table (both shards at once). Every way must load the same rows (count
+# and checksum per shard) and give a coordinator report whose CSV is the
+# single node's. It adds about 4 minutes per run (2 cores, public data).
 #
 # Data: like bench/run.sh, ../shared/data (or $SHARED_DATA) with make_polls.py
 # (cached in $BENCH_CACHE); without it, demo/generate_sample_data.sql.
@@ -28,9 +38,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$repo/tools/common.sh"
 PG_BIN=$("$PG_CONFIG" --bindir)
 
-runs=5
+runs=5 load=0 load_runs=3
 while (($#)); do
     case $1 in
+        --load) load=1; shift ;;
+        --load-runs) load=1 load_runs=${2:?--load-runs needs a value}; shift 2 ;;
+        --load-runs=*) load=1 load_runs=${1#*=}; shift ;;
         --runs) runs=${2:?--runs needs a value}; shift 2 ;;
         --runs=*) runs=${1#*=}; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -38,12 +51,15 @@ while (($#)); do
     esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/shards.sh: --runs must be a positive integer" >&2; exit 2; }
+[[ "$load_runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/shards.sh: --load-runs must be a positive integer" >&2; exit 2; }
 
 cache=${BENCH_CACHE:-/var/tmp/store_monitoring_bench}
 shared=${SHARED_DATA:-$repo/../shared/data}
 [[ -d "$shared" ]] && shared=$(cd "$shared" && pwd)
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 step() { printf '\n==> %s\n' "$*"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 step "build and install the extension into $("$PG_CONFIG" --pkglibdir)"
 make -s -C "$repo" -j2 PG_CONFIG="$PG_CONFIG"
@@ -104,6 +120,7 @@ else
     polls=$dir/store_status.csv hours=$dir/business_hours.csv zones=$dir/store_timezone.csv
     source_note="demo/generate_sample_data.sql, 14,092 stores, 8 days"
 fi
+polls_file=$polls # $polls becomes their count below
 copy_in() { # copy_in DB FILE TARGET
     if [[ "$2" == *.xz ]]; then xz -dc -- "$2"; else cat -- "$2"; fi |
         psql_db "$1" -c "\\copy $3 FROM pstdin WITH (FORMAT csv, HEADER true)"
@@ -165,10 +182,13 @@ psql_db coord -c 'INSERT INTO public.business_hours SELECT * FROM staging_hours'
     -c 'INSERT INTO public.store_status SELECT * FROM staging_polls' \
     -c 'DROP TABLE staging_hours, staging_zones, staging_polls'
 echo "  coordinator: loaded through the partitioned tables in $(($(ms_now) - t0)) ms"
-for db in single shard1 shard2; do
-    psql_db "$db" -c 'VACUUM ANALYZE store_monitoring.store_status, store_monitoring.business_hours,
-                      store_monitoring.store_timezone' -c CHECKPOINT
-done
+vacuum_all() {
+    for db in single shard1 shard2; do
+        psql_db "$db" -c 'VACUUM ANALYZE store_monitoring.store_status, store_monitoring.business_hours,
+                          store_monitoring.store_timezone' -c CHECKPOINT
+    done
+}
+vacuum_all
 read -r stores polls < <(psql_db single -At -F ' ' -c "
     SELECT (SELECT count(*) FROM (SELECT store_id FROM store_monitoring.store_status
             UNION SELECT store_id FROM store_monitoring.business_hours
@@ -201,6 +221,147 @@ coordinator_own_ms() {
 }
 csv_of() { psql_db "$1" -At -c "SELECT csv FROM _store_monitoring_internal.report WHERE report_id = '$2'" | sha256sum; }
 
+# The loading measure (--load): every way loads the same polls into emptied
+# store_status tables, and must leave the same rows on each shard.
+load_table=""
+if ((load)); then
+    step "loading the polls, $load_runs runs of every way"
+    # fingerprint DB FROM-AND-WHERE -> "count checksum" (order-independent)
+    fingerprint() {
+        psql_db "$1" -At -F ' ' -c "SELECT count(*), coalesce(sum(hashtextextended(
+            store_id || ' ' || status::text || ' ' || extract(epoch FROM timestamp_utc)::text, 0)), 0)
+            FROM $2"
+    }
+    on_shard() { # on_shard N: the rows of shard N's partition, as the coordinator routes them
+        echo "WHERE satisfies_hash_partition('public.store_status'::regclass, 2, $(($1 - 1)), store_id)"
+    }
+    expect_all=$(fingerprint single store_monitoring.store_status)
+    read -r _ _ ref_id status < <(report single)
+    [[ $status == Complete ]] || { echo "load: reference report $status" >&2; exit 1; }
+    ref_csv=$(csv_of single "$ref_id")
+    psql_db coord -c 'CREATE UNLOGGED TABLE load_polls (LIKE public.store_status)'
+    expect_shard=()
+    empty_shards() {
+        for s in shard1 shard2; do psql_db "$s" -c 'TRUNCATE store_monitoring.store_status' -c CHECKPOINT; done
+        psql_db coord -c CHECKPOINT
+    }
+    # check_fleet WAY: each shard holds exactly its rows, and a coordinator
+    # report over the fleet completes with the single node's CSV.
+    check_fleet() {
+        for s in 1 2; do
+            got=$(fingerprint "shard$s" store_monitoring.store_status)
+            [[ "$got" == "${expect_shard[$s]}" ]] ||
+                { echo "load, $1: shard$s holds $got, expected ${expect_shard[$s]}" >&2; exit 1; }
+        done
+        read -r _ _ cid cstatus < <(report coord)
+        [[ $cstatus == Complete && "$(csv_of coord "$cid")" == "$ref_csv" ]] ||
+            { echo "load, $1: coordinator report $cstatus, or its CSV differs from the single node's" >&2; exit 1; }
+    }
+    set_batch_size() {
+        psql_db coord -c "ALTER SERVER shard1 OPTIONS (SET batch_size '$1')" \
+            -c "ALTER SERVER shard2 OPTIONS (SET batch_size '$1')"
+    }
+    ways=(local copy_coord insert_1 insert_100 insert_1000 insert_10000 direct)
+    declare -A load_ms=() this=()
+    stage_ms=()
+    for ((i = 1; i <= load_runs; i++)); do
+        # (baseline) COPY into one node's own table
+        psql_db single -c 'TRUNCATE store_monitoring.store_status' -c CHECKPOINT
+        t0=$(ms_now)
+        copy_in single "$polls_file" "store_monitoring.store_status(store_id, status, timestamp_utc)"
+        this[local]=$(($(ms_now) - t0))
+        [[ "$(fingerprint single store_monitoring.store_status)" == "$expect_all" ]] ||
+            { echo "load, local: the single node's polls differ" >&2; exit 1; }
+        read -r _ _ sid status < <(report single)
+        [[ $status == Complete && "$(csv_of single "$sid")" == "$ref_csv" ]] ||
+            { echo "load, local: report $status, or its CSV differs" >&2; exit 1; }
+
+        # (a) \copy into the coordinator's partitioned table: row by row to the shards
+        empty_shards
+        t0=$(ms_now)
+        copy_in coord "$polls_file" "public.store_status(store_id, status, timestamp_utc)"
+        this[copy_coord]=$(($(ms_now) - t0))
+        if ((i == 1)); then
+            for s in 1 2; do expect_shard[s]=$(fingerprint "shard$s" store_monitoring.store_status); done
+            read -r c1 _ <<<"${expect_shard[1]}"
+            read -r c2 _ <<<"${expect_shard[2]}"
+            read -r call _ <<<"$expect_all"
+            ((c1 + c2 == call)) || { echo "load: shards hold $c1 + $c2 polls, not $call" >&2; exit 1; }
+        fi
+        check_fleet '\copy into the coordinator'
+
+        # the staging table, filled once per run: the shards' rows are its rows
+        psql_db coord -c 'TRUNCATE load_polls' -c CHECKPOINT
+        t0=$(ms_now)
+        copy_in coord "$polls_file" "load_polls(store_id, status, timestamp_utc)"
+        stage_ms[i]=$(($(ms_now) - t0))
+        [[ "$(fingerprint coord load_polls)" == "$expect_all" ]] ||
+            { echo "load: the staging table's polls differ" >&2; exit 1; }
+        for s in 1 2; do
+            [[ "$(fingerprint coord "load_polls $(on_shard $s)")" == "${expect_shard[$s]}" ]] ||
+                { echo "load: the coordinator routed other rows to shard$s than it selects" >&2; exit 1; }
+        done
+
+        # (b) INSERT ... SELECT from the staging table, batch_size per server
+        for b in 1 100 1000 10000; do
+            set_batch_size "$b"
+            empty_shards
+            t0=$(ms_now)
+            psql_db coord -c 'INSERT INTO public.store_status SELECT * FROM load_polls'
+            this[insert_$b]=$(($(ms_now) - t0 + stage_ms[i]))
+            check_fleet "INSERT ... SELECT, batch_size $b"
+        done
+        set_batch_size 1000 # as the README sets it
+
+        # (c) each shard's rows straight into its own table, both shards at once
+        empty_shards
+        t0=$(ms_now)
+        pids=()
+        for s in 1 2; do
+            psql_db coord -c "\\copy (SELECT store_id, status, timestamp_utc FROM load_polls $(on_shard $s)) TO pstdout" |
+                psql_db "shard$s" -c '\copy store_monitoring.store_status(store_id, status, timestamp_utc) FROM pstdin' &
+            pids+=($!)
+        done
+        for p in "${pids[@]}"; do wait "$p"; done
+        this[direct]=$(($(ms_now) - t0 + stage_ms[i]))
+        check_fleet 'COPY into each shard'
+
+        line="  load run $i (ms, from the file):"
+        for w in "${ways[@]}"; do
+            line+=" $w ${this[$w]}"
+            load_ms[$w]+="${load_ms[$w]:+ }${this[$w]}"
+        done
+        echo "$line (staging ${stage_ms[$i]}); rows and reports equal"
+    done
+    psql_db coord -c 'DROP TABLE load_polls'
+    read -r load_polls_n _ <<<"$expect_all"
+    # shellcheck disable=SC2016 # backquotes for Markdown
+    declare -A way_label=(
+        [local]='one node: COPY into its `store_status` (baseline)'
+        [copy_coord]='coordinator: `\copy` into the partitioned `store_status`'
+        [insert_1]='coordinator: staging COPY, then `INSERT ... SELECT`, `batch_size` 1 (the default)'
+        [insert_100]='the same, `batch_size` 100'
+        [insert_1000]='the same, `batch_size` 1000'
+        [insert_10000]='the same, `batch_size` 10000'
+        [direct]='staging COPY on the coordinator, then `\copy (SELECT ... WHERE satisfies_hash_partition(...))` into each shard, both at once'
+    )
+    load_table="| way | seconds | polls/s | × baseline |
+|---|--:|--:|--:|"
+    # shellcheck disable=SC2086
+    base=$(median ${load_ms[local]})
+    for w in "${ways[@]}"; do
+        # shellcheck disable=SC2086 # the runs' numbers, one word each
+        m=$(median ${load_ms[$w]})
+        load_table+=$'\n'"| ${way_label[$w]} | $(awk -v m="$m" 'BEGIN { printf "%.1f", m / 1000 }') | $(awk -v m="$m" -v n="$load_polls_n" 'BEGIN { printf "%.0f", n * 1000 / m }') | $(awk -v m="$m" -v b="$base" 'BEGIN { printf "%.2f", m / b }') |"
+    done
+    load_runs_text=""
+    for w in "${ways[@]}"; do load_runs_text+="$w ${load_ms[$w]}; "; done
+    load_runs_text+="staging COPY ${stage_ms[*]}"
+    echo
+    echo "$load_table"
+    vacuum_all
+fi
+
 step "warm-up (not measured)"
 read -r _ _ sid status < <(report single)
 read -r _ _ cid cstatus < <(report coord)
@@ -222,8 +383,6 @@ for ((i = 1; i <= runs; i++)); do
         { echo "run $i: the coordinator's CSV differs from the single node's" >&2; exit 1; }
     echo "  run $i: single ${single_ms[-1]} ms, coordinator ${coord_ms[-1]} ms (own ${own_ms[-1]} ms), CSVs equal"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 own=$(median "${own_ms[@]}")
 per_store_us=$(awk -v ms="$own" -v n="$stores" 'BEGIN { printf "%.2f", ms * 1000 / n }')
 result=$(cat <<EOF
@@ -244,6 +403,16 @@ out=$repo/bench/results-shards-$(date -u +%Y-%m-%d-%H%M%S).md
     echo "$result"
     echo
     echo "Runs (ms): single ${single_ms[*]}; coordinator ${coord_ms[*]}; coordinator's own ${own_ms[*]}"
+    if ((load)); then
+        echo
+        echo "## Loading the $load_polls_n polls"
+        echo
+        echo "Each way into emptied \`store_status\` tables, from the CSV file (the staged ways include the staging COPY), medians of $load_runs runs; every way left the same rows on each shard (count and checksum) and a coordinator report with the single node's CSV. Both shards and the coordinator share this machine's $(nproc) cores."
+        echo
+        echo "$load_table"
+        echo
+        echo "Runs (ms): $load_runs_text"
+    fi
     echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
 } >"$out"
 echo "written to $out"
