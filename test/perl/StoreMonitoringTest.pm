@@ -20,6 +20,8 @@ our @EXPORT = qw(
   new_node
   load_data
   store_count
+  shard_setup_sql
+  probe_sources
   trigger
   wait_report
   report_row
@@ -138,6 +140,52 @@ SELECT count(*) FROM (
   SELECT store_id FROM store_monitoring.store_status
   UNION SELECT store_id FROM store_monitoring.business_hours
   UNION SELECT store_id FROM store_monitoring.store_timezone) s});
+}
+
+# SQL that makes a database the coordinator of the nodes in %$shards (name =>
+# node): the postgres_fdw extension, a server per shard (with the extra
+# server options given), a user mapping for the current user, add_shard().
+sub shard_setup_sql
+{
+	my ($shards, %options) = @_;
+	my $extra = join '', map { ", $_ '$options{$_}'" } sort keys %options;
+	my $sql = "CREATE EXTENSION postgres_fdw;\n";
+	for my $name (sort keys %$shards)
+	{
+		my ($host, $port) = ($shards->{$name}->host, $shards->{$name}->port);
+		$sql .= qq{
+CREATE SERVER $name FOREIGN DATA WRAPPER postgres_fdw
+    OPTIONS (host '$host', port '$port', dbname 'postgres'$extra);
+CREATE USER MAPPING FOR CURRENT_USER SERVER $name;
+SELECT store_monitoring.add_shard('$name');
+};
+	}
+	return $sql;
+}
+
+# A role's own three sources in its schema of the same name, its polls
+# through a view that calls its function probe() (a test replaces probe()
+# with the attack it needs), one store 's1' with a poll at 11:30 UTC, and an
+# empty table go for the attacks to wait on.
+sub probe_sources
+{
+	my ($node, $db, $role) = @_;
+	$node->safe_psql(
+		$db, qq{
+SET ROLE $role;
+SET search_path = $role;
+CREATE TABLE polls (store_id text, timestamp_utc timestamptz, status text);
+CREATE TABLE hours (store_id text, day_of_week int, start_time_local time,
+                    end_time_local time);
+CREATE TABLE zones (store_id text, timezone_str text);
+CREATE TABLE go (x int);
+INSERT INTO polls VALUES ('s1', '2023-01-25 11:30+00', 'active');
+INSERT INTO zones VALUES ('s1', 'UTC');
+CREATE FUNCTION probe() RETURNS boolean LANGUAGE plpgsql AS \$\$ BEGIN RETURN true; END \$\$;
+CREATE VIEW polls_v AS SELECT * FROM $role.polls WHERE $role.probe();
+SELECT store_monitoring.set_sources('$role.polls_v', '$role.hours', '$role.zones');
+});
+	return;
 }
 
 # trigger_report(as_of) in its own transaction; returns the report id.

@@ -28,17 +28,7 @@ my $coordinator = new_node('coordinator');
 my %shard = (shard1 => new_node('shard1'), shard2 => new_node('shard2'));
 
 # --- the recommended layout ---------------------------------------------------
-my $layout = "CREATE EXTENSION postgres_fdw;\n";
-for my $name (sort keys %shard)
-{
-	my ($host, $port) = ($shard{$name}->host, $shard{$name}->port);
-	$layout .= qq{
-CREATE SERVER $name FOREIGN DATA WRAPPER postgres_fdw
-    OPTIONS (host '$host', port '$port', dbname 'postgres', batch_size '1000');
-CREATE USER MAPPING FOR CURRENT_USER SERVER $name;
-SELECT store_monitoring.add_shard('$name');
-};
-}
+my $layout = shard_setup_sql(\%shard, batch_size => 1000);
 $layout .= q{
 CREATE TABLE public.store_status (
     store_id text COLLATE "C" NOT NULL,

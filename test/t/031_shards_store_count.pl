@@ -25,17 +25,7 @@ UPDATE store_monitoring.store_status SET store_id = 'b' || store_id;
 UPDATE store_monitoring.business_hours SET store_id = 'b' || store_id;
 UPDATE store_monitoring.store_timezone SET store_id = 'b' || store_id;
 });
-my $setup = "CREATE EXTENSION postgres_fdw;\n";
-for my $name (sort keys %shard)
-{
-	my ($host, $port) = ($shard{$name}->host, $shard{$name}->port);
-	$setup .= qq{
-CREATE SERVER $name FOREIGN DATA WRAPPER postgres_fdw
-    OPTIONS (host '$host', port '$port', dbname 'postgres');
-CREATE USER MAPPING FOR CURRENT_USER SERVER $name;
-SELECT store_monitoring.add_shard('$name');
-};
-}
+my $setup = shard_setup_sql(\%shard);
 $coordinator->safe_psql('postgres', $setup);
 my $total = store_count($shard{shard1}) + store_count($shard{shard2});
 

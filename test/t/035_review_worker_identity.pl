@@ -59,24 +59,7 @@ CREATE SCHEMA regress_rv_alice AUTHORIZATION regress_rv_alice;
 });
 
 # Each role's own three sources; its polls through a view over probe().
-for my $role ('regress_rv_mallory', 'regress_rv_alice')
-{
-	$node->safe_psql(
-		'regress_rv', qq{
-SET ROLE $role;
-SET search_path = $role;
-CREATE TABLE polls (store_id text, timestamp_utc timestamptz, status text);
-CREATE TABLE hours (store_id text, day_of_week int, start_time_local time,
-                    end_time_local time);
-CREATE TABLE zones (store_id text, timezone_str text);
-CREATE TABLE go (x int);
-INSERT INTO polls VALUES ('s1', '2023-01-25 11:30+00', 'active');
-INSERT INTO zones VALUES ('s1', 'UTC');
-CREATE FUNCTION probe() RETURNS boolean LANGUAGE plpgsql AS \$\$ BEGIN RETURN true; END \$\$;
-CREATE VIEW polls_v AS SELECT * FROM $role.polls WHERE $role.probe();
-SELECT store_monitoring.set_sources('$role.polls_v', '$role.hours', '$role.zones');
-});
-}
+probe_sources($node, 'regress_rv', $_) for ('regress_rv_mallory', 'regress_rv_alice');
 
 sub trigger_as
 {

@@ -25,17 +25,7 @@ my $report_bound = 140;
 
 my $coordinator = new_node('coordinator', conf => ['log_min_messages = debug1']);
 my %shard = (shard1 => new_node('shard1'), shard2 => new_node('shard2'));
-my $setup = "CREATE EXTENSION postgres_fdw;\n";
-for my $name (sort keys %shard)
-{
-	my ($host, $port) = ($shard{$name}->host, $shard{$name}->port);
-	$setup .= qq{
-CREATE SERVER $name FOREIGN DATA WRAPPER postgres_fdw
-    OPTIONS (host '$host', port '$port', dbname 'postgres');
-CREATE USER MAPPING FOR CURRENT_USER SERVER $name;
-SELECT store_monitoring.add_shard('$name');
-};
-}
+my $setup = shard_setup_sql(\%shard);
 $coordinator->safe_psql('postgres', $setup);
 
 # Each shard its own stores: shard2's ids get a prefix.

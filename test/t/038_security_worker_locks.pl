@@ -25,24 +25,7 @@ CREATE ROLE regress_wl_alice LOGIN;
 CREATE SCHEMA regress_wl_mallory AUTHORIZATION regress_wl_mallory;
 CREATE SCHEMA regress_wl_alice AUTHORIZATION regress_wl_alice;
 });
-for my $role ('regress_wl_mallory', 'regress_wl_alice')
-{
-	$node->safe_psql(
-		'postgres', qq{
-SET ROLE $role;
-SET search_path = $role;
-CREATE TABLE polls (store_id text, timestamp_utc timestamptz, status text);
-CREATE TABLE hours (store_id text, day_of_week int, start_time_local time,
-                    end_time_local time);
-CREATE TABLE zones (store_id text, timezone_str text);
-CREATE TABLE go (x int);
-INSERT INTO polls VALUES ('s1', '2023-01-25 11:30+00', 'active');
-INSERT INTO zones VALUES ('s1', 'UTC');
-CREATE FUNCTION probe() RETURNS boolean LANGUAGE plpgsql AS \$\$ BEGIN RETURN true; END \$\$;
-CREATE VIEW polls_v AS SELECT * FROM $role.polls WHERE $role.probe();
-SELECT store_monitoring.set_sources('$role.polls_v', '$role.hours', '$role.zones');
-});
-}
+probe_sources($node, 'postgres', $_) for ('regress_wl_mallory', 'regress_wl_alice');
 # mallory's read drops every session lock of the worker, then waits (at
 # most two minutes) until the test lets it go.
 $node->safe_psql(
