@@ -163,13 +163,13 @@ ReadChoice choose_read(const SourceShape& polls, Span range, int budget_kb) {
   double range_polls = has_statistics ? planner_range_rows(polls, to_pg_timestamp(range.begin),
                                                            to_pg_timestamp(range.end - 1))
                                       : -1;
-  if (range_polls < 0) range_polls = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
+  const double rows = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
+  if (range_polls < 0) range_polls = rows;
   double bytes = PollGroups::estimated_bytes(range_polls, stores);
   const double budget_bytes = static_cast<double>(budget_kb) * 1024.0;
   ReadChoice choice;
   // A user's relation: no index is known to read it in store order.
   choice.store_order = is_default && bytes > budget_bytes;
-  const double rows = pages * (per_page > 0 ? per_page : kDefaultPollsPerPage);
   const int split_workers = parallel_workers_for(pages);
   choice.split = splittable && !choice.store_order && range_polls * 3 >= rows &&
                  2 * bytes <= budget_bytes && split_workers > 0;
