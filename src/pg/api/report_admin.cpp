@@ -307,9 +307,7 @@ void cancel_report(FunctionCallInfo fcinfo) {
       // re-reads it under the lock and finds it Failed.
       // The worker's own lock tag (no SQL function reaches it); released
       // when this transaction ends.
-      LOCKTAG tag;
-      SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kReportLockClass, static_cast<uint32>(lock_key),
-                           kLockTagSpace);
+      LOCKTAG tag = advisory_tag(kReportLockClass, static_cast<uint32>(lock_key));
       bool locked = pg_call(
           [&] { return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL; });
       if (locked) {

@@ -244,11 +244,10 @@ Datum wait_report(FunctionCallInfo fcinfo) {
     throw UserError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     "wait_report() needs a READ COMMITTED transaction to see the report finish");
 
-  LOCKTAG tag;
   // In the extension's private tag space (locks.hpp): no SQL caller can
   // take or block it. Transaction level: released by the end of this call,
   // or by the abort of an error or a cancel.
-  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kWaitLockClass, state.lock_key, kLockTagSpace);
+  LOCKTAG tag = advisory_tag(kWaitLockClass, state.lock_key);
   bool registered =
       pg_call([&] { return LockAcquire(&tag, ShareLock, false, true); }) != LOCKACQUIRE_NOT_AVAIL;
   TimestampTz deadline = GetCurrentTimestamp();

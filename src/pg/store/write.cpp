@@ -41,8 +41,7 @@ Datum bytea_datum(std::string_view bytes) {
 }
 
 void lock_role(uint32 lock_class, Oid role) {
-  LOCKTAG tag;
-  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lock_class, role, kLockTagSpace);
+  LOCKTAG tag = advisory_tag(lock_class, role);
   pg_call([&] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
 }
 
