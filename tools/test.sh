@@ -101,6 +101,7 @@ if CC=clang CXX=clang++ cmake -S "$repo" -B "$fuzz_build" -DCMAKE_BUILD_TYPE=Rel
   cmake --build "$fuzz_build" -j2 >"$work/fuzz-build.log" 2>&1; then
   run_fuzzer engine 60
   if [[ -x "$fuzz_build/input_syntax_fuzzer" ]]; then run_fuzzer input_syntax 20; fi
+  run_fuzzer segment 20
 else
   cat "$work/fuzz-configure.log" "$work/fuzz-build.log"
   record "fuzz (build)" 0 1
