@@ -35,7 +35,8 @@ namespace store_monitoring::pg {
 namespace {
 
 constexpr const char* kExtension = "store_monitoring";
-constexpr const char* kInputTables[] = {"store_status", "business_hours", "store_timezone"};
+constexpr const char* kInputTables[] = {"store_status", "sealed_polls", "business_hours",
+                                       "store_timezone"};
 
 bool names_extension(const DropStmt* stmt) {
   ListCell* cell = nullptr;

@@ -6,6 +6,7 @@
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/read/report_compute.hpp"
+#include "pg/read/sealed_read.hpp"
 #include "pg/store/visibility.hpp"
 #include "pg/common/datum.hpp"
 #include "pg/read/sources.hpp"
@@ -272,7 +273,8 @@ Datum explain_store_inputs(FunctionCallInfo fcinfo) {
                       "explain_store() reads only the relations the report read; a new report "
                       "reads the current sources.");
     }
-    std::string sql = query(shape.name);
+    // The default polls table's sealed polls too (the polls view).
+    std::string sql = query(input == Input::polls ? every_poll_relation(shape) : shape.name);
     if (spi_execute(sql.c_str(), args, true, 1) == 0) return;
     for (int c = 0; c < columns; ++c) {
       bool is_null = true;

@@ -12,7 +12,7 @@ extern "C" {
 namespace store_monitoring::pg {
 
 // The extension version whose SQL objects this library reads and writes.
-inline constexpr const char* kExtensionVersion = "1.4";
+inline constexpr const char* kExtensionVersion = "1.5";
 
 // Raises a clear error when the database's store_monitoring is not at
 // kExtensionVersion (new library files installed, ALTER EXTENSION ... UPDATE

@@ -40,6 +40,10 @@ int max_queued_per_role = 100;
 int max_stored_per_role = 1024 * 1024;  // kB; 0: none
 char* report_retention = nullptr;
 int64 report_retention_us = 0;
+char* compact_after = nullptr;
+int64 compact_after_us = 0;
+char* poll_retention = nullptr;
+int64 poll_retention_us = 0;
 
 const struct config_enum_entry kPausePointOptions[] = {
     {"claimed", static_cast<int>(PausePoint::claimed), false},
@@ -85,7 +89,8 @@ constexpr const char* kSettingNames[] = {
     "store_monitoring.debug_worker_delay",  "store_monitoring.debug_pause_point",
     "store_monitoring.report_timeout",      "store_monitoring.shard_timeout",
     "store_monitoring.report_retention",    "store_monitoring.range_read_memory",
-    "store_monitoring.max_queued_per_role", "store_monitoring.max_stored_per_role"};
+    "store_monitoring.max_queued_per_role", "store_monitoring.max_stored_per_role",
+    "store_monitoring.compact_after",       "store_monitoring.poll_retention"};
 
 bool is_setting_name(const char* name) {
   for (const char* known : kSettingNames)
@@ -223,6 +228,32 @@ void assign_report_retention(const char*, void* extra) noexcept {
   forget_refused("store_monitoring.report_retention");
 }
 
+// compact_after and poll_retention: empty (off), or a positive interval of
+// fixed length, as report_retention.
+bool check_poll_interval(char** newval, void** extra, GucSource) noexcept {
+  int64 value = 0;
+  if (**newval != '\0') {
+    if (!parse_interval_us(*newval, &value) || value <= 0) {
+      GUC_check_errdetail(
+          "\"%s\" is not a positive interval of fixed length such as \"2 days\"; use an empty "
+          "string to turn it off.",
+          *newval);
+      return false;
+    }
+  }
+  return pass_interval(value, extra);
+}
+
+void assign_compact_after(const char*, void* extra) noexcept {
+  if (extra != nullptr) compact_after_us = *static_cast<int64*>(extra);
+  forget_refused("store_monitoring.compact_after");
+}
+
+void assign_poll_retention(const char*, void* extra) noexcept {
+  if (extra != nullptr) poll_retention_us = *static_cast<int64*>(extra);
+  forget_refused("store_monitoring.poll_retention");
+}
+
 bool check_report_time(char** newval, void**, GucSource) noexcept {
   const char* value = *newval;
   if (equals_ignoring_case(value, "latest") || equals_ignoring_case(value, "now")) return true;
@@ -339,6 +370,20 @@ void define_settings() {
         "empty (the default) keeps every report.",
         &report_retention, "", PGC_SUSET, 0, check_report_retention, assign_report_retention,
         nullptr);
+    // Superusers only: compaction moves every role's polls, retention
+    // removes them.
+    DefineCustomStringVariable(
+        "store_monitoring.compact_after",
+        "The workers seal the polls of UTC days that ended this long ago, after each report.",
+        "An interval of fixed length such as \"2 days\"; empty (the default) leaves "
+        "compaction to store_monitoring.compact_polls().",
+        &compact_after, "", PGC_SUSET, 0, check_poll_interval, assign_compact_after, nullptr);
+    DefineCustomStringVariable(
+        "store_monitoring.poll_retention",
+        "Every compaction removes the sealed days that ended this long before the newest poll.",
+        "An interval of fixed length such as \"400 days\"; empty (the default) keeps every "
+        "poll.",
+        &poll_retention, "", PGC_SUSET, 0, check_poll_interval, assign_poll_retention, nullptr);
     // Superusers only, so that a role cannot raise its own limit; a superuser
     // may lower it for one role with ALTER ROLE ... SET.
     DefineCustomIntVariable("store_monitoring.max_queued_per_role",
@@ -397,7 +442,9 @@ Settings current_settings() {
                   range_read_memory,
                   max_queued_per_role,
                   max_stored_per_role,
-                  shard_timeout};
+                  shard_timeout,
+                  compact_after_us,
+                  poll_retention_us};
 }
 
 const char* interpolation_name(InterpolationSetting value) {

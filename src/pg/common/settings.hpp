@@ -37,6 +37,8 @@ struct Settings {
   int max_queued_per_role;     // Running reports one role may have; 0: no limit
   int max_stored_kb_per_role;  // kB of stored results one role may hold; 0: no limit
   int shard_timeout_ms;        // longest a coordinator waits for its shards
+  int64 compact_after_us;      // workers seal days ended this long ago; 0: they do not
+  int64 poll_retention_us;     // sealed days this far before the newest poll go; 0: kept
 };
 
 // Registers the settings; called from _PG_init. A value set before the

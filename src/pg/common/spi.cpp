@@ -126,7 +126,7 @@ struct StreamReceiver {
 }  // namespace
 
 void spi_stream_rows(const char* sql, std::initializer_list<SqlArg> args, RowCallback callback,
-                     void* context) {
+                     void* context, bool read_only) {
   StreamReceiver receiver{};
   receiver.base.receiveSlot = StreamReceiver::receive;
   receiver.base.rStartup = StreamReceiver::startup;
@@ -144,7 +144,7 @@ void spi_stream_rows(const char* sql, std::initializer_list<SqlArg> args, RowCal
                            arg_list[i].type};
     SPIExecuteOptions options{};
     options.params = params;
-    options.read_only = true;  // the caller's one snapshot
+    options.read_only = read_only;  // true: the caller's one snapshot
     options.dest = &receiver.base;
     int result = SPI_execute_extended(sql, &options);
     if (result < 0) elog(ERROR, "SPI_execute_extended failed: %s", SPI_result_code_string(result));

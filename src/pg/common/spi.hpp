@@ -44,18 +44,21 @@ Datum spi_value(uint64 row, int column, bool* is_null);
 // Variable-length values arrive detoasted. The callback is C++ that must not
 // call PostgreSQL; an exception it throws stops the statement and is
 // rethrown here.
+// read_only false: a statement that writes and returns rows (DELETE ...
+// RETURNING), in a new snapshot as a statement of READ COMMITTED takes.
 using RowCallback = void (*)(void* context, const Datum* values, const bool* nulls);
 void spi_stream_rows(const char* sql, std::initializer_list<SqlArg> args, RowCallback callback,
-                     void* context);
+                     void* context, bool read_only = true);
 
 template <typename Fn>
-void spi_stream(const char* sql, std::initializer_list<SqlArg> args, Fn&& on_row) {
+void spi_stream(const char* sql, std::initializer_list<SqlArg> args, Fn&& on_row,
+                bool read_only = true) {
   spi_stream_rows(
       sql, args,
       [](void* context, const Datum* values, const bool* nulls) {
         (*static_cast<std::remove_reference_t<Fn>*>(context))(values, nulls);
       },
-      &on_row);
+      &on_row, read_only);
 }
 
 // CHECK_FOR_INTERRUPTS for C++ loops: a pending cancel, timeout or

@@ -5,6 +5,7 @@
 #include "pg/common/spi.hpp"
 #include "pg/read/parallel_launch.hpp"
 #include "pg/read/parallel_messages.hpp"
+#include "pg/read/sealed_read.hpp"
 #include "pg/worker/progress.hpp"
 
 extern "C" {
@@ -343,10 +344,16 @@ RangeReadStats read_range_grouped(const SourceShape& polls, TimestampTz from, Ti
     ReadLimits limits(shared, true);
     GroupingSink sink(groups, limits, shared.polls[0]);
     TimestampTz reading = GetCurrentTimestamp();
-    if (shared.split)
+    if (shared.split) {
       read_chunks(polls, shared, sink, bad);
-    else
+      // The chunks are the table's blocks; its sealed polls are read here.
+      if (reads_sealed_polls(polls)) {
+        read_sealed_in_range(from, to, sink);
+        read_sealed_store_ids(sink);
+      }
+    } else {
       read_polls_in_range(polls, from, to, sink, bad);
+    }
     TimestampTz merging = GetCurrentTimestamp();
     stats.read_us = merging - reading;
     if (stats.launched > 0)

@@ -3,6 +3,7 @@
 #include "core/input_syntax.hpp"
 #include "pg/common/datum.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/read/sealed_read.hpp"
 
 extern "C" {
 #include "catalog/pg_collation_d.h"
@@ -39,7 +40,9 @@ std::string query_for(const SourceShape& source, bool one_store = false,
   };
   switch (source.input) {
     case Input::polls:
-      return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name + " s" +
+      // Sealed polls too (the polls view), merged in the same order.
+      return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + every_poll_relation(source) +
+             " s" +
              where("s") + " ORDER BY s.store_id COLLATE pg_catalog.\"C\", s.timestamp_utc";
     case Input::business_hours:
       return "SELECT h.store_id, h.day_of_week, h.start_time_local, h.end_time_local FROM " +
@@ -318,11 +321,14 @@ void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampT
   // planner prefers (rows in time order lie in heap order, so it costs them
   // little) visits the heap once per row: about 1.5 times as long on a
   // table holding months of polls (bench/README.md).
-  ScopedSetting heap_order("enable_indexscan", "off");
-  stream_polls(
-      source, range_query_for(source, true),
-      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
-      sink, bad);
+  {
+    ScopedSetting heap_order("enable_indexscan", "off");
+    stream_polls(
+        source, range_query_for(source, true),
+        {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
+        sink, bad);
+  }
+  if (reads_sealed_polls(source)) read_sealed_in_range(from, to, sink);
 }
 
 void read_polls_without_range(const SourceShape& source, PollSink& sink, BadRows& bad) {
@@ -386,6 +392,7 @@ void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad
     if (!good_store_id(source, values, nulls, bad)) return;
     sink.store(text_bytes(values[0]));
   });
+  if (reads_sealed_polls(source)) read_sealed_store_ids(sink);
 }
 
 void read_store_polls_in_range(const SourceShape& source, std::string_view store_id,
@@ -403,13 +410,15 @@ void read_store_polls_in_range(const SourceShape& source, std::string_view store
                 {TIMESTAMPTZOID, TimestampTzGetDatum(to)},
                 {TEXTOID, text_datum(store_id)}},
                sink, bad);
+  if (reads_sealed_polls(source)) read_sealed_store_in_range(store_id, from, to, sink);
 }
 
 bool store_has_polls(const SourceShape& source, std::string_view store_id) {
   std::string sql =
       "SELECT 1 FROM " + source.name +
       " s WHERE s.store_id COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) $1 LIMIT 1";
-  return spi_execute(sql.c_str(), {{TEXTOID, text_datum(store_id)}}, true, 1) > 0;
+  return spi_execute(sql.c_str(), {{TEXTOID, text_datum(store_id)}}, true, 1) > 0 ||
+         (reads_sealed_polls(source) && store_has_sealed_polls(store_id));
 }
 
 std::optional<TimestampTz> newest_poll(const SourceShape& source) {
@@ -419,8 +428,13 @@ std::optional<TimestampTz> newest_poll(const SourceShape& source) {
   spi_execute(sql.c_str(), {}, true);
   bool is_null = true;
   Datum latest = spi_value(0, 1, &is_null);
-  if (is_null) return std::nullopt;
-  return DatumGetTimestampTz(latest);
+  std::optional<TimestampTz> newest;
+  if (!is_null) newest = DatumGetTimestampTz(latest);
+  if (reads_sealed_polls(source)) {
+    std::optional<TimestampTz> sealed = newest_sealed_poll();
+    if (sealed && (!newest || *sealed > *newest)) newest = sealed;
+  }
+  return newest;
 }
 
 }  // namespace store_monitoring::pg

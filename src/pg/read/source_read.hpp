@@ -91,7 +91,7 @@ void read_polls_in_keys(const SourceShape& source, const StoreKeyRange& keys, Po
                         BadRows& bad);
 
 // What a report reads: the polls of [from, to] in the order the rows lie on
-// disk, and the polls no range holds (NULL or infinite time), which are bad
+// disk (then the sealed polls of the range), and the polls no range holds (NULL or infinite time), which are bad
 // rows. Rows outside the range are not read, so they cannot end a report.
 void read_polls_in_range(const SourceShape& source, TimestampTz from, TimestampTz to,
                          PollSink& sink, BadRows& bad);
@@ -115,9 +115,10 @@ void read_polls_in_blocks(const SourceShape& source, TimestampTz from, Timestamp
 // without such an index a DISTINCT over every row.
 void read_poll_store_ids(const SourceShape& source, PollSink& sink, BadRows& bad);
 
-// read_polls_in_range for the polls of one store (store_report), in time
-// order; and whether the store has any poll at all (it then has a row in a
-// report, also with none in the range).
+// read_polls_in_range for the polls of one store (store_report): its
+// rows in time order, then its sealed polls in time order; and whether the
+// store has any poll at all (it then has a row in a report, also with none
+// in the range).
 void read_store_polls_in_range(const SourceShape& source, std::string_view store_id,
                                TimestampTz from, TimestampTz to, PollSink& sink, BadRows& bad);
 bool store_has_polls(const SourceShape& source, std::string_view store_id);

@@ -29,6 +29,7 @@
 #include "pg/common/spi.hpp"
 #include "pg/read/report_compute.hpp"
 #include "pg/read/sources.hpp"
+#include "pg/seal/compaction.hpp"
 #include "pg/shards/catalog.hpp"
 #include "pg/shards/cleanup.hpp"
 #include "pg/shards/coordinator.hpp"
@@ -240,6 +241,25 @@ bool process_report(Claim& claim) {
   return fail(computed.error);
 }
 
+// store_monitoring.compact_after: the days due are sealed, one transaction
+// each, a few after each report so that the queue moves on meanwhile.
+constexpr int kSealedDaysPerReport = 7;
+
+void seal_due_days() {
+  for (int day = 0; day < kSealedDaysPerReport; ++day) {
+    bool sealed = false;
+    TransactionResult sealing = in_transaction([&] { sealed = seal_one_due_day(); });
+    if (!sealing.ok) {
+      pg_call([&] {
+        ereport(WARNING, (errmsg("store_monitoring could not seal polls (compact_after): %s",
+                                 sealing.error.c_str())));
+      });
+      return;
+    }
+    if (!sealed) return;
+  }
+}
+
 void reload_config_if_requested() {
   if (ConfigReloadPending) {
     ConfigReloadPending = false;
@@ -271,6 +291,7 @@ void serve_database() {
             ereport(WARNING, (errmsg("store_monitoring could not apply report_retention: %s",
                                      retention.error.c_str())));
           });
+        seal_due_days();
         unlock(kReportLockClass, claimed.claim->lock_key);
         // A coordinator's shard reports that earlier cleanups could not
         // delete (a shard was down) or that purges left: tried again.

@@ -1,0 +1,126 @@
+#include "pg/read/sealed_read.hpp"
+
+#include "core/poll_segment.hpp"
+#include "pg/common/datum.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/date.h"
+}
+
+#include <algorithm>
+#include <string>
+
+namespace store_monitoring::pg {
+namespace {
+
+// A date (days since 2000-01-01) as the core's day (since 1970-01-01).
+constexpr int32_t kPgEpochInUnixDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
+
+int32_t core_day(Datum date) { return DatumGetDateADT(date) + kPgEpochInUnixDays; }
+
+// The date of the UTC day of `at`.
+Datum day_of(TimestampTz at) {
+  return DateADTGetDatum(segment_day(at + kPgEpochInUnixMicros) - kPgEpochInUnixDays);
+}
+
+// The polls of one row (day, packed polls) between from and to, to sink.
+void deliver_row(std::string_view store_id, Datum day, Datum packed, TimestampTz from,
+                 TimestampTz to, PollSink& sink) {
+  const Micros lo = from + kPgEpochInUnixMicros;
+  const Micros hi = to + kPgEpochInUnixMicros;
+  try {
+    decode_segment(core_day(day), text_bytes(packed), [&](Micros at, PollStatus status) {
+      if (at >= lo && at <= hi) sink.poll(store_id, at - kPgEpochInUnixMicros, status);
+    });
+  } catch (const CorruptSegment& error) {
+    throw UserError(ERRCODE_DATA_CORRUPTED, "the sealed polls of store " + std::string(store_id) +
+                                                " are corrupt: " + error.what());
+  }
+}
+
+}  // namespace
+
+bool reads_sealed_polls(const SourceShape& source) {
+  if (source.input != Input::polls || source.relation != default_source(Input::polls)) return false;
+  spi_execute(
+      "SELECT EXISTS (SELECT FROM store_monitoring.sealed_polls), c.relrowsecurity"
+      " FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
+      {{OIDOID, ObjectIdGetDatum(source.relation)}}, true, 1);
+  bool is_null = true;
+  const bool sealed = DatumGetBool(spi_value(0, 1, &is_null)) && !is_null;
+  const bool row_security = DatumGetBool(spi_value(0, 2, &is_null)) && !is_null;
+  if (sealed && row_security)
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    source.name + " has row-level security, and sealed polls cannot follow its "
+                                  "policies",
+                    "Disable row-level security on store_status, or copy the sealed polls back "
+                    "(INSERT INTO store_monitoring.store_status SELECT store_id, status, "
+                    "timestamp_utc FROM store_monitoring.polls WHERE sealed) and delete them.");
+  return sealed;
+}
+
+std::string every_poll_relation(const SourceShape& source) {
+  return reads_sealed_polls(source) ? std::string("store_monitoring.polls") : source.name;
+}
+
+void read_sealed_in_range(TimestampTz from, TimestampTz to, PollSink& sink) {
+  // The day index names the rows; a bitmap scan reads their pages once each.
+  spi_stream(
+      "SELECT g.store_id, g.day, g.polls FROM store_monitoring.sealed_polls g"
+      " WHERE g.day OPERATOR(pg_catalog.>=) $1 AND g.day OPERATOR(pg_catalog.<=) $2",
+      {{DATEOID, day_of(from)}, {DATEOID, day_of(to)}},
+      [&](const Datum* values, const bool*) {
+        deliver_row(text_bytes(values[0]), values[1], values[2], from, to, sink);
+      });
+}
+
+void read_sealed_store_ids(PollSink& sink) {
+  spi_stream(
+      "WITH RECURSIVE ids(store_id) AS ("
+      " (SELECT g.store_id FROM store_monitoring.sealed_polls g ORDER BY g.store_id LIMIT 1)"
+      " UNION ALL"
+      " SELECT (SELECT g.store_id FROM store_monitoring.sealed_polls g"
+      "  WHERE g.store_id OPERATOR(pg_catalog.>) ids.store_id ORDER BY g.store_id LIMIT 1)"
+      " FROM ids WHERE ids.store_id IS NOT NULL) "
+      "SELECT store_id FROM ids WHERE store_id IS NOT NULL",
+      {}, [&](const Datum* values, const bool*) { sink.store(text_bytes(values[0])); });
+}
+
+void read_sealed_store_in_range(std::string_view store_id, TimestampTz from, TimestampTz to,
+                                PollSink& sink) {
+  spi_stream(
+      "SELECT g.store_id, g.day, g.polls FROM store_monitoring.sealed_polls g"
+      " WHERE g.store_id OPERATOR(pg_catalog.=) $1 AND g.day OPERATOR(pg_catalog.>=) $2"
+      " AND g.day OPERATOR(pg_catalog.<=) $3 ORDER BY g.day",
+      {{TEXTOID, text_datum(store_id)}, {DATEOID, day_of(from)}, {DATEOID, day_of(to)}},
+      [&](const Datum* values, const bool*) {
+        deliver_row(text_bytes(values[0]), values[1], values[2], from, to, sink);
+      });
+}
+
+bool store_has_sealed_polls(std::string_view store_id) {
+  return spi_execute(
+             "SELECT 1 FROM store_monitoring.sealed_polls g"
+             " WHERE g.store_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
+             {{TEXTOID, text_datum(store_id)}}, true, 1) > 0;
+}
+
+std::optional<TimestampTz> newest_sealed_poll() {
+  // The newest day's rows, each unpacked: the day index finds them.
+  std::optional<Micros> newest;
+  spi_stream(
+      "SELECT g.day, g.polls FROM store_monitoring.sealed_polls g WHERE g.day OPERATOR(pg_catalog.=)"
+      " (SELECT pg_catalog.max(d.day) FROM store_monitoring.sealed_polls d)",
+      {}, [&](const Datum* values, const bool*) {
+        decode_segment(core_day(values[0]), text_bytes(values[1]), [&](Micros at, PollStatus) {
+          newest = std::max(newest.value_or(at), at);
+        });
+      });
+  if (!newest) return std::nullopt;
+  return *newest - kPgEpochInUnixMicros;
+}
+
+}  // namespace store_monitoring::pg

@@ -1,0 +1,46 @@
+// Reading sealed polls (store_monitoring.sealed_polls: one row per store and
+// UTC day, written by seal/compaction.hpp) beside the rows of the default
+// polls table, so that every read of it sees sealed polls as the rows they
+// were. The reads run as the current role: the table's policy shows its
+// rows to whoever may read store_status's columns.
+#pragma once
+
+#include "pg/read/source_read.hpp"
+
+extern "C" {
+#include "datatype/timestamp.h"
+}
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace store_monitoring::pg {
+
+// Whether reads of `source` must read sealed polls too: it is the default
+// polls table and sealed polls exist. Throws a UserError when store_status
+// has row-level security of its own then (sealed rows cannot follow its
+// policies).
+bool reads_sealed_polls(const SourceShape& source);
+
+// What a statement reading every poll of `source` (store_id, status,
+// timestamp_utc) names: the polls view (raw and sealed) when
+// reads_sealed_polls(), else the source.
+std::string every_poll_relation(const SourceShape& source);
+
+// The sealed polls of [from, to] to sink.poll(), in no particular order.
+void read_sealed_in_range(TimestampTz from, TimestampTz to, PollSink& sink);
+
+// The store id of every store with sealed polls to sink.store(), by a loose
+// scan of the table's key (one descent per store).
+void read_sealed_store_ids(PollSink& sink);
+
+// The sealed polls of [from, to] of one store to sink.poll(), in time order.
+void read_sealed_store_in_range(std::string_view store_id, TimestampTz from, TimestampTz to,
+                                PollSink& sink);
+
+// Whether the store has sealed polls; the newest sealed poll.
+bool store_has_sealed_polls(std::string_view store_id);
+std::optional<TimestampTz> newest_sealed_poll();
+
+}  // namespace store_monitoring::pg

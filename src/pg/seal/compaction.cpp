@@ -1,0 +1,253 @@
+#include "pg/seal/compaction.hpp"
+
+#include "core/poll_segment.hpp"
+#include "pg/common/datum.hpp"
+#include "pg/common/pg_boundary.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/common/spi.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+}
+
+#include <algorithm>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace store_monitoring::pg {
+namespace {
+
+constexpr int32_t kPgEpochInUnixDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
+// Rows of sealed_polls written per statement.
+constexpr size_t kRowsPerInsert = 10000;
+
+TimestampTz day_start(int32_t day) {
+  return static_cast<TimestampTz>(day) * kMicrosPerDay - kPgEpochInUnixMicros;
+}
+int32_t day_of(TimestampTz at) { return segment_day(at + kPgEpochInUnixMicros); }
+Datum date_datum(int32_t day) { return DateADTGetDatum(day - kPgEpochInUnixDays); }
+
+std::optional<TimestampTz> timestamp_result() {
+  bool is_null = true;
+  Datum value = spi_value(0, 1, &is_null);
+  if (is_null) return std::nullopt;
+  return DatumGetTimestampTz(value);
+}
+
+// What sealing would get wrong: polls a policy hides from some roles (sealed
+// rows show every poll to every reader of the table), DELETE triggers (a
+// move is no delete), a partitioned or inherited table (its rows lie
+// elsewhere).
+void check_sealable() {
+  spi_execute(
+      "SELECT c.relrowsecurity, c.relhassubclass OR c.relkind OPERATOR(pg_catalog.<>) 'r',"
+      " (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(t.tgname), ', ')"
+      "  FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid"
+      "  AND NOT t.tgisinternal AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'"
+      "  AND (t.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 8) OPERATOR(pg_catalog.<>) 0)"
+      " FROM pg_catalog.pg_class c"
+      " WHERE c.oid OPERATOR(pg_catalog.=) 'store_monitoring.store_status'::pg_catalog.regclass",
+      {}, true, 1);
+  bool is_null = true;
+  if (DatumGetBool(spi_value(0, 1, &is_null)))
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "cannot seal the polls of store_monitoring.store_status: it has row-level "
+                    "security, and sealed polls could not follow its policies");
+  if (DatumGetBool(spi_value(0, 2, &is_null)))
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "cannot seal the polls of store_monitoring.store_status: it is partitioned or "
+                    "has inheritance children",
+                    "On a coordinator, seal the polls on each shard.");
+  Datum triggers = spi_value(0, 3, &is_null);
+  if (!is_null)
+    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                    "cannot seal the polls of store_monitoring.store_status: its triggers " +
+                        std::string(text_bytes(triggers)) +
+                        " fire on DELETE, and sealing deletes its rows",
+                    "Disable them (ALTER TABLE ... DISABLE TRIGGER) while polls are sealed.");
+}
+
+// One day's polls as the DELETE returns them.
+struct DayPolls {
+  std::unordered_map<std::string, uint32_t> index;
+  std::vector<std::string> ids;
+  struct Row {
+    uint32_t store;
+    Poll poll;
+  };
+  std::vector<Row> rows;
+  void add(std::string_view id, Poll poll) {
+    auto [it, fresh] = index.try_emplace(std::string(id), static_cast<uint32_t>(ids.size()));
+    if (fresh) ids.emplace_back(id);
+    rows.push_back({it->second, poll});
+  }
+};
+
+// Writes rows of sealed_polls for `day`; a store that has one already gets
+// the two merged (a late poll, sealed after its day).
+void write_rows(int32_t day, const std::vector<std::string_view>& ids,
+                const std::vector<std::string>& packed) {
+  Datum ids_array = 0;
+  Datum packed_array = 0;
+  pg_call_void([&] {
+    std::vector<Datum> id_datums(ids.size());
+    std::vector<Datum> packed_datums(packed.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      id_datums[i] = PointerGetDatum(cstring_to_text_with_len(ids[i].data(), ids[i].size()));
+      bytea* bytes = static_cast<bytea*>(palloc(VARHDRSZ + packed[i].size()));
+      SET_VARSIZE(bytes, VARHDRSZ + packed[i].size());
+      memcpy(VARDATA(bytes), packed[i].data(), packed[i].size());
+      packed_datums[i] = PointerGetDatum(bytes);
+    }
+    ids_array = PointerGetDatum(construct_array(id_datums.data(), static_cast<int>(ids.size()),
+                                                TEXTOID, -1, false, TYPALIGN_INT));
+    packed_array = PointerGetDatum(construct_array(
+        packed_datums.data(), static_cast<int>(packed.size()), BYTEAOID, -1, false, TYPALIGN_INT));
+  });
+  spi_execute(
+      "INSERT INTO store_monitoring.sealed_polls AS g (day, store_id, polls)"
+      " SELECT $1, u.store_id, u.polls"
+      " FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]),"
+      "  pg_catalog.unnest($3::pg_catalog.bytea[])) AS u(store_id, polls)"
+      " ON CONFLICT (store_id, day) DO UPDATE"
+      " SET polls = _store_monitoring_internal.merge_polls(g.day, g.polls, excluded.polls)",
+      {{DATEOID, date_datum(day)},
+       {TEXTARRAYOID, ids_array},
+       {BYTEAARRAYOID, packed_array}},
+      false);
+}
+
+// Seals the polls of [day's start, end): returns how many.
+int64 seal_day(int32_t day, TimestampTz end) {
+  DayPolls polls;
+  spi_stream(
+      "DELETE FROM store_monitoring.store_status s"
+      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc OPERATOR(pg_catalog.<) $2"
+      " RETURNING s.store_id, s.timestamp_utc,"
+      " s.status OPERATOR(pg_catalog.=) 'active'::store_monitoring.poll_status",
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(day_start(day))},
+       {TIMESTAMPTZOID, TimestampTzGetDatum(end)}},
+      [&](const Datum* values, const bool*) {
+        polls.add(text_bytes(values[0]),
+                  {DatumGetTimestampTz(values[1]) + kPgEpochInUnixMicros,
+                   DatumGetBool(values[2]) ? PollStatus::active : PollStatus::inactive});
+      },
+      false);
+  if (polls.rows.empty()) return 0;
+  // Stores in byte order (the table's key), each store's polls in time order.
+  std::vector<uint32_t> rank(polls.ids.size());
+  {
+    std::vector<uint32_t> order(polls.ids.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](uint32_t a, uint32_t b) { return polls.ids[a] < polls.ids[b]; });
+    for (uint32_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
+  }
+  std::sort(polls.rows.begin(), polls.rows.end(), [&](const auto& a, const auto& b) {
+    return rank[a.store] != rank[b.store] ? rank[a.store] < rank[b.store] : a.poll.at < b.poll.at;
+  });
+  std::vector<std::string_view> ids;
+  std::vector<std::string> packed;
+  std::vector<Poll> store_polls;
+  Micros newest = polls.rows.front().poll.at;
+  for (size_t i = 0; i < polls.rows.size();) {
+    size_t j = i;
+    store_polls.clear();
+    for (; j < polls.rows.size() && polls.rows[j].store == polls.rows[i].store; ++j) {
+      store_polls.push_back(polls.rows[j].poll);
+      newest = std::max(newest, polls.rows[j].poll.at);
+    }
+    ids.push_back(polls.ids[polls.rows[i].store]);
+    packed.push_back(encode_segment(day, store_polls));
+    if (ids.size() == kRowsPerInsert) {
+      write_rows(day, ids, packed);
+      ids.clear();
+      packed.clear();
+    }
+    i = j;
+    check_for_interrupts();
+  }
+  if (!ids.empty()) write_rows(day, ids, packed);
+  const auto count = static_cast<int64>(polls.rows.size());
+  spi_execute(
+      "INSERT INTO _store_monitoring_internal.sealed_day AS d (day, polls, newest)"
+      " VALUES ($1, $2, $3) ON CONFLICT (day) DO UPDATE"
+      " SET polls = d.polls OPERATOR(pg_catalog.+) excluded.polls,"
+      " newest = GREATEST(d.newest, excluded.newest)",
+      {{DATEOID, date_datum(day)},
+       {INT8OID, Int64GetDatum(count)},
+       {TIMESTAMPTZOID, TimestampTzGetDatum(newest - kPgEpochInUnixMicros)}},
+      false);
+  return count;
+}
+
+}  // namespace
+
+int64 seal_polls_before(TimestampTz before, int max_days) {
+  check_sealable();
+  // One compaction at a time (they would seal the same rows twice over);
+  // reports and inserts do not wait for this lock.
+  spi_execute(
+      "LOCK TABLE _store_monitoring_internal.sealed_day IN SHARE ROW EXCLUSIVE MODE", {}, false);
+  const TimestampTz cut = day_start(day_of(before));
+  int64 sealed = 0;
+  for (int days = 0; max_days == 0 || days < max_days; ++days) {
+    // The oldest poll left before the cut: one descent of the time index.
+    spi_execute(
+        "SELECT pg_catalog.min(s.timestamp_utc) FROM store_monitoring.store_status s"
+        " WHERE s.timestamp_utc OPERATOR(pg_catalog.<) $1",
+        {{TIMESTAMPTZOID, TimestampTzGetDatum(cut)}}, false);
+    std::optional<TimestampTz> oldest = timestamp_result();
+    if (!oldest) break;
+    const int32_t day = day_of(*oldest);
+    const int64 count = seal_day(day, std::min(day_start(day + 1), cut));
+    if (count == 0) break;  // the DELETE's snapshot saw none of them
+    sealed += count;
+  }
+  (void)apply_poll_retention();
+  return sealed;
+}
+
+bool seal_one_due_day() {
+  const int64 after = current_settings().compact_after_us;
+  if (after <= 0) return false;
+  try {
+    check_sealable();
+  } catch (const UserError&) {
+    return false;  // compact_polls() says why; the workers leave it
+  }
+  return seal_polls_before(GetCurrentTimestamp() - after, 1) > 0;
+}
+
+int64 apply_poll_retention() {
+  const int64 retention = current_settings().poll_retention_us;
+  if (retention <= 0) return 0;
+  spi_execute_latest(
+      "SELECT GREATEST((SELECT pg_catalog.max(s.timestamp_utc) FROM store_monitoring.store_status s"
+      "  WHERE s.timestamp_utc OPERATOR(pg_catalog.<) 'infinity'::pg_catalog.timestamptz),"
+      " (SELECT pg_catalog.max(d.newest) FROM _store_monitoring_internal.sealed_day d))",
+      {});
+  std::optional<TimestampTz> newest = timestamp_result();
+  if (!newest) return 0;
+  // Whole days: those that ended by the horizon.
+  const Datum first_kept = date_datum(day_of(*newest - retention));
+  spi_execute(
+      "DELETE FROM store_monitoring.sealed_polls g WHERE g.day OPERATOR(pg_catalog.<) $1",
+      {{DATEOID, first_kept}}, false);
+  spi_execute(
+      "WITH gone AS (DELETE FROM _store_monitoring_internal.sealed_day d"
+      " WHERE d.day OPERATOR(pg_catalog.<) $1 RETURNING d.polls)"
+      " SELECT COALESCE(pg_catalog.sum(polls), 0)::pg_catalog.int8 FROM gone",
+      {{DATEOID, first_kept}}, false);
+  bool is_null = true;
+  return DatumGetInt64(spi_value(0, 1, &is_null));
+}
+
+}  // namespace store_monitoring::pg
