@@ -16,7 +16,7 @@
 -- no row-level security of its own (compact_polls() refuses to seal polls
 -- of such a table, and reads refuse sealed polls once it has).
 CREATE TABLE store_monitoring.sealed_polls (
-    day      date NOT NULL,                 -- the UTC day of every poll of the row
+    day      date NOT NULL,
     store_id text COLLATE "C" NOT NULL,
     polls    bytea NOT NULL,
     PRIMARY KEY (store_id, day)
@@ -35,6 +35,10 @@ CREATE POLICY readers_of_store_status ON store_monitoring.sealed_polls FOR SELEC
                    AND pg_catalog.has_column_privilege('store_monitoring.store_status', 'timestamp_utc', 'SELECT')));
 COMMENT ON TABLE store_monitoring.sealed_polls IS
     'Polls of whole UTC days moved out of store_status by compact_polls(): one row per store and day; store_monitoring.polls shows them as rows';
+COMMENT ON COLUMN store_monitoring.sealed_polls.day IS
+    'The UTC day of every poll of the row';
+COMMENT ON COLUMN store_monitoring.sealed_polls.store_id IS
+    'Store identifier, as in store_status';
 COMMENT ON COLUMN store_monitoring.sealed_polls.polls IS
     'The day''s polls of the store, packed: read them with store_monitoring.unpack_polls(day, polls)';
 
@@ -70,6 +74,11 @@ CREATE VIEW store_monitoring.polls WITH (security_invoker = true) AS
     FROM store_monitoring.sealed_polls g
     CROSS JOIN LATERAL store_monitoring.unpack_polls(g.day, g.polls) p;
 GRANT SELECT ON store_monitoring.polls TO PUBLIC;
+COMMENT ON COLUMN store_monitoring.polls.store_id IS 'Store identifier';
+COMMENT ON COLUMN store_monitoring.polls.status IS 'Poll result: active or inactive';
+COMMENT ON COLUMN store_monitoring.polls.timestamp_utc IS 'When the store was polled';
+COMMENT ON COLUMN store_monitoring.polls.sealed IS
+    'true: a sealed poll (sealed_polls), false: a row of store_status';
 COMMENT ON VIEW store_monitoring.polls IS
     'Every poll, raw (store_status) and sealed (sealed_polls), with the privileges of the reader';
 

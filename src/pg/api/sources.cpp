@@ -122,7 +122,9 @@ Datum source_query(FunctionCallInfo fcinfo) {
                     ? Input::time_zones
                     : throw UserError(ERRCODE_INVALID_PARAMETER_VALUE,
                                       "input must be polls, business_hours or time_zones");
-  return text_datum(read_query(check_source(which, relation, GetUserId())));
+  SourceShape shape = check_source(which, relation, GetUserId());
+  SpiConnection spi;  // whether sealed polls are read too is looked up
+  return text_datum(read_query(shape));
 }
 
 }  // namespace
