@@ -201,6 +201,11 @@ SELECT * FROM store_monitoring.unpack_polls('2023-03-01', '\x010103'::bytea);
 INSERT INTO store_monitoring.store_status VALUES ('ny', 'active', '2023-03-20 10:00+00');
 ALTER TABLE store_monitoring.store_status ENABLE ROW LEVEL SECURITY;
 SELECT pg_temp.try($$SELECT store_monitoring.compact_polls('0')$$, '');
+-- Sealed rows are hidden from readers then, as no policy of store_status
+-- can be applied to them.
+SET ROLE regress_sm_reader;
+SELECT count(*) AS sealed_rows_seen_under_row_security FROM store_monitoring.sealed_polls;
+RESET ROLE;
 SELECT pg_temp.try($$SELECT store_monitoring.store_report('ny', as_of => '2023-03-14 12:00+00')$$, '');
 ALTER TABLE store_monitoring.store_status DISABLE ROW LEVEL SECURITY;
 CREATE FUNCTION public.sealed_no_delete() RETURNS trigger LANGUAGE plpgsql AS

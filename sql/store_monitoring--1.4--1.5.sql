@@ -28,11 +28,16 @@ ALTER TABLE store_monitoring.sealed_polls ALTER COLUMN polls SET STORAGE EXTERNA
 ALTER TABLE store_monitoring.sealed_polls ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON store_monitoring.sealed_polls FROM PUBLIC;
 GRANT SELECT ON store_monitoring.sealed_polls TO PUBLIC;
--- The subqueries are evaluated once per statement, not per row.
+-- Nobody but the table owner and superusers sees them once store_status
+-- has row-level security (whose policies sealed rows cannot follow). The
+-- subquery is evaluated once per statement, not per row.
 CREATE POLICY readers_of_store_status ON store_monitoring.sealed_polls FOR SELECT
-    USING ((SELECT pg_catalog.has_column_privilege('store_monitoring.store_status', 'store_id', 'SELECT')
-                   AND pg_catalog.has_column_privilege('store_monitoring.store_status', 'status', 'SELECT')
-                   AND pg_catalog.has_column_privilege('store_monitoring.store_status', 'timestamp_utc', 'SELECT')));
+    USING ((SELECT pg_catalog.has_column_privilege(c.oid, 'store_id', 'SELECT')
+                   AND pg_catalog.has_column_privilege(c.oid, 'status', 'SELECT')
+                   AND pg_catalog.has_column_privilege(c.oid, 'timestamp_utc', 'SELECT')
+                   AND NOT c.relrowsecurity
+            FROM pg_catalog.pg_class c
+            WHERE c.oid OPERATOR(pg_catalog.=) 'store_monitoring.store_status'::pg_catalog.regclass));
 COMMENT ON TABLE store_monitoring.sealed_polls IS
     'Polls of whole UTC days moved out of store_status by compact_polls(): one row per store and day; store_monitoring.polls shows them as rows';
 COMMENT ON COLUMN store_monitoring.sealed_polls.day IS

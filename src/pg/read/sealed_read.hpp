@@ -5,7 +5,8 @@
 // rows to whoever may read store_status's columns.
 #pragma once
 
-#include "pg/read/source_read.hpp"
+#include "pg/read/poll_sink.hpp"
+#include "pg/read/sources.hpp"
 
 extern "C" {
 #include "datatype/timestamp.h"

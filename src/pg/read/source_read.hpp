@@ -11,6 +11,7 @@
 
 #include "core/report_engine.hpp"
 #include "core/store_tables.hpp"
+#include "pg/read/poll_sink.hpp"
 #include "pg/read/sources.hpp"
 
 extern "C" {
@@ -72,17 +73,6 @@ StoreHoursTable read_business_hours(const SourceShape& source, BadRows& bad,
 StoreZoneTable read_time_zones(const SourceShape& source, BadRows& bad,
                                std::optional<std::string_view> store_id_only = {},
                                const StoreKeyRange& keys = {});
-
-// Receives polls (read_polls: in store_id byte order, then time order;
-// read_polls_in_range: in any order) and store ids (read_poll_store_ids).
-class PollSink {
- public:
-  virtual void poll(std::string_view store_id, TimestampTz at, PollStatus status) = 0;
-  virtual void store(std::string_view /*store_id*/) {}
-
- protected:
-  ~PollSink() = default;
-};
 
 // Every poll, in store order (check_sources: every bad row); or those of
 // the stores of `keys` alone.

@@ -242,11 +242,14 @@ bool process_report(Claim& claim) {
 }
 
 // store_monitoring.compact_after: the days due are sealed, one transaction
-// each, a few after each report so that the queue moves on meanwhile.
+// each, after each report: a week's days when no other report waits, else
+// one, so that the queue moves on meanwhile.
 constexpr int kSealedDaysPerReport = 7;
 
 void seal_due_days() {
-  for (int day = 0; day < kSealedDaysPerReport; ++day) {
+  if (current_settings().compact_after_us <= 0) return;
+  const int days = has_unclaimed_reports() ? 1 : kSealedDaysPerReport;
+  for (int day = 0; day < days; ++day) {
     bool sealed = false;
     TransactionResult sealing = in_transaction([&] { sealed = seal_one_due_day(); });
     if (!sealing.ok) {
