@@ -196,5 +196,24 @@ is($node->safe_psql('v13_db', "SELECT csv FROM store_monitoring.get_report('$v13
 	$old_csv, '... with the numbers of the other databases');
 is(schema_of('v13_db'), $fresh, "schema after 1.3 -> $default equals a fresh install");
 
+# 1.4 -> the default version: a database at 1.4 with polls is updated; its
+# polls can then be sealed, and a report over them computes as before.
+$node->safe_psql('postgres', 'CREATE DATABASE v14_db');
+$node->safe_psql('v14_db', "CREATE EXTENSION store_monitoring VERSION '1.4'");
+load_data($node, 120, db => 'v14_db');
+$node->safe_psql('v14_db', 'ALTER EXTENSION store_monitoring UPDATE');
+is($node->safe_psql('v14_db',
+		"SELECT extversion FROM pg_extension WHERE extname = 'store_monitoring'"),
+	$default, "updated from 1.4 to $default");
+my $v14_polls = $node->safe_psql('v14_db', 'SELECT count(*) FROM store_monitoring.store_status');
+is($node->safe_psql('v14_db', "SELECT store_monitoring.compact_polls('0')"),
+	$v14_polls, '... its polls are sealed');
+my $v14_id = $node->safe_psql('v14_db', "SELECT store_monitoring.trigger_report('$AS_OF')");
+is($node->safe_psql('v14_db', "SELECT store_monitoring.wait_report('$v14_id', '3 minutes')"),
+	'Complete', 'a report completes after the update from 1.4');
+is($node->safe_psql('v14_db', "SELECT csv FROM store_monitoring.get_report('$v14_id')"),
+	$old_csv, '... over the sealed polls, with the numbers of the other databases');
+is(schema_of('v14_db'), $fresh, "schema after 1.4 -> $default equals a fresh install");
+
 $node->stop;
 done_testing();

@@ -247,17 +247,19 @@ like($printed{$watch} // '', qr/Failed \| canceled by postgres/,
 # What the blocks did, seen from outside.
 is($node->safe_psql('app', q{SELECT count(*) > 0 FROM store_monitoring.list_reports()}),
 	't', "Getting started's reports are in database app");
-my $polls = $node->safe_psql('csv_source', 'SELECT count(*) FROM store_monitoring.store_status');
-is( $node->safe_psql('shard1', 'SELECT count(*) FROM store_monitoring.store_status') +
-	  $node->safe_psql('shard2', 'SELECT count(*) FROM store_monitoring.store_status'),
+# Raw and sealed polls: "Old polls" seals those of the database it runs in,
+# and its compact_after (ALTER SYSTEM) makes the shards' workers seal theirs.
+my $polls = $node->safe_psql('csv_source', 'SELECT count(*) FROM store_monitoring.polls');
+is( $node->safe_psql('shard1', 'SELECT count(*) FROM store_monitoring.polls') +
+	  $node->safe_psql('shard2', 'SELECT count(*) FROM store_monitoring.polls'),
 	$polls + 1, 'the shards hold every poll of the CSV once (and the one inserted through the coordinator)');
-ok( $node->safe_psql('shard1', 'SELECT count(*) FROM store_monitoring.store_status') > 0
-	  && $node->safe_psql('shard2', 'SELECT count(*) FROM store_monitoring.store_status') > 0,
+ok( $node->safe_psql('shard1', 'SELECT count(*) FROM store_monitoring.polls') > 0
+	  && $node->safe_psql('shard2', 'SELECT count(*) FROM store_monitoring.polls') > 0,
 	'each shard holds part of the polls');
 is( $node->safe_psql('coordinator',
 		q{SELECT status || ' ' || store_count FROM store_monitoring.list_reports("limit" => 1)}),
 	'Complete ' . ($node->safe_psql('csv_source', q{
-		SELECT count(*) FROM (SELECT store_id FROM store_monitoring.store_status
+		SELECT count(*) FROM (SELECT store_id FROM store_monitoring.polls
 		UNION SELECT store_id FROM store_monitoring.business_hours
 		UNION SELECT store_id FROM store_monitoring.store_timezone) s}) + 1),
 	"the coordinator's report over both shards completes, one row per store");
