@@ -175,6 +175,7 @@ SET ROLE regress_sm_reader;
 SELECT store_monitoring.trigger_report('2023-03-14 12:00+00') AS reader_id \gset
 SELECT store_monitoring.wait_report(:'reader_id');
 RESET ROLE;
+SELECT store_monitoring.wait_report(:'retained_id');
 SELECT (SELECT csv FROM store_monitoring.get_report(:'reader_id')) =
        (SELECT csv FROM store_monitoring.get_report(:'retained_id')) AS reader_same_numbers;
 SET ROLE regress_sm_sealer;

@@ -64,6 +64,45 @@ uint64 spi_execute_latest(const char* sql, std::initializer_list<SqlArg> args) {
   }));
 }
 
+SpiCursor::SpiCursor(const char* sql, std::initializer_list<SqlArg> args, long batch)
+    : batch_(batch) {
+  SpiArgs a(args);
+  portal_ = pg_call([&] {
+    Portal portal = SPI_cursor_open_with_args(nullptr, sql, a.count, a.types, a.values, a.nulls,
+                                              true /* the caller's snapshot */, 0);
+    if (portal == nullptr)
+      elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+    return portal;
+  });
+}
+
+// Bare: freeing a tuple table and closing a portal of this SPI connection
+// raise no error (after an error the transaction's abort would do both).
+SpiCursor::~SpiCursor() {
+  if (table_ != nullptr) SPI_freetuptable(table_);
+  if (portal_ != nullptr) SPI_cursor_close(portal_);
+}
+
+bool SpiCursor::next() {
+  if (++row_ < rows_) return true;
+  if (done_) return false;
+  pg_call_void([&] {
+    if (table_ != nullptr) SPI_freetuptable(table_);
+    table_ = nullptr;
+    SPI_cursor_fetch(portal_, true, batch_);
+    table_ = SPI_tuptable;
+    rows_ = SPI_processed;
+  });
+  row_ = 0;
+  if (rows_ < static_cast<uint64>(batch_)) done_ = true;
+  return rows_ > 0;
+}
+
+Datum SpiCursor::value(int column, bool* is_null) const {
+  return pg_call(
+      [&] { return SPI_getbinval(table_->vals[row_], table_->tupdesc, column + 1, is_null); });
+}
+
 Datum spi_value(uint64 row, int column, bool* is_null) {
   return pg_call([&] {
     return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, is_null);

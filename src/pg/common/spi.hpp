@@ -61,6 +61,30 @@ void spi_stream(const char* sql, std::initializer_list<SqlArg> args, Fn&& on_row
       &on_row, read_only);
 }
 
+// A read-only statement in the current snapshot, read through a cursor in
+// batches: for reading two statements in step (a merge), which the
+// streaming above cannot (its callback may not call PostgreSQL). Values of
+// the current row are valid until the next call of next(); variable-length
+// ones may be toasted.
+class SpiCursor {
+ public:
+  SpiCursor(const char* sql, std::initializer_list<SqlArg> args, long batch = 2000);
+  ~SpiCursor();
+  SpiCursor(const SpiCursor&) = delete;
+  SpiCursor& operator=(const SpiCursor&) = delete;
+  // Moves to the next row; false after the last.
+  bool next();
+  Datum value(int column, bool* is_null) const;  // 0-based, of the current row
+
+ private:
+  Portal portal_ = nullptr;
+  SPITupleTable* table_ = nullptr;
+  uint64 row_ = 0;
+  uint64 rows_ = 0;
+  long batch_;
+  bool done_ = false;
+};
+
 // CHECK_FOR_INTERRUPTS for C++ loops: a pending cancel, timeout or
 // termination is served (as a PgError, or FATAL's exit). Only a flag is read
 // while none is pending, so it may run every iteration.

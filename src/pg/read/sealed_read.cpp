@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "fmgr.h"
 #include "utils/date.h"
 }
 
@@ -99,6 +100,53 @@ void read_sealed_store_in_range(std::string_view store_id, TimestampTz from, Tim
       [&](const Datum* values, const bool*) {
         deliver_row(text_bytes(values[0]), values[1], values[2], from, to, sink);
       });
+}
+
+namespace {
+
+// The statement of SealedRows: its bounds are $1 (lo) and then $2 (hi) when
+// set, as the table's statement has them.
+std::string sealed_rows_query(bool lo, bool hi) {
+  std::string sql = "SELECT g.store_id, g.day, g.polls FROM store_monitoring.sealed_polls g";
+  if (lo) sql += " WHERE g.store_id OPERATOR(pg_catalog.>=) $1";
+  if (hi) sql += std::string(lo ? " AND" : " WHERE") + " g.store_id OPERATOR(pg_catalog.<) " +
+                 (lo ? "$2" : "$1");
+  return sql + " ORDER BY g.store_id, g.day";
+}
+
+SpiCursor open_sealed_rows(const std::string& lo, const std::string& hi) {
+  const std::string sql = sealed_rows_query(!lo.empty(), !hi.empty());
+  if (!lo.empty() && !hi.empty())
+    return SpiCursor(sql.c_str(), {{TEXTOID, text_datum(lo)}, {TEXTOID, text_datum(hi)}});
+  if (!lo.empty() || !hi.empty())
+    return SpiCursor(sql.c_str(), {{TEXTOID, text_datum(lo.empty() ? hi : lo)}});
+  return SpiCursor(sql.c_str(), {});
+}
+
+}  // namespace
+
+SealedRows::SealedRows(const std::string& lo, const std::string& hi)
+    : cursor_(open_sealed_rows(lo, hi)) {}
+
+std::string_view SealedRows::store_id() const {
+  bool is_null = true;
+  return text_bytes(cursor_.value(0, &is_null));  // short and inline: a key
+}
+
+void SealedRows::polls(std::vector<Poll>& out) const {
+  bool is_null = true;
+  const Datum day = cursor_.value(1, &is_null);
+  const Datum packed = pg_call([&] {
+    return PointerGetDatum(pg_detoast_datum_packed(
+        reinterpret_cast<struct varlena*>(DatumGetPointer(cursor_.value(2, &is_null)))));
+  });
+  try {
+    decode_segment(core_day(day), text_bytes(packed), out);
+  } catch (const CorruptSegment& error) {
+    throw UserError(ERRCODE_DATA_CORRUPTED, "the sealed polls of store " +
+                                                std::string(store_id()) +
+                                                " are corrupt: " + error.what());
+  }
 }
 
 bool store_has_sealed_polls(std::string_view store_id) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "pg/read/poll_sink.hpp"
+#include "pg/common/spi.hpp"
 #include "pg/read/sources.hpp"
 
 extern "C" {
@@ -15,6 +16,7 @@ extern "C" {
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace store_monitoring::pg {
 
@@ -39,6 +41,22 @@ void read_sealed_store_ids(PollSink& sink);
 // The sealed polls of [from, to] of one store to sink.poll(), in time order.
 void read_sealed_store_in_range(std::string_view store_id, TimestampTz from, TimestampTz to,
                                 PollSink& sink);
+
+// The sealed rows of the stores of [lo, hi) (an empty bound: none on that
+// side) in key order, store by store and day by day: beside the table's
+// rows in the same order, for the reads in store order.
+class SealedRows {
+ public:
+  SealedRows(const std::string& lo, const std::string& hi);
+  // Moves to the next row; false after the last.
+  bool next() { return cursor_.next(); }
+  std::string_view store_id() const;
+  // Appends the row's polls (core time), in time order.
+  void polls(std::vector<Poll>& out) const;
+
+ private:
+  SpiCursor cursor_;
+};
 
 // Whether the store has sealed polls; the newest sealed poll.
 bool store_has_sealed_polls(std::string_view store_id);

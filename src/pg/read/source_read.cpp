@@ -14,7 +14,9 @@ extern "C" {
 
 #include <cstring>
 #include <string>
+#include <algorithm>
 #include <unordered_set>
+#include <vector>
 
 namespace store_monitoring::pg {
 namespace {
@@ -40,9 +42,7 @@ std::string query_for(const SourceShape& source, bool one_store = false,
   };
   switch (source.input) {
     case Input::polls:
-      // Sealed polls too (the polls view), merged in the same order.
-      return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + every_poll_relation(source) +
-             " s" +
+      return "SELECT s.store_id, s.timestamp_utc, s.status FROM " + source.name + " s" +
              where("s") + " ORDER BY s.store_id COLLATE pg_catalog.\"C\", s.timestamp_utc";
     case Input::business_hours:
       return "SELECT h.store_id, h.day_of_week, h.start_time_local, h.end_time_local FROM " +
@@ -291,12 +291,88 @@ bool has_store_id_index(Oid relation) {
 
 }  // namespace
 
+namespace {
+
+// A store's polls, gathered before they are merged with its sealed ones.
+class StoreBuffer final : public PollSink {
+ public:
+  void poll(std::string_view, TimestampTz at, PollStatus status) override {
+    polls.push_back({at, status});
+  }
+  std::vector<Poll> polls;  // PostgreSQL time
+};
+
+// read_polls_in_keys of the default table when it has sealed polls: its
+// rows (through the covering index) and its sealed rows (through their key),
+// both in store order, merged store by store, each store's polls in time
+// order. Both are read through cursors, in step.
+void read_polls_with_sealed(const SourceShape& source, const StoreKeyRange& keys, PollSink& sink,
+                            BadRows& bad) {
+  const std::string sql = query_for(source, false, keys);
+  const bool lo = !keys.lo.empty();
+  const bool hi = !keys.hi.empty();
+  SpiCursor rows =
+      lo && hi ? SpiCursor(sql.c_str(), {{TEXTOID, text_datum(keys.lo)}, {TEXTOID, text_datum(keys.hi)}})
+      : lo || hi ? SpiCursor(sql.c_str(), {{TEXTOID, text_datum(lo ? keys.lo : keys.hi)}})
+                 : SpiCursor(sql.c_str(), {});
+  SealedRows sealed(keys.lo, keys.hi);
+  bool row = rows.next();
+  bool sealed_row = sealed.next();
+  Datum values[3];
+  bool nulls[3];
+  auto load_row = [&] {
+    for (int i = 0; i < 3; ++i) values[i] = rows.value(i, &nulls[i]);
+  };
+  if (row) load_row();
+  StoreBuffer raw;
+  std::vector<Poll> packed;  // core time
+  std::string store;
+  while (row || sealed_row) {
+    check_for_interrupts();
+    // A NULL id sorts last: a bad row, reported as the row read does.
+    if (row && nulls[0]) {
+      deliver_poll(source, values, nulls, sink, bad);
+      if ((row = rows.next())) load_row();
+      continue;
+    }
+    if (row && sealed_row)
+      store = std::min(text_bytes(values[0]), sealed.store_id());
+    else
+      store = row ? text_bytes(values[0]) : sealed.store_id();
+    raw.polls.clear();
+    packed.clear();
+    while (row && !nulls[0] && text_bytes(values[0]) == store) {
+      deliver_poll(source, values, nulls, raw, bad);
+      if ((row = rows.next())) load_row();
+    }
+    while (sealed_row && sealed.store_id() == store) {
+      sealed.polls(packed);
+      sealed_row = sealed.next();
+    }
+    // Both in time order: merged, the table's first at equal times.
+    size_t s = 0;
+    for (const Poll& poll : raw.polls) {
+      for (; s < packed.size() && packed[s].at - kPgEpochInUnixMicros < poll.at; ++s)
+        sink.poll(store, packed[s].at - kPgEpochInUnixMicros, packed[s].status);
+      sink.poll(store, poll.at, poll.status);
+    }
+    for (; s < packed.size(); ++s)
+      sink.poll(store, packed[s].at - kPgEpochInUnixMicros, packed[s].status);
+  }
+}
+
+}  // namespace
+
 void read_polls(const SourceShape& source, PollSink& sink, BadRows& bad) {
-  stream_polls(source, query_for(source), {}, sink, bad);
+  read_polls_in_keys(source, {}, sink, bad);
 }
 
 void read_polls_in_keys(const SourceShape& source, const StoreKeyRange& keys, PollSink& sink,
                         BadRows& bad) {
+  if (reads_sealed_polls(source)) {
+    read_polls_with_sealed(source, keys, sink, bad);
+    return;
+  }
   stream_query(query_for(source, false, keys), std::nullopt, keys,
                [&](const Datum* values, const bool* nulls) {
                  deliver_poll(source, values, nulls, sink, bad);
