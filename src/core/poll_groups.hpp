@@ -37,6 +37,7 @@ class PollGroups {
     return stores_.size();
   }
   size_t poll_count() const noexcept { return polls_; }
+  Span range() const noexcept { return range_; }
 
   // About how many bytes groups of `polls` polls of `stores` stores take:
   // each poll packed, its share of a block, and per store its entry, slots,

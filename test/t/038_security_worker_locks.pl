@@ -113,4 +113,30 @@ unlike(
 	qr/lost its lock|you don't own a lock/,
 	'no worker lost or released a lock it did not hold');
 
+# The read's lock_timeout (half a second) ends with the read: the worker's
+# own statements after it wait as long as they must, as before its first
+# read. A session holds a finished report's row, which report_retention
+# deletes after each report: the deletion waits for it and is done once it
+# lets go, with no WARNING (it once timed out after half a second).
+$node->safe_psql('postgres', "ALTER DATABASE postgres SET store_monitoring.report_retention = '1s'");
+sleep 2;    # $next finished over a second ago
+my $held_offset = -s $node->logfile;
+my $holder = start_psql($node, qq{
+BEGIN;
+SELECT count(*) FROM (SELECT FROM _store_monitoring_internal.report
+                      WHERE report_id = '$next' FOR UPDATE) held;
+SELECT pg_sleep(3);
+COMMIT;
+});
+ok(poll_until($node, q{SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3);'}, '1'),
+	'a session holds the row of a report past report_retention');
+my $after = trigger_as('regress_wl_alice');
+is(wait_report($node, $after), 'Complete', 'a report completes meanwhile');
+finish_psql($holder);
+ok(poll_until($node, qq{SELECT count(*) FROM _store_monitoring_internal.report WHERE report_id = '$next'}, '0'),
+	'its worker deleted the held report once the session let go');
+unlike(slurp_file($node->logfile, $held_offset), qr/could not apply report_retention/,
+	'... having waited for it, not timed out');
+$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET store_monitoring.report_retention');
+
 done_testing();

@@ -12,6 +12,7 @@ use warnings;
 
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
+use Time::HiRes qw(usleep);
 use Test::More;
 use POSIX qw(strftime);
 use Time::Local qw(timegm);
@@ -520,6 +521,58 @@ my ($ret_csv) = reports('postgres', Ts => [ $T[3], 'latest' ]);
 my ($ret_ref) = reports('ref', Ts => [ $T[3], 'latest' ]);
 same_csv($ret_csv->{$_}, $ret_ref->{$_}, "after retention: the report at $_ equals the one over the kept polls")
   for ($T[3], 'latest');
+
+# ---- 9. a role's lock on store_status does not hold the workers' sealing ----
+# A role that may update store_status holds some of its oldest rows (FOR
+# UPDATE) in an open transaction: the worker's compaction after each report
+# waits a second for them at most, leaves the day for later (logged), and
+# the reports behind it are not held.
+new_db('locked');
+$node->safe_psql('postgres', q{
+CREATE ROLE locker LOGIN;
+ALTER DATABASE locked SET store_monitoring.compact_after = '1 day';
+});
+$node->safe_psql('locked', 'GRANT SELECT, UPDATE ON store_monitoring.store_status TO locker');
+my $log_offset = -s $node->logfile;
+my $locker = start_psql($node, q{
+BEGIN;
+SELECT count(*) FROM (SELECT FROM store_monitoring.store_status
+                      WHERE timestamp_utc < '2023-03-02' FOR UPDATE) held;
+SELECT pg_sleep(30);
+COMMIT;
+}, db => 'locked', user => 'locker');
+ok(poll_until($node, q{SELECT count(*) FROM pg_stat_activity WHERE usename = 'locker' AND query LIKE '%pg_sleep%'}, '1'),
+	'the locker holds the rows of the oldest day')
+  or diag 'locker: ' . join(' | ', finish_psql($locker));
+my $t0 = time;
+my ($locked_rows) = $node->safe_psql('locked', q{SELECT count(*) FROM store_monitoring.store_status WHERE timestamp_utc < '2023-03-02'});
+ok($locked_rows > 0, "the oldest day has $locked_rows polls");
+for my $k (1 .. 2)
+{
+	my $t = $T[$k];
+	my ($rc) = reports('locked', Ts => [$t]);
+	same_csv($rc->{$t}, $raw->{$t}, "report $k completes while a role holds rows the workers would seal");
+}
+ok(time - $t0 < 25, 'both reports were done before the locker let go (' . (time - $t0) . ' s)');
+is(psql_utc('locked', 'SELECT count(*) FROM _store_monitoring_internal.sealed_day'), '0',
+	'no day was sealed meanwhile (the oldest was held)');
+my $gave_up;
+for (1 .. 100)
+{
+	$gave_up = slurp_file($node->logfile, $log_offset) =~ /left sealing polls for later: canceling statement due to lock timeout/;
+	last if $gave_up;
+	usleep(100_000);
+}
+ok($gave_up, 'a worker waited a second for the held rows, then left sealing for later (logged)');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity
+	WHERE wait_event_type = 'Lock' AND usename IS DISTINCT FROM 'locker'}), '0',
+	'no worker is left waiting for the locker');
+$node->safe_psql('postgres', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'locker'");
+finish_psql($locker);
+my ($unlocked) = reports('locked', Ts => [ $T[3] ]);
+same_csv($unlocked->{ $T[3] }, $raw->{ $T[3] }, 'once the lock is gone, a report');
+ok(poll_until($node, 'SELECT count(*) > 0 FROM _store_monitoring_internal.sealed_day', 't', db => 'locked'),
+	'... after which its worker seals days again');
 
 # ---- 7. the DROP guard --------------------------------------------------------
 $node->safe_psql('postgres', 'CREATE DATABASE dropme');

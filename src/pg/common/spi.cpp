@@ -222,6 +222,7 @@ OwnerRead::OwnerRead(Oid owner, int lock_timeout_ms) {
         (void)set_config_option("lock_timeout", std::to_string(lock_timeout_ms).c_str(), PGC_SUSET,
                                 PGC_S_OVERRIDE, GUC_ACTION_SAVE, true, 0, false);
     });
+    pinned_lock_timeout_ = lock_timeout_ms > 0;
   } catch (...) {
     AtEOXact_GUC(false, nest_level_);
     SetUserIdAndSecContext(saved_user_, saved_context_);
@@ -235,6 +236,14 @@ OwnerRead::OwnerRead(Oid owner, int lock_timeout_ms) {
 // before the read.
 OwnerRead::~OwnerRead() {
   AtEOXact_GUC(false, nest_level_);
+  // A value set from PGC_S_OVERRIDE becomes the session's default too
+  // (guc.c sets reset values for sources up to it), which the level's end
+  // does not undo: the worker's pinned 0 is put back, or its own waits
+  // after the read would keep the read's lock_timeout. Safe bare: "0" is
+  // valid for lock_timeout and a superuser may set it.
+  if (pinned_lock_timeout_)
+    (void)set_config_option("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE, GUC_ACTION_SET, true,
+                            0, false);
   SetUserIdAndSecContext(saved_user_, saved_context_);
 }
 

@@ -132,6 +132,17 @@ class GroupingSink final : public PollSink {
     if (++polls_ % kCheckEvery == 0) check();
   }
   void store(std::string_view store_id) override { groups_.add_store(store_id); }
+  // A sealed row's polls: one lookup of the store for all of them.
+  void store_polls(std::string_view store_id, std::span<const Poll> polls) override {
+    packed_.clear();
+    for (const Poll& p : polls)
+      packed_.push_back((static_cast<uint64_t>(p.at - begin_) << 1) |
+                        (p.status == PollStatus::active ? 1U : 0U));
+    groups_.add_packed(store_id, packed_);
+    const uint64_t before = polls_;
+    polls_ += polls.size();
+    if (polls_ / kCheckEvery != before / kCheckEvery) check();
+  }
   void check() {
     counter_.store(polls_, std::memory_order_relaxed);  // progress, for the log
     limits_.check(groups_.held_bytes());
@@ -142,6 +153,8 @@ class GroupingSink final : public PollSink {
   ReadLimits& limits_;
   std::atomic<uint64_t>& counter_;
   uint64_t polls_ = 0;
+  Micros begin_ = groups_.range().begin;
+  std::vector<uint64_t> packed_;
 };
 
 // The polls no range holds are bad rows: none reaches a sink.

@@ -27,19 +27,22 @@ Datum day_of(TimestampTz at) {
   return DateADTGetDatum(segment_day(at + kPgEpochInUnixMicros) - kPgEpochInUnixDays);
 }
 
-// The polls of one row (day, packed polls) between from and to, to sink.
+// The polls of one row (day, packed polls) between from and to, to sink,
+// at once; `polls` is room reused from row to row.
 void deliver_row(std::string_view store_id, Datum day, Datum packed, TimestampTz from,
-                 TimestampTz to, PollSink& sink) {
+                 TimestampTz to, PollSink& sink, std::vector<Poll>& polls) {
   const Micros lo = from + kPgEpochInUnixMicros;
   const Micros hi = to + kPgEpochInUnixMicros;
+  polls.clear();
   try {
     decode_segment(core_day(day), text_bytes(packed), [&](Micros at, PollStatus status) {
-      if (at >= lo && at <= hi) sink.poll(store_id, at - kPgEpochInUnixMicros, status);
+      if (at >= lo && at <= hi) polls.push_back({at, status});
     });
   } catch (const CorruptSegment& error) {
     throw UserError(ERRCODE_DATA_CORRUPTED, "the sealed polls of store " + std::string(store_id) +
                                                 " are corrupt: " + error.what());
   }
+  if (!polls.empty()) sink.store_polls(store_id, polls);
 }
 
 }  // namespace
@@ -73,8 +76,8 @@ void read_sealed_in_range(TimestampTz from, TimestampTz to, PollSink& sink) {
       "SELECT g.store_id, g.day, g.polls FROM store_monitoring.sealed_polls g"
       " WHERE g.day OPERATOR(pg_catalog.>=) $1 AND g.day OPERATOR(pg_catalog.<=) $2",
       {{DATEOID, day_of(from)}, {DATEOID, day_of(to)}},
-      [&](const Datum* values, const bool*) {
-        deliver_row(text_bytes(values[0]), values[1], values[2], from, to, sink);
+      [&, polls = std::vector<Poll>()](const Datum* values, const bool*) mutable {
+        deliver_row(text_bytes(values[0]), values[1], values[2], from, to, sink, polls);
       });
 }
 
@@ -97,8 +100,8 @@ void read_sealed_store_in_range(std::string_view store_id, TimestampTz from, Tim
       " WHERE g.store_id OPERATOR(pg_catalog.=) $1 AND g.day OPERATOR(pg_catalog.>=) $2"
       " AND g.day OPERATOR(pg_catalog.<=) $3 ORDER BY g.day",
       {{TEXTOID, text_datum(store_id)}, {DATEOID, day_of(from)}, {DATEOID, day_of(to)}},
-      [&](const Datum* values, const bool*) {
-        deliver_row(text_bytes(values[0]), values[1], values[2], from, to, sink);
+      [&, polls = std::vector<Poll>()](const Datum* values, const bool*) mutable {
+        deliver_row(text_bytes(values[0]), values[1], values[2], from, to, sink, polls);
       });
 }
 

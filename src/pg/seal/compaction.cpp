@@ -190,26 +190,38 @@ int64 seal_day(int32_t day, TimestampTz end) {
 
 }  // namespace
 
-int64 seal_polls_before(TimestampTz before, int max_days) {
+int64 seal_polls_before(TimestampTz before, int max_days, bool wait) {
   check_sealable();
   // One compaction at a time (they would seal the same rows twice over);
   // reports and inserts do not wait for this lock.
-  spi_execute(
-      "LOCK TABLE _store_monitoring_internal.sealed_day IN SHARE ROW EXCLUSIVE MODE", {}, false);
+  try {
+    spi_execute(wait ? "LOCK TABLE _store_monitoring_internal.sealed_day IN SHARE ROW EXCLUSIVE MODE"
+                     : "LOCK TABLE _store_monitoring_internal.sealed_day IN SHARE ROW EXCLUSIVE "
+                       "MODE NOWAIT",
+                {}, false);
+  } catch (const PgError& error) {
+    if (wait || error.data() == nullptr || error.data()->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+      throw;
+    throw UserError(ERRCODE_LOCK_NOT_AVAILABLE, "another compaction is sealing polls");
+  }
   const TimestampTz cut = day_start(day_of(before));
   int64 sealed = 0;
+  TimestampTz from = DT_NOBEGIN;
   for (int days = 0; max_days == 0 || days < max_days; ++days) {
-    // The oldest poll left before the cut: one descent of the time index.
+    // The oldest poll left before the cut: one descent of the time index,
+    // from the end of the day sealed last (not through the index entries of
+    // the rows this transaction deleted).
     spi_execute(
         "SELECT pg_catalog.min(s.timestamp_utc) FROM store_monitoring.store_status s"
-        " WHERE s.timestamp_utc OPERATOR(pg_catalog.<) $1",
-        {{TIMESTAMPTZOID, TimestampTzGetDatum(cut)}}, false);
+        " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc"
+        " OPERATOR(pg_catalog.<) $2",
+        {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(cut)}},
+        false);
     std::optional<TimestampTz> oldest = timestamp_result();
     if (!oldest) break;
     const int32_t day = day_of(*oldest);
-    const int64 count = seal_day(day, std::min(day_start(day + 1), cut));
-    if (count == 0) break;  // the DELETE's snapshot saw none of them
-    sealed += count;
+    from = std::min(day_start(day + 1), cut);
+    sealed += seal_day(day, from);
   }
   (void)apply_poll_retention();
   return sealed;
@@ -223,7 +235,11 @@ bool seal_one_due_day() {
   } catch (const UserError&) {
     return false;  // compact_polls() says why; the workers leave it
   }
-  return seal_polls_before(GetCurrentTimestamp() - after, 1) > 0;
+  // A role that may update store_status can hold its rows (SELECT ... FOR
+  // UPDATE) or the table: the worker waits a second at most for any lock,
+  // then leaves the day to a later report (the transaction's error says so).
+  ScopedSetting bounded_wait("lock_timeout", "1s");
+  return seal_polls_before(GetCurrentTimestamp() - after, 1, false) > 0;
 }
 
 int64 apply_poll_retention() {

@@ -18,9 +18,10 @@ namespace store_monitoring::pg {
 // `before` (every day that ended by then), one day at a time, at most
 // `max_days` days (0: all); then removes what store_monitoring.poll_retention
 // says. Returns the polls sealed. Throws a UserError when store_status
-// cannot be sealed (row-level security, a DELETE trigger, partitions).
+// cannot be sealed (row-level security, a DELETE trigger, partitions), or,
+// unless `wait`, when another compaction is at work.
 // Needs a SpiScope (the extension owner's identity).
-int64 seal_polls_before(TimestampTz before, int max_days = 0);
+int64 seal_polls_before(TimestampTz before, int max_days = 0, bool wait = true);
 
 // The workers' compaction after a report: when store_monitoring.compact_after
 // is set, seals the oldest day due, if any; true when it sealed one (the

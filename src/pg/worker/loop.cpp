@@ -252,6 +252,14 @@ void seal_due_days() {
   for (int day = 0; day < days; ++day) {
     bool sealed = false;
     TransactionResult sealing = in_transaction([&] { sealed = seal_one_due_day(); });
+    if (!sealing.ok && sealing.sqlstate == ERRCODE_LOCK_NOT_AVAILABLE) {
+      // Another compaction, or a role's lock on store_status: a later
+      // report's worker tries again.
+      pg_call([&] {
+        elog(LOG, "store_monitoring left sealing polls for later: %s", sealing.error.c_str());
+      });
+      return;
+    }
     if (!sealing.ok) {
       pg_call([&] {
         ereport(WARNING, (errmsg("store_monitoring could not seal polls (compact_after): %s",
