@@ -27,8 +27,8 @@
 #                      report's report_rows(), to the last bit, or the run
 #                      FAILS (exit 1).
 #
-#   bench/run.sh [--datasets public,x10,history,novacuum] [--runs N] [--plain-runs M] [--calls C]
-#                [--duckdb | --no-duckdb]
+#   bench/run.sh [--datasets public,x10,history,novacuum,sealed,sealed12] [--runs N]
+#                [--plain-runs M] [--calls C] [--write-runs W] [--duckdb | --no-duckdb]
 #
 #   --datasets   comma-separated, from:
 #                public    ~14k stores, 1.8M polls, one week (vacuumed);
@@ -39,7 +39,17 @@
 #                novacuum  the public polls, measured as the FIRST report
 #                          after a bulk load: autovacuum off for the table, no
 #                          VACUUM or ANALYZE, the polls reloaded (TRUNCATE and
-#                          INSERT in arrival order) before every measured run.
+#                          INSERT in arrival order) before every measured run;
+#                sealedN   the polls of historyN (sealed = sealed1: the public
+#                          polls), every one sealed by compact_polls('0') after
+#                          loading and VACUUM, then a plain VACUUM ANALYZE: the
+#                          report over sealed polls, against the raw floor of
+#                          public (or, without public in the run, the raw floor
+#                          measured in this database before sealing), and the
+#                          bytes on disk per sealed poll against a raw poll's.
+#                          The report's CSV must equal public's byte for byte
+#                          (sealed) and its hour and day columns public's
+#                          (sealedN), or the run FAILS. No plain SQL, no DuckDB.
 #                Default: public,x10.
 #   --runs       measured report and floor runs per data set (default 5).
 #   --plain-runs measured plain SQL runs per data set (default 3 for public,
@@ -48,6 +58,13 @@
 #   --calls      report_status calls and store_report stores per round
 #                (default 200); get_report status gets C / 10 calls (at
 #                least 1), since each renders the whole CSV.
+#   --write-runs rounds of the write measures (default 3), run when a sealedN
+#                data set is in the run: compact_polls('0') of the public polls
+#                (polls/s, timed in the server, the raw polls reloaded
+#                before each), COPY of the public polls by 4 clients at once
+#                and single-row INSERTs by 4 pgbench clients, each into an
+#                empty store_status of a database without sealed polls and of
+#                one holding the public polls sealed.
 #   --duckdb / --no-duckdb
 #                run the DuckDB runner (every round, every data set but
 #                novacuum) or not. Default: on when node and npm are found
@@ -90,6 +107,7 @@ runs=5
 plain_runs=
 calls=200
 duckdb=auto
+write_runs=3
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 while (($#)); do
     case $1 in
@@ -101,6 +119,8 @@ while (($#)); do
         --plain-runs=*) plain_runs=${1#*=}; shift ;;
         --calls) calls=${2:?--calls needs a value}; shift 2 ;;
         --calls=*) calls=${1#*=}; shift ;;
+        --write-runs) write_runs=${2:?--write-runs needs a value}; shift 2 ;;
+        --write-runs=*) write_runs=${1#*=}; shift ;;
         --duckdb) duckdb=1; shift ;;
         --no-duckdb) duckdb=0; shift ;;
         -h | --help) usage; exit 0 ;;
@@ -111,9 +131,11 @@ done
 [[ -z "$plain_runs" || "$plain_runs" =~ ^[0-9]+$ ]] ||
     { echo "bench/run.sh: --plain-runs must be a non-negative integer" >&2; exit 2; }
 [[ "$calls" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --calls must be a positive integer" >&2; exit 2; }
+[[ "$write_runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --write-runs must be a positive integer" >&2; exit 2; }
 get_calls=$((calls / 10 > 0 ? calls / 10 : 1))
 calls_arg=
 ((calls == 200)) || calls_arg=" --calls $calls"
+((write_runs == 3)) || calls_arg+=" --write-runs $write_runs"
 duck_arg=
 [[ "$duckdb" == auto ]] || { ((duckdb)) && duck_arg=" --duckdb" || duck_arg=" --no-duckdb"; }
 IFS=, read -r -a dataset_list <<<"$datasets"
@@ -127,12 +149,19 @@ for ds in "${dataset_list[@]}"; do
     case $ds in
         public | x10 | novacuum) ;;
         history[1-9] | history[1-9][0-9]) ;;
-        *) echo "bench/run.sh: unknown data set '$ds' (public, x10, history, historyN with N in 1..99, novacuum)" >&2; exit 2 ;;
+        sealed | sealed[1-9] | sealed[1-9][0-9]) ;;
+        *) echo "bench/run.sh: unknown data set '$ds' (public, x10, history, historyN with N in 1..99, novacuum, sealed, sealedN with N in 1..99)" >&2; exit 2 ;;
     esac
     [[ -z "${seen_ds[$ds]:-}" ]] || { echo "bench/run.sh: data set '$ds' given twice" >&2; exit 2; }
     seen_ds[$ds]=1
 done
 ((${#dataset_list[@]})) || { echo "bench/run.sh: --datasets is empty" >&2; exit 2; }
+[[ -n "${seen_ds[sealed]:-}" && -n "${seen_ds[sealed1]:-}" ]] &&
+    { echo "bench/run.sh: sealed and sealed1 are the same data set" >&2; exit 2; }
+any_sealed=0
+for ds in "${dataset_list[@]}"; do [[ "$ds" == sealed* ]] && any_sealed=1; done
+# weeks_of DS: weeks of polls of historyN and sealedN (sealed = 1)
+weeks_of() { case $1 in sealed) echo 1 ;; history* | sealed*) echo "${1#history}" | sed 's/^sealed//' ;; *) echo 1 ;; esac; }
 
 cache=${BENCH_CACHE:-/var/tmp/store_monitoring_bench}
 # 1GB by default; BENCH_SHARED_BUFFERS=6GB is PostgreSQL's usual 25% of this
@@ -266,6 +295,7 @@ load_dataset() {
             "store_monitoring.business_hours(store_id, day_of_week, start_time_local, end_time_local)"
         load_csv "$db" "$shared/timezones.csv.xz" "store_monitoring.store_timezone(store_id, timezone_str)"
         load_csv "$db" "$polls" "store_monitoring.store_status(store_id, status, timestamp_utc)"
+        ((scale == 1)) && polls_file_1=$polls
         return
     fi
     source_note="demo/generate_sample_data.sql, stores=$stores days=8 seed=1 (no public data in $shared)"
@@ -276,6 +306,7 @@ load_dataset() {
             "store_monitoring.business_hours(store_id, day_of_week, start_time_local, end_time_local)"
         load_csv "$db" "$dir/store_timezone.csv" "store_monitoring.store_timezone(store_id, timezone_str)"
         load_csv "$db" "$dir/store_status.csv" "store_monitoring.store_status(store_id, status, timestamp_utc)"
+        ((scale == 1)) && polls_file_1=$dir/store_status.csv
         return
     fi
     echo "  generating $stores stores with demo/generate_sample_data.sql (cached afterwards in $dir)"
@@ -288,6 +319,7 @@ load_dataset() {
             >"$dir/$f.csv.tmp.$$"
     done
     for f in business_hours store_timezone store_status; do mv "$dir/$f.csv.tmp.$$" "$dir/$f.csv"; done
+    ((scale == 1)) && polls_file_1=$dir/store_status.csv
 }
 
 # reshape_polls DS DB: for historyN, the polls become N weeks in arrival
@@ -295,7 +327,8 @@ load_dataset() {
 # move to bench_polls, from which every measured run reloads them.
 reshape_polls() {
     local ds=$1 db=$2 weeks k started
-    [[ "$ds" == history* || "$ds" == novacuum ]] || return 0
+    [[ "$ds" == history* || "$ds" == sealed* || "$ds" == novacuum ]] || return 0
+    [[ "$ds" == sealed* && $(weeks_of "$ds") == 1 ]] && return 0  # the polls as loaded
     started=$(ms_now)
     psql_db "$db" -c 'CREATE UNLOGGED TABLE public.bench_polls AS
                           SELECT store_id, status, timestamp_utc FROM store_monitoring.store_status' \
@@ -306,7 +339,7 @@ reshape_polls() {
         echo "  polls kept in bench_polls; autovacuum off for store_status ($(($(ms_now) - started)) ms)"
         return
     fi
-    weeks=${ds#history}
+    weeks=$(weeks_of "$ds")
     for ((k = weeks - 1; k >= 0; k--)); do
         psql_db "$db" -c "INSERT INTO store_monitoring.store_status
                           SELECT store_id, status, timestamp_utc - interval '$k weeks' FROM public.bench_polls"
@@ -314,6 +347,98 @@ reshape_polls() {
     psql_db "$db" -c 'DROP TABLE public.bench_polls'
     echo "  $weeks weeks of polls (copies shifted 0..$((weeks - 1)) weeks back) ($(($(ms_now) - started)) ms)"
 }
+
+# storage_parts DB: "name|bytes" of every part of the polls' storage: the
+# heap of store_status (with its TOAST, free space and visibility maps), each
+# of its indexes, the same of sealed_polls, and sealed_day with its index.
+# The parts add up to pg_total_relation_size() of the three tables.
+storage_parts() {
+    psql_db "$1" -At -F '|' <<'SQL'
+SELECT name, bytes FROM (
+    SELECT 1 AS o, 'store_status heap' AS name, pg_table_size('store_monitoring.store_status') AS bytes
+    UNION ALL
+    SELECT 2, 'store_status index ' || c.relname, pg_relation_size(i.indexrelid)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE i.indrelid = 'store_monitoring.store_status'::regclass
+    UNION ALL
+    SELECT 3, 'sealed_polls heap (with TOAST)', pg_table_size('store_monitoring.sealed_polls')
+    UNION ALL
+    SELECT 4, 'sealed_polls index ' || c.relname, pg_relation_size(i.indexrelid)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE i.indrelid = 'store_monitoring.sealed_polls'::regclass
+    UNION ALL
+    SELECT 5, 'sealed_day (table and index)', pg_total_relation_size('_store_monitoring_internal.sealed_day')
+) s ORDER BY o, name;
+SQL
+}
+
+# floor_sql AS_OF LABEL: psql lines of one floor (one core): count(*) of the
+# raw polls of the evidence range, timed as a client sees it
+floor_sql() {
+    cat <<SQL
+SET max_parallel_workers_per_gather = 0;
+SELECT pg_catalog.clock_timestamp() AS t0 \gset
+SELECT count(*) AS n FROM store_monitoring.store_status
+WHERE timestamp_utc >= '$1'::timestamptz - interval '168 hours' - '$h'::interval
+  AND timestamp_utc <= '$1'::timestamptz \gset
+SELECT 'RESULT $2', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1), :'n';
+RESET max_parallel_workers_per_gather;
+SQL
+}
+
+# compact_sql LABEL: psql lines of compact_polls('0'), timed in the session
+# (clock_timestamp() before the call and after it returned and committed),
+# then poll_storage()'s counts
+compact_sql() {
+    cat <<SQL
+SELECT pg_catalog.clock_timestamp() AS t0 \gset
+SELECT store_monitoring.compact_polls('0') AS n \gset
+SELECT 'RESULT $1', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1), :'n',
+       raw_polls, compacted_polls
+FROM store_monitoring.poll_storage();
+SQL
+}
+
+# seal_dataset DS DB: for sealedN, what the raw polls take on disk (and,
+# without public in the run, the raw floor and the raw report's CSV), then
+# every poll sealed by compact_polls('0') (timed), a plain VACUUM ANALYZE
+# (no VACUUM FULL, no REINDEX) and a CHECKPOINT, and what they take then.
+seal_dataset() {
+    local ds=$1 db=$2 out k raw_id
+    [[ "$ds" == sealed* ]] || return 0
+    storage_parts "$db" >"$tmp/storage_${ds}_raw.txt"
+    if [[ -z "${seen_ds[public]:-}" && $(weeks_of "$ds") == 1 ]]; then
+        # The raw floor of the same week, here, before sealing (not interleaved).
+        as_of=$(psql_db "$db" -At -c "SET TimeZone = 'UTC'" -c 'SELECT max(timestamp_utc) FROM store_monitoring.store_status')
+        for ((k = 1; k <= runs; k++)); do
+            floor_sql "$as_of" "$ds rawfloor $k" | psql_db "$db" -At -F ' ' -f - | tee -a "$tmp/sealing.txt"
+        done
+        raw_id=$(psql_db "$db" -At <<'SQL'
+SELECT store_monitoring.trigger_report() AS id \gset
+SELECT store_monitoring.wait_report(:'id', interval '3 hours') AS st \gset
+SELECT :'id';
+SQL
+        )
+        psql_db "$db" -At -c "SELECT md5(csv) || ' ' || length(csv) FROM store_monitoring.get_report('$raw_id')"             >"$tmp/csv_${ds}_raw.txt"
+        psql_db "$db" -At -c "SELECT store_monitoring.delete_report('$raw_id')" >/dev/null
+        echo "  raw floor (before sealing, $runs runs) and a raw report: CSV $(cat "$tmp/csv_${ds}_raw.txt")"
+    fi
+    out=$(compact_sql "$ds compact 1" | psql_db "$db" -At -F ' ' -f -)
+    echo "$out" >>"$tmp/sealing.txt"
+    read -r _ _ _ _ ms n raw sealed <<<"$out"
+    echo "  compact_polls('0'): $n polls sealed in $ms ms; poll_storage(): $raw raw, $sealed sealed"
+    if [[ "$raw" != 0 || "$sealed" != "$n" ]]; then
+        echo "bench/run.sh: FAIL: compact_polls('0') of $ds left $raw raw polls, $sealed sealed of $n" >&2
+        failed=1
+    fi
+    psql_db "$db" -c 'VACUUM ANALYZE store_monitoring.store_status, store_monitoring.sealed_polls,
+                                     _store_monitoring_internal.sealed_day' -c 'CHECKPOINT'
+    storage_parts "$db" >"$tmp/storage_${ds}_sealed.txt"
+    res_sealed[$ds]=$n
+    echo "  after VACUUM: $(awk -F'|' '{ t += $2 } END { printf "%.0f\n", t }' "$tmp/storage_${ds}_sealed.txt") bytes"         "(raw: $(awk -F'|' '{ t += $2 } END { printf "%.0f\n", t }' "$tmp/storage_${ds}_raw.txt"))"
+}
+
+polls_file_1=  # the CSV of the public polls (with a header), once loaded
 
 # --- statistics -----------------------------------------------------------------
 
@@ -327,7 +452,7 @@ ratio() { # ratio A B [DECIMALS, default 2]
 }
 fmt_int() { # 1234567 -> 1,234,567
     awk -v v="$1" 'BEGIN { if (v == "-" || v == "") { print "-"; exit }
-        s = sprintf("%d", v); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
+        s = sprintf("%.0f", v); while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
 }
 
 # --- the benchmark ------------------------------------------------------------
@@ -336,6 +461,7 @@ declare -A res_stores res_polls res_report res_floor res_plain res_mem res_start
 declare -A res_nreport res_nplain res_mismatch res_asof res_prewarm res_bytes res_get
 declare -A res_nsample res_status res_getstatus res_timer res_store res_storediff
 declare -A res_duck res_nduck res_duckmismatch
+declare -A res_sealed res_csv res_csvcheck
 failed=0
 
 # Phase 1: every data set in its own fresh database, vacuumed, with one
@@ -367,14 +493,18 @@ for ds in "${dataset_list[@]}"; do
         fi
     fi
     echo "  loaded in $(($(ms_now) - started)) ms"
-    # polls, stores known to any table, and whether the polls (table and
-    # index) fit in half of shared_buffers
+    seal_dataset "$ds" "$db"
+    # polls (raw and sealed), stores known to any table, and whether the
+    # polls (tables and indexes) fit in half of shared_buffers
     read -r polls stores fits < <(psql_db "$db" -At -F ' ' -c "
-        SELECT (SELECT count(*) FROM store_monitoring.store_status),
+        SELECT (SELECT count(*) FROM store_monitoring.store_status)
+                 + (SELECT coalesce(sum(polls), 0) FROM _store_monitoring_internal.sealed_day),
                (SELECT count(*) FROM (SELECT store_id FROM store_monitoring.store_status
+                                      UNION SELECT store_id FROM store_monitoring.sealed_polls
                                       UNION SELECT store_id FROM store_monitoring.business_hours
                                       UNION SELECT store_id FROM store_monitoring.store_timezone) s),
                pg_total_relation_size('store_monitoring.store_status')
+                 + pg_total_relation_size('store_monitoring.sealed_polls')
                  < pg_size_bytes(current_setting('shared_buffers')) / 2")
     echo "  $stores stores, $polls polls; $source_note"
     res_source[$ds]=$source_note
@@ -416,6 +546,8 @@ FROM generate_series(1, 5);
 SQL
     )
     echo "  one report on disk: ${res_bytes[$ds]} bytes; get_report ${res_get[$ds]} ms"
+    res_csv[$ds]=$(psql_db "$db" -At -c "SELECT md5(csv) || ' ' || length(csv) FROM store_monitoring.get_report('$warm_id')")
+    echo "  its CSV: md5 and length ${res_csv[$ds]}"
     # What the application calls are timed with: a fixed pseudo-random sample
     # of the report's stores (md5 order, so every kind of store in its share
     # and no index locality from sorted ids), and plpgsql loops that time each
@@ -493,10 +625,13 @@ SQL
     case $ds in public) n_plain=3 ;; novacuum) n_plain=0 ;; *) n_plain=1 ;; esac
     n_plain=${plain_runs:-$n_plain}
     ((n_plain > runs)) && n_plain=$runs
+    # The plain SQL and DuckDB read store_status, which sealing empties; the
+    # sealed report is checked against public's CSV instead (below).
+    [[ "$ds" == sealed* ]] && n_plain=0
     res_nplain[$ds]=$n_plain
     res_nreport[$ds]=$runs
     res_nduck[$ds]=0
-    if ((duckdb)) && [[ "$ds" != novacuum ]]; then
+    if ((duckdb)) && [[ "$ds" != novacuum && "$ds" != sealed* ]]; then
         # The DuckDB runner reads what the report reads: the three tables as
         # they are now (the polls in heap order), exported as CSV.
         started=$(ms_now)
@@ -572,9 +707,10 @@ CHECKPOINT;
 SQL
     elif [[ "${res_prewarm[$ds]}" == t ]]; then
         cat <<'SQL'
-SELECT pg_prewarm('store_monitoring.store_status'),
+SELECT pg_prewarm('store_monitoring.store_status'), pg_prewarm('store_monitoring.sealed_polls'),
        (SELECT sum(pg_prewarm(indexrelid)) FROM pg_index
-        WHERE indrelid = 'store_monitoring.store_status'::regclass) \g /dev/null
+        WHERE indrelid IN ('store_monitoring.store_status'::regclass,
+                           'store_monitoring.sealed_polls'::regclass)) \g /dev/null
 SQL
     fi
     cat <<SQL
@@ -588,15 +724,13 @@ SELECT 'RESULT $ds report $i', round(extract(epoch FROM pg_catalog.clock_timesta
        round(extract(epoch FROM finished_at - started_at) * 1000, 1),
        :'id', store_count
 FROM _store_monitoring_internal.report WHERE report_id = :'id';
--- round $i, $ds: floor (one core)
-SET max_parallel_workers_per_gather = 0;
-SELECT pg_catalog.clock_timestamp() AS t0 \\gset
-SELECT count(*) AS n FROM store_monitoring.store_status
-WHERE timestamp_utc >= :'as_of'::timestamptz - interval '168 hours' - :'h'::interval
-  AND timestamp_utc <= :'as_of'::timestamptz \\gset
-SELECT 'RESULT $ds floor $i', round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz) * 1000, 1), :'n';
-RESET max_parallel_workers_per_gather;
 SQL
+    # The floor reads the raw polls; a sealed data set has none (its floor is
+    # public's, or the one measured before sealing).
+    if [[ "$ds" != sealed* ]]; then
+        echo "-- round $i, $ds: floor (one core)"
+        floor_sql "${res_asof[$ds]}" "$ds floor $i"
+    fi
     if ((i <= res_nplain[$ds])); then
         cat <<SQL
 -- round $i, $ds: plain SQL (its rows go to a file, as a client would receive them)
@@ -626,7 +760,7 @@ for ds in "${dataset_list[@]}"; do plain_note+=" $ds ${res_nplain[$ds]},"; done
 echo "  plain SQL runs:${plain_note%,}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 results=$tmp/results.txt
-: >"$results"
+if [[ -f "$tmp/sealing.txt" ]]; then cp "$tmp/sealing.txt" "$results"; else : >"$results"; fi
 show_runs() {
     awk '{ if ($3 ~ /^(status|getrep|timer|store)$/) printf "  %-6s %-6s run %s: %10.3f ms", $2, $3, $4, $5
            else printf "  %-6s %-6s run %s: %10.1f ms", $2, $3, $4, $5
@@ -672,9 +806,26 @@ for ds in "${dataset_list[@]}"; do
     res_storediff[$ds]=$(sel store 7 | awk '{ n += $1 } END { print n + 0 }')
     res_raw[$ds]=$(awk -v ds="$ds" '$2 == ds { r[$3] = r[$3] (r[$3] == "" ? "" : ", ") $5 }
         END { printf "report %s; floor %s; plain SQL %s; DuckDB %s; report_status %s; get_report status %s; store_report %s; timer %s",
-                  r["report"], r["floor"], (r["plain"] == "" ? "-" : r["plain"]), (r["duckdb"] == "" ? "-" : r["duckdb"]),
+                  r["report"], (r["floor"] == "" ? "-" : r["floor"]), (r["plain"] == "" ? "-" : r["plain"]), (r["duckdb"] == "" ? "-" : r["duckdb"]),
                   r["status"], r["getrep"], r["store"], r["timer"] }' "$results")
-    echo "  $ds: evidence range [T - 168 h - H, T] holds $(sel floor 6 | head -n 1) polls"
+    [[ "$ds" == sealed* ]] || echo "  $ds: evidence range [T - 168 h - H, T] holds $(sel floor 6 | head -n 1) polls"
+done
+
+# The raw floor a sealed report is compared with: public's, measured in the
+# same rounds; without public, the one measured before sealing.
+declare -A res_rawfloor res_rawfloor_from res_compact_ms
+for ds in "${dataset_list[@]}"; do
+    [[ "$ds" == sealed* ]] || continue
+    res_compact_ms[$ds]=$(awk -v ds="$ds" '$2 == ds && $3 == "compact" { print $5 }' "$results" | median)
+    if [[ -n "${seen_ds[public]:-}" ]]; then
+        res_rawfloor[$ds]=${res_floor[public]}
+        res_rawfloor_from[$ds]="public's raw table, in the same rounds"
+    else
+        res_rawfloor[$ds]=$(awk -v ds="$ds" '$2 == ds && $3 == "rawfloor" { print $5 }' "$results" | median)
+        res_rawfloor_from[$ds]="this database's raw table before sealing, $runs runs"
+    fi
+    [[ $(weeks_of "$ds") == 1 ]] || res_rawfloor[$ds]=${res_rawfloor[sealed]:-${res_rawfloor[sealed1]:-${res_floor[public]:--}}}
+    [[ $(weeks_of "$ds") == 1 ]] || res_rawfloor_from[$ds]="the 1-week raw floor (public's, or the sealed data set's)"
 done
 
 # Phase 3: the plain SQL and DuckDB give the extension's numbers.
@@ -752,7 +903,7 @@ if [[ -n "${seen_ds[public]:-}" ]]; then
     psql_db bench_public -c "\\copy (SELECT store_id, uptime_last_hour, uptime_last_day, downtime_last_hour,
         downtime_last_day FROM store_monitoring.report_rows('$public_id')) TO '$tmp/public_rows.csv' WITH (FORMAT csv)"
     for ds in "${dataset_list[@]}"; do
-        [[ "$ds" == history* ]] || continue
+        [[ "$ds" == history* || ( "$ds" == sealed* && $(weeks_of "$ds") != 1 ) ]] || continue
         report_id=$(awk -v ds="$ds" '$2 == ds && $3 == "report" { print $10; exit }' "$results")
         step "$ds: hour and day columns of report_rows('$report_id') vs public's"
         n_diff=$(psql_db "bench_$ds" -At <<SQL
@@ -772,7 +923,150 @@ SQL
         fi
     done
 fi
+# Phase 4b: a report over sealed polls gives the CSV of the same polls
+# unsealed, byte for byte: sealed's is public's (or, without public, that
+# of the report of its raw polls before sealing); sealedN's is historyN's
+# when both ran. Each CSV is compared by md5 and length (of the warm-up
+# reports: same T).
+for ds in "${dataset_list[@]}"; do
+    [[ "$ds" == sealed* ]] || continue
+    weeks=$(weeks_of "$ds")
+    ref= ref_from=
+    if ((weeks == 1)) && [[ -n "${seen_ds[public]:-}" ]]; then
+        ref=${res_csv[public]} ref_from=public
+    elif ((weeks == 1)) && [[ -f "$tmp/csv_${ds}_raw.txt" ]]; then
+        ref=$(cat "$tmp/csv_${ds}_raw.txt") ref_from="its raw polls before sealing"
+    elif [[ -n "${seen_ds[history$weeks]:-}" ]]; then
+        ref=${res_csv[history$weeks]} ref_from=history$weeks
+    fi
+    [[ -n "$ref" ]] || continue
+    step "$ds: report CSV vs $ref_from's"
+    if [[ "${res_asof[$ds]}" != "${res_asof[${ref_from%% *}]:-${res_asof[$ds]}}" ]]; then
+        echo "bench/run.sh: FAIL: $ds's T (${res_asof[$ds]}) is not $ref_from's" >&2
+        failed=1
+    fi
+    echo "  md5 and length: $ds ${res_csv[$ds]}; $ref_from $ref"
+    if [[ "${res_csv[$ds]}" == "$ref" ]]; then
+        res_csvcheck[$ds]="equal to $ref_from's"
+    else
+        res_csvcheck[$ds]="DIFFERS from $ref_from's"
+        echo "bench/run.sh: FAIL: the report CSV of $ds differs from $ref_from's" >&2
+        failed=1
+    fi
+done
+
+# Phase 4c: where a report's time goes, from the worker's DEBUG1 lines: one
+# more report (not measured) of public and of each sealed data set, with
+# log_min_messages = debug1 for its database.
+declare -A res_debug=()
+for ds in "${dataset_list[@]}"; do
+    [[ "$ds" == public || "$ds" == sealed* ]] || continue
+    psql_db postgres -c "ALTER DATABASE bench_$ds SET log_min_messages = debug1"
+    sleep 1  # a worker ending a report keeps the settings it started with
+    debug_id=$(psql_db "bench_$ds" -At <<'SQL'
+SELECT store_monitoring.trigger_report() AS id \gset
+SELECT store_monitoring.wait_report(:'id', interval '3 hours') AS st \gset
+SELECT :'id';
+SQL
+    )
+    psql_db postgres -c "ALTER DATABASE bench_$ds RESET log_min_messages"
+    res_debug[$ds]=$(grep -o "store_monitoring report $debug_id[: ].*" "$tmp/server.log" |
+        sed "s/^store_monitoring report $debug_id:* *//" || true)
+    step "$ds: the worker's DEBUG1 lines of report $debug_id"
+    sed 's/^/  /' <<<"${res_debug[$ds]}"
+done
+
 for ds in "${dataset_list[@]}"; do psql_db postgres -c "DROP DATABASE bench_$ds"; done
+
+# Phase 5: writes, when a sealed data set ran. Two more databases:
+# bench_w_empty (no polls) and bench_w_sealed (the public polls, sealed in
+# every round). Each round: in bench_w_sealed, the raw polls reloaded
+# (TRUNCATE of store_status, sealed_polls and sealed_day, INSERT from an
+# unlogged staging copy, VACUUM ANALYZE, CHECKPOINT) and compact_polls('0')
+# timed in the server, then VACUUM ANALYZE; then, into an empty store_status
+# of each database in turn (the order alternates from round to round), COPY
+# of the public polls by 4 clients at once (the file split in 4, psql \copy
+# each, wall time of all four) and single-row INSERTs by 4 pgbench clients
+# (-c 4 -j 2, $write_secs s, one INSERT ... VALUES per transaction).
+write_secs=10
+declare -A res_write=()
+write_raw=
+if ((any_sealed)); then
+    step "writes: $write_runs rounds of compact_polls('0'), COPY by 4 clients and single-row INSERTs by 4 pgbench clients"
+    for db in bench_w_empty bench_w_sealed; do
+        as_postgres "$PG_BIN/createdb" -h "$tmp" -p "$port" -U postgres "$db"
+        psql_db "$db" -c 'CREATE EXTENSION store_monitoring'
+    done
+    load_csv bench_w_sealed "$polls_file_1" "store_monitoring.store_status(store_id, status, timestamp_utc)"
+    psql_db bench_w_sealed -c 'CREATE UNLOGGED TABLE public.bench_polls AS
+                               SELECT store_id, status, timestamp_utc FROM store_monitoring.store_status'
+    write_polls=$(psql_db bench_w_sealed -At -c 'SELECT count(*) FROM public.bench_polls')
+    tail -n +2 "$polls_file_1" >"$tmp/polls_body.csv"
+    split -n l/4 -d "$tmp/polls_body.csv" "$tmp/polls_part."
+    rm -f "$tmp/polls_body.csv"
+    cat >"$tmp/insert_one.sql" <<'SQL'
+\set k random(0, 14091)
+INSERT INTO store_monitoring.store_status (store_id, status, timestamp_utc)
+VALUES ((4000000000000000000 + :k::int8 * 123456789)::text, 'active', pg_catalog.clock_timestamp());
+SQL
+    ((EUID == 0)) && chown postgres: "$tmp"/polls_part.* "$tmp/insert_one.sql"
+    echo "  $write_polls polls in 4 parts of $(wc -l <"$tmp/polls_part.00") to $(wc -l <"$tmp/polls_part.03") lines"
+    wresults=$tmp/writes.txt
+    : >"$wresults"
+    for ((i = 1; i <= write_runs; i++)); do
+        psql_db bench_w_sealed -c 'TRUNCATE store_monitoring.store_status, store_monitoring.sealed_polls,
+                                            _store_monitoring_internal.sealed_day' \
+            -c 'INSERT INTO store_monitoring.store_status SELECT * FROM public.bench_polls' \
+            -c 'VACUUM ANALYZE store_monitoring.store_status' -c 'CHECKPOINT'
+        out=$(compact_sql "write compact $i" | psql_db bench_w_sealed -At -F ' ' -f -)
+        echo "$out" >>"$wresults"
+        read -r _ _ _ _ ms n raw sealed <<<"$out"
+        echo "  round $i: compact_polls('0') sealed $n polls in $ms ms ($(awk -v n="$n" -v ms="$ms" 'BEGIN { printf "%.0f", n / ms * 1000 }') polls/s)"
+        if [[ "$n" != "$write_polls" || "$raw" != 0 ]]; then
+            echo "bench/run.sh: FAIL: compact_polls('0') sealed $n of $write_polls polls, left $raw raw" >&2
+            failed=1
+        fi
+        psql_db bench_w_sealed -c 'VACUUM ANALYZE store_monitoring.store_status, store_monitoring.sealed_polls,
+                                                  _store_monitoring_internal.sealed_day' -c 'CHECKPOINT'
+        if ((i % 2)); then states=(empty sealed); else states=(sealed empty); fi
+        for st in "${states[@]}"; do
+            db=bench_w_$st
+            psql_db "$db" -c 'TRUNCATE store_monitoring.store_status' -c 'CHECKPOINT'
+            started=$(date +%s%N)
+            pids=()
+            for part in "$tmp"/polls_part.0[0-3]; do
+                psql_db "$db" -c "\\copy store_monitoring.store_status(store_id, status, timestamp_utc) FROM '$part' WITH (FORMAT csv)" &
+                pids+=($!)
+            done
+            for pid in "${pids[@]}"; do wait "$pid" || { echo "bench/run.sh: a COPY client into $db failed" >&2; exit 1; }; done
+            ms=$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+            n=$(psql_db "$db" -At -c 'SELECT count(*) FROM store_monitoring.store_status')
+            echo "RESULT write copy_$st $i $ms $n" >>"$wresults"
+            echo "  round $i: COPY by 4 clients into $db: $n polls in $ms ms ($(awk -v n="$n" -v ms="$ms" 'BEGIN { printf "%.0f", n / ms * 1000 }') polls/s)"
+            [[ "$n" == "$write_polls" ]] || { echo "bench/run.sh: FAIL: COPY left $n polls in $db, not $write_polls" >&2; failed=1; }
+        done
+        for st in "${states[@]}"; do
+            db=bench_w_$st
+            psql_db "$db" -c 'TRUNCATE store_monitoring.store_status' -c 'CHECKPOINT'
+            tps=$(as_postgres "$PG_BIN/pgbench" -n -c 4 -j 2 -T "$write_secs" -f "$tmp/insert_one.sql" \
+                -h "$tmp" -p "$port" -U postgres "$db" 2>"$tmp/pgbench.err" | awk '/^tps = / { print $3; exit }') ||
+                { cat "$tmp/pgbench.err" >&2; exit 1; }
+            [[ -n "$tps" ]] || { cat "$tmp/pgbench.err" >&2; echo "bench/run.sh: pgbench gave no tps" >&2; exit 1; }
+            n=$(psql_db "$db" -At -c 'SELECT count(*) FROM store_monitoring.store_status')
+            echo "RESULT write insert_$st $i $tps $n" >>"$wresults"
+            echo "  round $i: single-row INSERTs by 4 pgbench clients into $db: $tps/s ($n rows in $write_secs s)"
+        done
+    done
+    for k in compact copy_empty copy_sealed insert_empty insert_sealed; do
+        case $k in
+            compact | copy_*) res_write[$k]=$(awk -v k="$k" '$3 == k { printf "%.0f\n", $6 / $5 * 1000 }' "$wresults" | median 0) ;;
+            insert_*) res_write[$k]=$(awk -v k="$k" '$3 == k { print $5 }' "$wresults" | median 0) ;;
+        esac
+        write_raw+="- ${k}: $(awk -v k="$k" '$3 == k { r = r (r == "" ? "" : ", ") ($3 ~ /^insert/ ? sprintf("%.0f/s", $5) : sprintf("%s polls in %s ms", $6, $5)) } END { print r }' "$wresults")"$'\n'
+    done
+    res_write[compact_ms]=$(awk '$3 == "compact" { print $5 }' "$wresults" | median)
+    for db in bench_w_empty bench_w_sealed; do psql_db postgres -c "DROP DATABASE $db"; done
+fi
 
 # --- results ------------------------------------------------------------------
 
@@ -825,6 +1119,57 @@ details() {
     echo "Data:"
     echo
     for ds in "${dataset_list[@]}"; do echo "- $ds: ${res_source[$ds]}"; done
+}
+sealed_table() {  # the reports over sealed polls
+    local ds one
+    one=${res_report[sealed]:-${res_report[sealed1]:--}}
+    echo "| data set | weeks | polls sealed | report ms | raw floor ms (one core) | report / raw floor | report / public report | report / 1-week sealed report | worker peak memory kB | CSV check | raw floor from |"
+    echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|"
+    for ds in "${dataset_list[@]}"; do
+        [[ "$ds" == sealed* ]] || continue
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$ds" "$(weeks_of "$ds")" \
+            "$(fmt_int "${res_sealed[$ds]}")" "${res_report[$ds]}" "${res_rawfloor[$ds]}" \
+            "$(ratio "${res_report[$ds]}" "${res_rawfloor[$ds]}")" \
+            "$(ratio "${res_report[$ds]}" "${res_report[public]:--}")" "$(ratio "${res_report[$ds]}" "$one")" \
+            "$(fmt_int "${res_mem[$ds]%.*}")" \
+            "${res_csvcheck[$ds]:-$( [[ $(weeks_of "$ds") != 1 ]] && echo "hour and day columns: $(hist_verdict "$ds")" || echo -)}" \
+            "${res_rawfloor_from[$ds]}"
+    done
+}
+storage_table() {  # DS: bytes on disk of the polls, raw (before sealing) and sealed (after VACUUM)
+    local ds=$1
+    echo "| part | raw: after load and VACUUM ANALYZE, bytes | sealed: after compact_polls('0') and VACUUM ANALYZE, bytes |"
+    echo "|---|--:|--:|"
+    awk -F'|' 'NR == FNR { raw[$1] = $2; if (!($1 in seen)) { order[++n] = $1; seen[$1] = 1 }; next }
+        { sealed[$1] = $2; if (!($1 in seen)) { order[++n] = $1; seen[$1] = 1 } }
+        END { for (i = 1; i <= n; i++) printf "%s|%s|%s\n", order[i], (order[i] in raw) ? raw[order[i]] : "-",
+                  (order[i] in sealed) ? sealed[order[i]] : "-" }' \
+        "$tmp/storage_${ds}_raw.txt" "$tmp/storage_${ds}_sealed.txt" |
+        while IFS='|' read -r name raw sealed; do
+            printf '| %s | %s | %s |\n' "$name" "$(fmt_int "$raw")" "$(fmt_int "$sealed")"
+        done
+    local traw tsealed
+    traw=$(awk -F'|' '{ t += $2 } END { printf "%.0f\n", t }' "$tmp/storage_${ds}_raw.txt")
+    tsealed=$(awk -F'|' '{ t += $2 } END { printf "%.0f\n", t }' "$tmp/storage_${ds}_sealed.txt")
+    printf '| **total** (pg_total_relation_size of store_status + sealed_polls + sealed_day) | %s | %s |\n' \
+        "$(fmt_int "$traw")" "$(fmt_int "$tsealed")"
+    printf '| **bytes per poll** (total / %s polls) | **%s** | **%s** |\n' "$(fmt_int "${res_sealed[$ds]}")" \
+        "$(ratio "$traw" "${res_sealed[$ds]}" 1)" "$(ratio "$tsealed" "${res_sealed[$ds]}" 1)"
+    printf '| bytes per poll without store_status'"'"'s indexes | %s | %s |\n' \
+        "$(ratio "$(awk -F'|' '$1 !~ /^store_status index/ { t += $2 } END { printf "%.0f\n", t }' "$tmp/storage_${ds}_raw.txt")" "${res_sealed[$ds]}" 1)" \
+        "$(ratio "$(awk -F'|' '$1 !~ /^store_status index/ { t += $2 } END { printf "%.0f\n", t }' "$tmp/storage_${ds}_sealed.txt")" "${res_sealed[$ds]}" 1)"
+}
+writes_table() {
+    echo "| measure ($write_runs rounds, medians) | no sealed polls | public polls sealed in the database | sealed / none | the issue's baseline |"
+    echo "|---|--:|--:|--:|--:|"
+    printf '| compact_polls('"'"'0'"'"') of the public polls (%s polls), polls/s | | %s (%s ms) | | |\n' \
+        "$(fmt_int "$write_polls")" "$(fmt_int "${res_write[compact]}")" "${res_write[compact_ms]}"
+    printf '| COPY of the public polls by 4 clients into an empty store_status, polls/s | %s | %s | %s | 190,000 |\n' \
+        "$(fmt_int "${res_write[copy_empty]}")" "$(fmt_int "${res_write[copy_sealed]}")" \
+        "$(ratio "${res_write[copy_sealed]}" "${res_write[copy_empty]}")"
+    printf '| single-row INSERTs by 4 pgbench clients (%s s each), inserts/s | %s | %s | %s | 22,000 |\n' "$write_secs" \
+        "$(fmt_int "${res_write[insert_empty]}")" "$(fmt_int "${res_write[insert_sealed]}")" \
+        "$(ratio "${res_write[insert_sealed]}" "${res_write[insert_empty]}")"
 }
 hist_verdict() {
     if [[ "$1" == public ]]; then echo -
@@ -884,6 +1229,26 @@ targets() {
             "novacuum: first report after a bulk load <= 2x a vacuumed (public) report" \
             "$(ratio "${res_report[novacuum]}" "${res_report[$p]}")x"
     fi
+    local one=${res_report[sealed]:-${res_report[sealed1]:-}}
+    if [[ -n "$one" && -n "${res_report[sealed12]:-}" ]]; then
+        check "${res_report[sealed12]} <= 1.1 * $one" "sealed12: report <= 1.1x the 1-week sealed report" \
+            "$(ratio "${res_report[sealed12]}" "$one")x"
+    fi
+    for ds in "${dataset_list[@]}"; do
+        [[ "$ds" == sealed* && -n "${res_rawfloor[$ds]:-}" && "${res_rawfloor[$ds]}" != - ]] || continue
+        check "${res_report[$ds]} <= 1.2 * ${res_rawfloor[$ds]}" "$ds: report <= 1.2x the raw one-core floor" \
+            "$(ratio "${res_report[$ds]}" "${res_rawfloor[$ds]}")x"
+    done
+    if [[ -n "${res_write[copy_empty]:-}" ]]; then
+        # "Not slower": within 10% (this shared machine's noise between two
+        # figures of the same round is about that).
+        check "${res_write[copy_sealed]} >= 0.9 * ${res_write[copy_empty]}" \
+            "COPY into store_status with sealed polls present not slower (>= 0.9x) than without" \
+            "$(ratio "${res_write[copy_sealed]}" "${res_write[copy_empty]}")x"
+        check "${res_write[insert_sealed]} >= 0.9 * ${res_write[insert_empty]}" \
+            "single-row INSERTs with sealed polls present not slower (>= 0.9x) than without" \
+            "$(ratio "${res_write[insert_sealed]}" "${res_write[insert_empty]}")x"
+    fi
     for ds in "${dataset_list[@]}"; do
         [[ "${res_mem[$ds]}" == - ]] && continue
         check "${res_mem[$ds]} < 256 * 1024" "$ds: worker peak memory < 256 MB" \
@@ -907,6 +1272,38 @@ targets() {
         echo
         curve
         echo
+    fi
+    if ((any_sealed)); then
+        echo "Reports over sealed polls (every poll sealed by compact_polls('0'); the raw floor counts the same week's raw polls, one core):"
+        echo
+        sealed_table
+        echo
+        for ds in "${dataset_list[@]}"; do
+            [[ "$ds" == sealed* ]] || continue
+            echo "Polls on disk, $ds (compact_polls('0') took ${res_compact_ms[$ds]} ms for $(fmt_int "${res_sealed[$ds]}") polls," \
+                "$(awk -v n="${res_sealed[$ds]}" -v ms="${res_compact_ms[$ds]}" 'BEGIN { printf "%.0f", n / ms * 1000 }') polls/s, once)." \
+                "The DELETE of compact_polls() leaves store_status's indexes at their size: a plain VACUUM marks their emptied pages free for new entries but does not give them back (VACUUM FULL or REINDEX would):"
+            echo
+            storage_table "$ds"
+            echo
+        done
+        echo "Writes (compact_polls timed in the server; COPY as the wall time of 4 \\copy clients at once; pgbench -c 4 -j 2, one INSERT ... VALUES per transaction, simple protocol; fsync = off):"
+        echo
+        writes_table
+        echo
+        echo "Every write round:"
+        echo
+        printf '%s' "$write_raw"
+        echo
+        for ds in "${dataset_list[@]}"; do
+            [[ -n "${res_debug[$ds]:-}" ]] || continue
+            echo "The worker's DEBUG1 lines of one more report of $ds (not measured):"
+            echo
+            echo '```'
+            echo "${res_debug[$ds]}"
+            echo '```'
+            echo
+        done
     fi
     echo "Targets (2 cores):"
     echo
