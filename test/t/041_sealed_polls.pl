@@ -574,6 +574,33 @@ same_csv($unlocked->{ $T[3] }, $raw->{ $T[3] }, 'once the lock is gone, a report
 ok(poll_until($node, 'SELECT count(*) > 0 FROM _store_monitoring_internal.sealed_day', 't', db => 'locked'),
 	'... after which its worker seals days again');
 
+# ---- 10. a day over maintenance_work_mem is sealed in key ranges ------------
+# 120,000 polls of 600 stores on one UTC day take about 1.9 MB while held:
+# with maintenance_work_mem = 1MB the day is sealed in key ranges of
+# store_id, and the polls and the report are those of the raw day.
+$node->safe_psql('postgres', 'CREATE DATABASE batched');
+$node->safe_psql('batched', q{
+CREATE EXTENSION store_monitoring;
+INSERT INTO store_monitoring.store_status
+SELECT 'b' || lpad((i % 600)::text, 4, '0'),
+       CASE WHEN (i / 7) % 5 = 0 THEN 'inactive' ELSE 'active' END::store_monitoring.poll_status,
+       '2023-03-10 00:00+00'::timestamptz + (i / 600) * interval '432 seconds' + (i % 600) * interval '0.5 ms'
+FROM generate_series(0, 119999) AS i;
+ANALYZE store_monitoring.store_status;
+});
+my $batched_rows = rows_md5('batched', 'store_monitoring.store_status');
+my ($batched_raw) = reports('batched', Ts => ['2023-03-11 00:00+00']);
+my $batch_offset = -s $node->logfile;
+is($node->safe_psql('batched', "SET maintenance_work_mem = '1MB'; SELECT store_monitoring.compact_polls('0')"),
+	'120000', 'the day is sealed');
+like(slurp_file($node->logfile, $batch_offset), qr/sealing each in ([2-9]|\d\d+) key ranges of store_id/,
+	'... in key ranges of store_id');
+is(rows_md5('batched', 'store_monitoring.polls'), $batched_rows, '... every poll once');
+is(psql_utc('batched', 'SELECT count(*) FROM store_monitoring.sealed_polls'), '600', '... one row per store');
+my ($batched_sealed) = reports('batched', Ts => ['2023-03-11 00:00+00']);
+same_csv($batched_sealed->{'2023-03-11 00:00+00'}, $batched_raw->{'2023-03-11 00:00+00'},
+	'the report over the day sealed in key ranges');
+
 # ---- 7. the DROP guard --------------------------------------------------------
 $node->safe_psql('postgres', 'CREATE DATABASE dropme');
 $node->safe_psql('dropme', q{

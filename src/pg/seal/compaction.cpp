@@ -5,9 +5,11 @@
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/read/parallel_store_order_read.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -15,6 +17,8 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -124,23 +128,74 @@ void write_rows(int32_t day, const std::vector<std::string_view>& ids,
       false);
 }
 
-// Seals the polls of [day's start, end): returns how many.
-int64 seal_day(int32_t day, TimestampTz end) {
+// The key ranges of store_id a day is sealed in: one unless its polls
+// would take more than maintenance_work_mem while held (about 16 bytes
+// each), as the table's statistics count them (its rows over the days
+// between its oldest and newest poll); cut at the histogram of store_id.
+constexpr double kHeldBytesPerPoll = 16;
+
+std::vector<std::string> batch_bounds() {
+  spi_execute(
+      "SELECT c.reltuples::pg_catalog.float8,"
+      " pg_catalog.date_part('epoch', (SELECT pg_catalog.max(s.timestamp_utc)"
+      "  FROM store_monitoring.store_status s) OPERATOR(pg_catalog.-)"
+      " (SELECT pg_catalog.min(s.timestamp_utc) FROM store_monitoring.store_status s))"
+      "::pg_catalog.float8, c.oid"
+      " FROM pg_catalog.pg_class c"
+      " WHERE c.oid OPERATOR(pg_catalog.=) 'store_monitoring.store_status'::pg_catalog.regclass",
+      {}, true, 1);
+  bool is_null = true;
+  const double rows = DatumGetFloat8(spi_value(0, 1, &is_null));
+  Datum span = spi_value(0, 2, &is_null);
+  const double days = is_null ? 1.0 : std::max(1.0, DatumGetFloat8(span) / 86400.0);
+  const Oid relation = DatumGetObjectId(spi_value(0, 3, &is_null));
+  // Bare: reads a setting's variable (kB).
+  const double budget = static_cast<double>(maintenance_work_mem) * 1024.0;
+  const double held = rows / days * kHeldBytesPerPoll;
+  if (held <= budget) return {};
+  // As many as the histogram cuts into ranges (25 with the default statistics).
+  const int parts = static_cast<int>(std::min(25.0, std::ceil(held / budget)));
+  std::vector<std::string> bounds = store_key_bounds(relation, parts);
+  pg_call([&] {
+    elog(DEBUG1,
+         "store_monitoring: a day of polls takes about %.0f kB while sealed, over "
+         "maintenance_work_mem: sealing each in %zu key ranges of store_id",
+         held / 1024, bounds.size() + 1);
+  });
+  return bounds;
+}
+
+// What sealing one day gave: polls, and the newest.
+struct DayTotals {
+  int64 polls = 0;
+  Micros newest = std::numeric_limits<Micros>::min();
+};
+
+// Seals the polls of [day's start, end) of the stores of [lo, hi) (an
+// empty bound: none on that side).
+void seal_stores_of_day(int32_t day, TimestampTz end, const std::string& lo,
+                        const std::string& hi, DayTotals& totals) {
   DayPolls polls;
-  spi_stream(
+  std::string sql =
       "DELETE FROM store_monitoring.store_status s"
-      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc OPERATOR(pg_catalog.<) $2"
-      " RETURNING s.store_id, s.timestamp_utc,"
-      " s.status OPERATOR(pg_catalog.=) 'active'::store_monitoring.poll_status",
+      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc OPERATOR(pg_catalog.<) $2";
+  if (!lo.empty()) sql += " AND s.store_id OPERATOR(pg_catalog.>=) $3";
+  if (!hi.empty()) sql += " AND s.store_id OPERATOR(pg_catalog.<) $4";
+  sql += " RETURNING s.store_id, s.timestamp_utc,"
+         " s.status OPERATOR(pg_catalog.=) 'active'::store_monitoring.poll_status";
+  spi_stream(
+      sql.c_str(),
       {{TIMESTAMPTZOID, TimestampTzGetDatum(day_start(day))},
-       {TIMESTAMPTZOID, TimestampTzGetDatum(end)}},
+       {TIMESTAMPTZOID, TimestampTzGetDatum(end)},
+       {TEXTOID, lo.empty() ? Datum(0) : text_datum(lo), lo.empty()},
+       {TEXTOID, hi.empty() ? Datum(0) : text_datum(hi), hi.empty()}},
       [&](const Datum* values, const bool*) {
         polls.add(text_bytes(values[0]),
                   {DatumGetTimestampTz(values[1]) + kPgEpochInUnixMicros,
                    DatumGetBool(values[2]) ? PollStatus::active : PollStatus::inactive});
       },
       false);
-  if (polls.rows.empty()) return 0;
+  if (polls.rows.empty()) return;
   // Stores in byte order (the table's key), each store's polls in time order.
   std::vector<uint32_t> rank(polls.ids.size());
   {
@@ -175,7 +230,20 @@ int64 seal_day(int32_t day, TimestampTz end) {
     check_for_interrupts();
   }
   if (!ids.empty()) write_rows(day, ids, packed);
-  const auto count = static_cast<int64>(polls.rows.size());
+  totals.polls += static_cast<int64>(polls.rows.size());
+  totals.newest = std::max(totals.newest, newest);
+}
+
+// Seals the polls of [day's start, end), in the key ranges `bounds` cut:
+// returns how many.
+int64 seal_day(int32_t day, TimestampTz end, const std::vector<std::string>& bounds) {
+  DayTotals totals;
+  for (size_t i = 0; i <= bounds.size(); ++i)
+    seal_stores_of_day(day, end, i == 0 ? std::string() : bounds[i - 1],
+                       i == bounds.size() ? std::string() : bounds[i], totals);
+  if (totals.polls == 0) return 0;
+  const Micros newest = totals.newest;
+  const int64 count = totals.polls;
   spi_execute(
       "INSERT INTO _store_monitoring_internal.sealed_day AS d (day, polls, newest)"
       " VALUES ($1, $2, $3) ON CONFLICT (day) DO UPDATE"
@@ -206,6 +274,7 @@ int64 seal_polls_before(TimestampTz before, int max_days, bool wait) {
   }
   const TimestampTz cut = day_start(day_of(before));
   int64 sealed = 0;
+  const std::vector<std::string> bounds = batch_bounds();
   TimestampTz from = DT_NOBEGIN;
   for (int days = 0; max_days == 0 || days < max_days; ++days) {
     // The oldest poll left before the cut: one descent of the time index,
@@ -221,7 +290,7 @@ int64 seal_polls_before(TimestampTz before, int max_days, bool wait) {
     if (!oldest) break;
     const int32_t day = day_of(*oldest);
     from = std::min(day_start(day + 1), cut);
-    sealed += seal_day(day, from);
+    sealed += seal_day(day, from, bounds);
   }
   (void)apply_poll_retention();
   return sealed;
