@@ -12,9 +12,14 @@
 -- the rows they were. store_status stays the table applications write.
 --
 -- Who reads them: whoever may read store_id, status and timestamp_utc of
--- store_status, and nobody else (the policy below), while store_status has
--- no row-level security of its own (compact_polls() refuses to seal polls
--- of such a table, and reads refuse sealed polls once it has).
+-- store_status, through the extension's functions (reports, the polls
+-- view's sealed_poll_rows()), which check that first and then read the
+-- table as its owner; nothing on the table itself is granted, so nothing
+-- about its rows (not even a count, as a row-level security filter would
+-- show EXPLAIN ANALYZE) reaches anyone else. While store_status has
+-- row-level security of its own, sealed polls are refused (compact_polls()
+-- does not seal, reads raise an error): its policies cannot be applied to
+-- them.
 CREATE TABLE store_monitoring.sealed_polls (
     day      date NOT NULL,
     store_id text COLLATE "C" NOT NULL,
@@ -25,19 +30,7 @@ CREATE TABLE store_monitoring.sealed_polls (
 CREATE INDEX sealed_polls_day_idx ON store_monitoring.sealed_polls (day);
 -- The packed polls barely compress; stored inline, uncompressed.
 ALTER TABLE store_monitoring.sealed_polls ALTER COLUMN polls SET STORAGE EXTERNAL;
-ALTER TABLE store_monitoring.sealed_polls ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON store_monitoring.sealed_polls FROM PUBLIC;
-GRANT SELECT ON store_monitoring.sealed_polls TO PUBLIC;
--- Nobody but the table owner and superusers sees them once store_status
--- has row-level security (whose policies sealed rows cannot follow). The
--- subquery is evaluated once per statement, not per row.
-CREATE POLICY readers_of_store_status ON store_monitoring.sealed_polls FOR SELECT
-    USING ((SELECT pg_catalog.has_column_privilege(c.oid, 'store_id', 'SELECT')
-                   AND pg_catalog.has_column_privilege(c.oid, 'status', 'SELECT')
-                   AND pg_catalog.has_column_privilege(c.oid, 'timestamp_utc', 'SELECT')
-                   AND NOT c.relrowsecurity
-            FROM pg_catalog.pg_class c
-            WHERE c.oid OPERATOR(pg_catalog.=) 'store_monitoring.store_status'::pg_catalog.regclass));
 COMMENT ON TABLE store_monitoring.sealed_polls IS
     'Polls of whole UTC days moved out of store_status by compact_polls(): one row per store and day; store_monitoring.polls shows them as rows';
 COMMENT ON COLUMN store_monitoring.sealed_polls.day IS
@@ -70,14 +63,24 @@ LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE ROWS 24;
 COMMENT ON FUNCTION store_monitoring.unpack_polls(date, bytea) IS
     'The polls of one row of sealed_polls, in time order';
 
+-- The sealed polls the caller may read (all of them, for whoever may read
+-- store_status's polls; an error for anyone else), as rows; narrowed to a
+-- store and to a time range through the table's keys.
+CREATE FUNCTION store_monitoring.sealed_poll_rows(store_id text DEFAULT NULL,
+    since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS TABLE (store_id text, timestamp_utc timestamptz, status store_monitoring.poll_status)
+AS 'MODULE_PATHNAME', 'store_monitoring_sealed_poll_rows'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 100000;
+COMMENT ON FUNCTION store_monitoring.sealed_poll_rows(text, timestamptz, timestamptz) IS
+    'Sealed polls as rows, for readers of store_status; store_id, since and until (inclusive) narrow them';
+
 -- Raw and sealed polls together, as the invoker may read them.
 CREATE VIEW store_monitoring.polls WITH (security_invoker = true) AS
     SELECT s.store_id, s.status, s.timestamp_utc, false AS sealed
     FROM store_monitoring.store_status s
     UNION ALL
-    SELECT g.store_id, p.status, p.timestamp_utc, true AS sealed
-    FROM store_monitoring.sealed_polls g
-    CROSS JOIN LATERAL store_monitoring.unpack_polls(g.day, g.polls) p;
+    SELECT p.store_id, p.status, p.timestamp_utc, true AS sealed
+    FROM store_monitoring.sealed_poll_rows() p;
 GRANT SELECT ON store_monitoring.polls TO PUBLIC;
 COMMENT ON COLUMN store_monitoring.polls.store_id IS 'Store identifier';
 COMMENT ON COLUMN store_monitoring.polls.status IS 'Poll result: active or inactive';

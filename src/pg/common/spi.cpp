@@ -216,13 +216,15 @@ OwnerRead::OwnerRead(Oid owner, int lock_timeout_ms) {
     pg_call([&] {
       (void)set_config_option("search_path", kSafeSearchPath, PGC_USERSET, PGC_S_SESSION,
                               GUC_ACTION_SAVE, true, 0, false);
-      // Above the worker's pinned 0 (PGC_S_OVERRIDE); a SET in the owner's
-      // code outranks it, which the worker's watch covers (deadline.cpp).
+      // Over the worker's pinned 0 (a session value outranks PGC_S_OVERRIDE's),
+      // in this level only: from PGC_S_OVERRIDE itself it would become the
+      // session's default too (guc.c sets reset values for sources up to it),
+      // which the level's end does not undo. A SET in the owner's code
+      // outranks it, which the worker's watch covers (deadline.cpp).
       if (lock_timeout_ms > 0)
         (void)set_config_option("lock_timeout", std::to_string(lock_timeout_ms).c_str(), PGC_SUSET,
-                                PGC_S_OVERRIDE, GUC_ACTION_SAVE, true, 0, false);
+                                PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
     });
-    pinned_lock_timeout_ = lock_timeout_ms > 0;
   } catch (...) {
     AtEOXact_GUC(false, nest_level_);
     SetUserIdAndSecContext(saved_user_, saved_context_);
@@ -236,14 +238,6 @@ OwnerRead::OwnerRead(Oid owner, int lock_timeout_ms) {
 // before the read.
 OwnerRead::~OwnerRead() {
   AtEOXact_GUC(false, nest_level_);
-  // A value set from PGC_S_OVERRIDE becomes the session's default too
-  // (guc.c sets reset values for sources up to it), which the level's end
-  // does not undo: the worker's pinned 0 is put back, or its own waits
-  // after the read would keep the read's lock_timeout. Safe bare: "0" is
-  // valid for lock_timeout and a superuser may set it.
-  if (pinned_lock_timeout_)
-    (void)set_config_option("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE, GUC_ACTION_SET, true,
-                            0, false);
   SetUserIdAndSecContext(saved_user_, saved_context_);
 }
 

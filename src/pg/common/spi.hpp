@@ -168,7 +168,6 @@ class OwnerRead {
   Oid saved_user_ = InvalidOid;
   int saved_context_ = 0;
   int nest_level_ = 0;
-  bool pinned_lock_timeout_ = false;  // the read's lock_timeout replaced the worker's 0
 };
 
 // A connection to SPI for the life of the scope (no identity or setting

@@ -2,6 +2,7 @@
 
 #include "core/poll_segment.hpp"
 #include "pg/common/datum.hpp"
+#include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
 
@@ -20,12 +21,32 @@ namespace {
 // A date (days since 2000-01-01) as the core's day (since 1970-01-01).
 constexpr int32_t kPgEpochInUnixDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
 
-int32_t core_day(Datum date) { return DatumGetDateADT(date) + kPgEpochInUnixDays; }
+// Refuses a day no segment holds (infinity, written by hand or restored)
+// before any arithmetic.
+int32_t core_day(Datum date) {
+  const DateADT day = DatumGetDateADT(date);
+  if (DATE_NOT_FINITE(day) || day < kMinSegmentDay - kPgEpochInUnixDays ||
+      day > kMaxSegmentDay - kPgEpochInUnixDays)
+    throw UserError(ERRCODE_DATA_CORRUPTED, "store_monitoring.sealed_polls has a day out of range");
+  return day + kPgEpochInUnixDays;
+}
 
 // The date of the UTC day of `at`.
 Datum day_of(TimestampTz at) {
   return DateADTGetDatum(segment_day(at + kPgEpochInUnixMicros) - kPgEpochInUnixDays);
 }
+
+// Sealed rows are read as the table's owner (the extension's): nothing on
+// the table is granted to anyone. Every read below follows a check of the
+// reading role's privileges on store_status (check_source), and its SQL is
+// the extension's own on the extension's table: no role's code runs.
+class AsSealedOwner {
+ public:
+  AsSealedOwner() : role_(extension_owner()) {}
+
+ private:
+  ActAsRole role_;
+};
 
 // The polls of one row (day, packed polls) between from and to, to sink,
 // at once; `polls` is room reused from row to row.
@@ -49,6 +70,7 @@ void deliver_row(std::string_view store_id, Datum day, Datum packed, TimestampTz
 
 bool reads_sealed_polls(const SourceShape& source) {
   if (source.input != Input::polls || source.relation != default_source(Input::polls)) return false;
+  AsSealedOwner owner;
   spi_execute(
       "SELECT EXISTS (SELECT FROM store_monitoring.sealed_polls), c.relrowsecurity"
       " FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) $1",
@@ -71,6 +93,7 @@ std::string every_poll_relation(const SourceShape& source) {
 }
 
 void read_sealed_in_range(TimestampTz from, TimestampTz to, PollSink& sink) {
+  AsSealedOwner owner;
   // The day index names the rows; a bitmap scan reads their pages once each.
   spi_stream(
       "SELECT g.store_id, g.day, g.polls FROM store_monitoring.sealed_polls g"
@@ -82,6 +105,7 @@ void read_sealed_in_range(TimestampTz from, TimestampTz to, PollSink& sink) {
 }
 
 void read_sealed_store_ids(PollSink& sink) {
+  AsSealedOwner owner;
   spi_stream(
       "WITH RECURSIVE ids(store_id) AS ("
       " (SELECT g.store_id FROM store_monitoring.sealed_polls g ORDER BY g.store_id LIMIT 1)"
@@ -95,6 +119,7 @@ void read_sealed_store_ids(PollSink& sink) {
 
 void read_sealed_store_in_range(std::string_view store_id, TimestampTz from, TimestampTz to,
                                 PollSink& sink) {
+  AsSealedOwner owner;
   spi_stream(
       "SELECT g.store_id, g.day, g.polls FROM store_monitoring.sealed_polls g"
       " WHERE g.store_id OPERATOR(pg_catalog.=) $1 AND g.day OPERATOR(pg_catalog.>=) $2"
@@ -118,6 +143,7 @@ std::string sealed_rows_query(bool lo, bool hi) {
 }
 
 SpiCursor open_sealed_rows(const std::string& lo, const std::string& hi) {
+  AsSealedOwner owner;  // the cursor's privileges are checked as it opens
   const std::string sql = sealed_rows_query(!lo.empty(), !hi.empty());
   if (!lo.empty() && !hi.empty())
     return SpiCursor(sql.c_str(), {{TEXTOID, text_datum(lo)}, {TEXTOID, text_datum(hi)}});
@@ -153,6 +179,7 @@ void SealedRows::polls(std::vector<Poll>& out) const {
 }
 
 bool store_has_sealed_polls(std::string_view store_id) {
+  AsSealedOwner owner;
   return spi_execute(
              "SELECT 1 FROM store_monitoring.sealed_polls g"
              " WHERE g.store_id OPERATOR(pg_catalog.=) $1 LIMIT 1",
@@ -160,15 +187,22 @@ bool store_has_sealed_polls(std::string_view store_id) {
 }
 
 std::optional<TimestampTz> newest_sealed_poll() {
+  AsSealedOwner owner;
   // The newest day's rows, each unpacked: the day index finds them.
   std::optional<Micros> newest;
   spi_stream(
       "SELECT g.day, g.polls FROM store_monitoring.sealed_polls g WHERE g.day OPERATOR(pg_catalog.=)"
       " (SELECT pg_catalog.max(d.day) FROM store_monitoring.sealed_polls d)",
       {}, [&](const Datum* values, const bool*) {
-        decode_segment(core_day(values[0]), text_bytes(values[1]), [&](Micros at, PollStatus) {
-          newest = std::max(newest.value_or(at), at);
-        });
+        try {
+          decode_segment(core_day(values[0]), text_bytes(values[1]), [&](Micros at, PollStatus) {
+            newest = std::max(newest.value_or(at), at);
+          });
+        } catch (const CorruptSegment& error) {
+          throw UserError(ERRCODE_DATA_CORRUPTED,
+                          std::string("store_monitoring.sealed_polls holds corrupt polls: ") +
+                              error.what());
+        }
       });
   if (!newest) return std::nullopt;
   return *newest - kPgEpochInUnixMicros;

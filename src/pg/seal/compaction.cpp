@@ -13,11 +13,15 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 }
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -128,38 +132,44 @@ void write_rows(int32_t day, const std::vector<std::string_view>& ids,
       false);
 }
 
-// The key ranges of store_id a day is sealed in: one unless its polls
-// would take more than maintenance_work_mem while held (about 16 bytes
-// each), as the table's statistics count them (its rows over the days
-// between its oldest and newest poll); cut at the histogram of store_id.
+// The key ranges of store_id the day [start, end) is sealed in: one unless
+// its polls would take more than maintenance_work_mem while held (about 16
+// bytes each), as the planner estimates the day's rows from the statistics
+// of timestamp_utc (a few outlying polls, which any writer may add, barely
+// move its histogram; without statistics it guesses high); cut at the
+// histogram of store_id.
 constexpr double kHeldBytesPerPoll = 16;
 
-std::vector<std::string> batch_bounds() {
+std::vector<std::string> batch_bounds(TimestampTz start, TimestampTz end) {
   spi_execute(
-      "SELECT c.reltuples::pg_catalog.float8,"
-      " pg_catalog.date_part('epoch', (SELECT pg_catalog.max(s.timestamp_utc)"
-      "  FROM store_monitoring.store_status s) OPERATOR(pg_catalog.-)"
-      " (SELECT pg_catalog.min(s.timestamp_utc) FROM store_monitoring.store_status s))"
-      "::pg_catalog.float8, c.oid"
-      " FROM pg_catalog.pg_class c"
-      " WHERE c.oid OPERATOR(pg_catalog.=) 'store_monitoring.store_status'::pg_catalog.regclass",
-      {}, true, 1);
+      "EXPLAIN (FORMAT JSON) SELECT FROM store_monitoring.store_status s"
+      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc"
+      " OPERATOR(pg_catalog.<) $2",
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(start)}, {TIMESTAMPTZOID, TimestampTzGetDatum(end)}},
+      false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
   bool is_null = true;
-  const double rows = DatumGetFloat8(spi_value(0, 1, &is_null));
-  Datum span = spi_value(0, 2, &is_null);
-  const double days = is_null ? 1.0 : std::max(1.0, DatumGetFloat8(span) / 86400.0);
-  const Oid relation = DatumGetObjectId(spi_value(0, 3, &is_null));
+  Datum plan = spi_value(0, 1, &is_null);
+  if (is_null) return {};
+  std::string json;
+  pg_call_void([&] { json = text_to_cstring(DatumGetTextPP(plan)); });
+  const size_t at = json.find("\"Plan Rows\":");
+  if (at == std::string::npos) return {};
+  const double rows = std::strtod(json.c_str() + at + std::strlen("\"Plan Rows\":"), nullptr);
   // Bare: reads a setting's variable (kB).
   const double budget = static_cast<double>(maintenance_work_mem) * 1024.0;
-  const double held = rows / days * kHeldBytesPerPoll;
-  if (held <= budget) return {};
+  const double held = rows * kHeldBytesPerPoll;
+  if (!(held > budget)) return {};
   // As many as the histogram cuts into ranges (25 with the default statistics).
   const int parts = static_cast<int>(std::min(25.0, std::ceil(held / budget)));
-  std::vector<std::string> bounds = store_key_bounds(relation, parts);
+  std::vector<std::string> bounds = store_key_bounds(
+      pg_call([] {
+        return get_relname_relid("store_status", get_namespace_oid("store_monitoring", false));
+      }),
+      parts);
   pg_call([&] {
     elog(DEBUG1,
          "store_monitoring: a day of polls takes about %.0f kB while sealed, over "
-         "maintenance_work_mem: sealing each in %zu key ranges of store_id",
+         "maintenance_work_mem: sealing it in %zu key ranges of store_id",
          held / 1024, bounds.size() + 1);
   });
   return bounds;
@@ -234,9 +244,10 @@ void seal_stores_of_day(int32_t day, TimestampTz end, const std::string& lo,
   totals.newest = std::max(totals.newest, newest);
 }
 
-// Seals the polls of [day's start, end), in the key ranges `bounds` cut:
+// Seals the polls of [day's start, end), in key ranges if it is large:
 // returns how many.
-int64 seal_day(int32_t day, TimestampTz end, const std::vector<std::string>& bounds) {
+int64 seal_day(int32_t day, TimestampTz end) {
+  const std::vector<std::string> bounds = batch_bounds(day_start(day), end);
   DayTotals totals;
   for (size_t i = 0; i <= bounds.size(); ++i)
     seal_stores_of_day(day, end, i == 0 ? std::string() : bounds[i - 1],
@@ -274,7 +285,6 @@ int64 seal_polls_before(TimestampTz before, int max_days, bool wait) {
   }
   const TimestampTz cut = day_start(day_of(before));
   int64 sealed = 0;
-  const std::vector<std::string> bounds = batch_bounds();
   TimestampTz from = DT_NOBEGIN;
   for (int days = 0; max_days == 0 || days < max_days; ++days) {
     // The oldest poll left before the cut: one descent of the time index,
@@ -290,7 +300,7 @@ int64 seal_polls_before(TimestampTz before, int max_days, bool wait) {
     if (!oldest) break;
     const int32_t day = day_of(*oldest);
     from = std::min(day_start(day + 1), cut);
-    sealed += seal_day(day, from, bounds);
+    sealed += seal_day(day, from);
   }
   (void)apply_poll_retention();
   return sealed;
@@ -314,10 +324,14 @@ bool seal_one_due_day() {
 int64 apply_poll_retention() {
   const int64 retention = current_settings().poll_retention_us;
   if (retention <= 0) return 0;
+  // The newest poll not later than now: a poll dated in the future (any
+  // writer may add one) must not move the horizon past every sealed day.
   spi_execute_latest(
-      "SELECT GREATEST((SELECT pg_catalog.max(s.timestamp_utc) FROM store_monitoring.store_status s"
-      "  WHERE s.timestamp_utc OPERATOR(pg_catalog.<) 'infinity'::pg_catalog.timestamptz),"
-      " (SELECT pg_catalog.max(d.newest) FROM _store_monitoring_internal.sealed_day d))",
+      "SELECT LEAST(GREATEST((SELECT pg_catalog.max(s.timestamp_utc)"
+      "  FROM store_monitoring.store_status s"
+      "  WHERE s.timestamp_utc OPERATOR(pg_catalog.<=) pg_catalog.now()),"
+      " (SELECT pg_catalog.max(d.newest) FROM _store_monitoring_internal.sealed_day d)),"
+      " pg_catalog.now())",
       {});
   std::optional<TimestampTz> newest = timestamp_result();
   if (!newest) return 0;
