@@ -273,8 +273,8 @@ Datum explain_store_inputs(FunctionCallInfo fcinfo) {
                       "explain_store() reads only the relations the report read; a new report "
                       "reads the current sources.");
     }
-    // The default polls table's sealed polls too (the polls view).
-    std::string sql = query(input == Input::polls ? every_poll_relation(shape) : shape.name);
+    // The default polls table's sealed polls of the store and range too.
+    std::string sql = query(input == Input::polls ? store_polls_relation(shape) : shape.name);
     if (spi_execute(sql.c_str(), args, true, 1) == 0) return;
     for (int c = 0; c < columns; ++c) {
       bool is_null = true;

@@ -6,6 +6,7 @@
 #include "pg/common/extension.hpp"
 #include "pg/common/pg_boundary.hpp"
 #include "pg/common/spi.hpp"
+#include "pg/read/sealed_read.hpp"
 #include "pg/seal/compaction.hpp"
 
 extern "C" {
@@ -29,7 +30,6 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
-constexpr int32_t kPgEpochInUnixDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
 
 Oid store_status_oid() {
   Oid schema = pg_call([] { return get_namespace_oid("store_monitoring", false); });
@@ -49,11 +49,10 @@ std::string_view packed_argument(FunctionCallInfo fcinfo, int arg) {
 // A date argument as the core's day; infinite dates and days no segment
 // holds are refused before any arithmetic.
 int32_t day_argument(FunctionCallInfo fcinfo, int arg) {
-  const DateADT date = PG_GETARG_DATEADT(arg);
-  if (DATE_NOT_FINITE(date) || date < kMinSegmentDay - kPgEpochInUnixDays ||
-      date > kMaxSegmentDay - kPgEpochInUnixDays)
+  std::optional<int32_t> day = sealed_day(PG_GETARG_DATEADT(arg));
+  if (!day)
     throw UserError(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE, "day is out of range for sealed polls");
-  return date + kPgEpochInUnixDays;
+  return *day;
 }
 
 // The labels of the caller's poll_status result column, in PollStatus order
@@ -198,9 +197,7 @@ Datum sealed_poll_rows(FunctionCallInfo fcinfo) {
       {}, true, 1);
   bool is_null = true;
   if (DatumGetBool(spi_value(0, 1, &is_null)))
-    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
-                    "store_monitoring.store_status has row-level security, and sealed polls "
-                    "cannot follow its policies");
+    refuse_sealed_under_row_security("store_monitoring.store_status");
   // Days as the table keys them: those the time range touches.
   auto date_of = [](TimestampTz at, bool low) -> Datum {
     if (TIMESTAMP_NOT_FINITE(at)) return DateADTGetDatum(low ? DATEVAL_NOBEGIN : DATEVAL_NOEND);
@@ -221,18 +218,17 @@ Datum sealed_poll_rows(FunctionCallInfo fcinfo) {
   while (rows.next()) {
     bool null = true;
     const Datum id = rows.value(0, &null);
-    const DateADT date = DatumGetDateADT(rows.value(1, &null));
+    const std::optional<int32_t> day = sealed_day(DatumGetDateADT(rows.value(1, &null)));
     const Datum packed = pg_call([&] {
       return PointerGetDatum(pg_detoast_datum_packed(
           reinterpret_cast<struct varlena*>(DatumGetPointer(rows.value(2, &null)))));
     });
-    if (DATE_NOT_FINITE(date) || date < kMinSegmentDay - kPgEpochInUnixDays ||
-        date > kMaxSegmentDay - kPgEpochInUnixDays)
+    if (!day)
       throw UserError(ERRCODE_DATA_CORRUPTED, "the sealed polls of store " +
                                                   std::string(text_bytes(id)) +
                                                   " have a day out of range");
     // The id is copied into the result by the tuplestore.
-    put_polls(result, date + kPgEpochInUnixDays, text_bytes(packed), &id, 1, labels, lo, hi);
+    put_polls(result, *day, text_bytes(packed), &id, 1, labels, lo, hi);
   }
   return Datum(0);
 }
@@ -248,12 +244,7 @@ Datum merge_polls(FunctionCallInfo fcinfo) {
   } catch (const std::invalid_argument& error) {
     throw_corrupt(error);
   }
-  return pg_call([&] {
-    bytea* out = static_cast<bytea*>(palloc(VARHDRSZ + merged.size()));
-    SET_VARSIZE(out, VARHDRSZ + merged.size());
-    memcpy(VARDATA(out), merged.data(), merged.size());
-    return PointerGetDatum(out);
-  });
+  return bytea_datum(merged);
 }
 
 }  // namespace

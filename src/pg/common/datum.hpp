@@ -21,6 +21,16 @@ inline Datum text_datum(std::string_view value) {
   });
 }
 
+// A bytea datum (palloc'd in the current memory context) holding `bytes`.
+inline Datum bytea_datum(std::string_view bytes) {
+  return pg_call([&] {
+    auto* value = static_cast<bytea*>(palloc(VARHDRSZ + bytes.size()));
+    SET_VARSIZE(value, VARHDRSZ + bytes.size());
+    memcpy(VARDATA(value), bytes.data(), bytes.size());
+    return PointerGetDatum(value);
+  });
+}
+
 // The bytes of a detoasted text value.
 inline std::string_view text_bytes(Datum value) {
   auto* t = reinterpret_cast<text*>(DatumGetPointer(value));

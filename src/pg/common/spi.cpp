@@ -10,7 +10,9 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 namespace store_monitoring::pg {
 
@@ -101,6 +103,20 @@ bool SpiCursor::next() {
 Datum SpiCursor::value(int column, bool* is_null) const {
   return pg_call(
       [&] { return SPI_getbinval(table_->vals[row_], table_->tupdesc, column + 1, is_null); });
+}
+
+double spi_planned_rows(const std::string& sql, std::initializer_list<SqlArg> args) {
+  const std::string explain = "EXPLAIN (FORMAT JSON) " + sql;
+  // Not read-only: SPI refuses EXPLAIN so; it reads no rows.
+  if (spi_execute(explain.c_str(), args, false, 1) != 1) return -1;
+  bool is_null = true;
+  Datum plan = spi_value(0, 1, &is_null);
+  if (is_null) return -1;
+  std::string json;
+  pg_call_void([&] { json = text_to_cstring(DatumGetTextPP(plan)); });
+  constexpr std::string_view kRows = "\"Plan Rows\":";
+  const size_t at = json.find(kRows);
+  return at == std::string::npos ? -1 : std::strtod(json.c_str() + at + kRows.size(), nullptr);
 }
 
 Datum spi_value(uint64 row, int column, bool* is_null) {

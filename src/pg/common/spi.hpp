@@ -14,6 +14,7 @@ extern "C" {
 
 #include <exception>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -35,6 +36,10 @@ uint64 spi_execute(const char* sql, std::initializer_list<SqlArg> args, bool rea
 // changes: for counts made under a lock that must include what the lock's
 // previous holders committed.
 uint64 spi_execute_latest(const char* sql, std::initializer_list<SqlArg> args);
+
+// The planner's estimate of the rows `sql` (a SELECT) returns: the first
+// "Plan Rows" of its EXPLAIN (FORMAT JSON), the top node's; -1 when none.
+double spi_planned_rows(const std::string& sql, std::initializer_list<SqlArg> args);
 
 // Column `column` (1-based) of result row `row`.
 Datum spi_value(uint64 row, int column, bool* is_null);
@@ -96,6 +101,8 @@ inline void check_for_interrupts() {
 // 1970-01-01, both in microseconds: core time = PostgreSQL time + this.
 inline constexpr int64 kPgEpochInUnixMicros =
     static_cast<int64>(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+// The same in days: core day = PostgreSQL date + this.
+inline constexpr int32 kPgEpochInUnixDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
 
 // Runs code as `role` with that role's privileges and row-level security, and
 // restores the previous identity however the scope ends. For the extension's

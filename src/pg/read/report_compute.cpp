@@ -68,23 +68,13 @@ StoreConsumer to_pipeline(ReportPipeline& pipeline) {
 // public data set's shape, 20-byte ids.
 constexpr double kDefaultPollsPerPage = 120.0;
 
-// The planner's estimate of the polls in [from, to] (its EXPLAIN): the
-// first "Plan Rows" of the JSON plan is the top node's.
+// The planner's estimate of the polls in [from, to].
 double planner_range_rows(const SourceShape& polls, TimestampTz from, TimestampTz to) {
-  std::string sql = "EXPLAIN (FORMAT JSON) SELECT FROM " + polls.name +
-                    " s WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
-                    "OPERATOR(pg_catalog.<=) $2";
-  uint64 found = spi_execute(
-      sql.c_str(),
-      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}},
-      false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
-  bool is_null = true;
-  Datum plan = found == 1 ? spi_value(0, 1, &is_null) : Datum(0);
-  if (is_null) return -1;
-  char* json = nullptr;
-  pg_call_void([&] { json = text_to_cstring(DatumGetTextPP(plan)); });
-  const char* rows = std::strstr(json, "\"Plan Rows\":");
-  return rows == nullptr ? -1 : std::strtod(rows + std::strlen("\"Plan Rows\":"), nullptr);
+  return spi_planned_rows(
+      "SELECT FROM " + polls.name +
+          " s WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc "
+          "OPERATOR(pg_catalog.<=) $2",
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(from)}, {TIMESTAMPTZOID, TimestampTzGetDatum(to)}});
 }
 
 // Which read suits the polls (bench/README.md, "Where the time goes").

@@ -18,17 +18,12 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
-// A date (days since 2000-01-01) as the core's day (since 1970-01-01).
-constexpr int32_t kPgEpochInUnixDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
 
-// Refuses a day no segment holds (infinity, written by hand or restored)
-// before any arithmetic.
 int32_t core_day(Datum date) {
-  const DateADT day = DatumGetDateADT(date);
-  if (DATE_NOT_FINITE(day) || day < kMinSegmentDay - kPgEpochInUnixDays ||
-      day > kMaxSegmentDay - kPgEpochInUnixDays)
+  std::optional<int32_t> day = sealed_day(DatumGetDateADT(date));
+  if (!day)
     throw UserError(ERRCODE_DATA_CORRUPTED, "store_monitoring.sealed_polls has a day out of range");
-  return day + kPgEpochInUnixDays;
+  return *day;
 }
 
 // The date of the UTC day of `at`.
@@ -78,18 +73,30 @@ bool reads_sealed_polls(const SourceShape& source) {
   bool is_null = true;
   const bool sealed = DatumGetBool(spi_value(0, 1, &is_null)) && !is_null;
   const bool row_security = DatumGetBool(spi_value(0, 2, &is_null)) && !is_null;
-  if (sealed && row_security)
-    throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
-                    source.name + " has row-level security, and sealed polls cannot follow its "
-                                  "policies",
-                    "Disable row-level security on store_status, or copy the sealed polls back "
-                    "(INSERT INTO store_monitoring.store_status SELECT store_id, status, "
-                    "timestamp_utc FROM store_monitoring.polls WHERE sealed) and delete them.");
+  if (sealed && row_security) refuse_sealed_under_row_security(source.name);
   return sealed;
 }
 
-std::string every_poll_relation(const SourceShape& source) {
-  return reads_sealed_polls(source) ? std::string("store_monitoring.polls") : source.name;
+void refuse_sealed_under_row_security(const std::string& relation) {
+  throw UserError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                  relation + " has row-level security, and sealed polls cannot follow its policies",
+                  "Disable row-level security on store_status, or copy the sealed polls back "
+                  "(INSERT INTO store_monitoring.store_status SELECT store_id, status, "
+                  "timestamp_utc FROM store_monitoring.polls WHERE sealed) and delete them.");
+}
+
+std::optional<int32_t> sealed_day(DateADT date) {
+  if (DATE_NOT_FINITE(date) || date < kMinSegmentDay - kPgEpochInUnixDays ||
+      date > kMaxSegmentDay - kPgEpochInUnixDays)
+    return std::nullopt;
+  return date + kPgEpochInUnixDays;
+}
+
+std::string store_polls_relation(const SourceShape& source) {
+  if (!reads_sealed_polls(source)) return source.name;
+  return "(SELECT r.store_id, r.status, r.timestamp_utc FROM " + source.name +
+         " r UNION ALL SELECT p.store_id, p.status, p.timestamp_utc"
+         " FROM store_monitoring.sealed_poll_rows($1, $2, $3) p)";
 }
 
 void read_sealed_in_range(TimestampTz from, TimestampTz to, PollSink& sink) {

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "datatype/timestamp.h"
+#include "utils/date.h"
 }
 
 #include <optional>
@@ -26,10 +27,21 @@ namespace store_monitoring::pg {
 // policies).
 bool reads_sealed_polls(const SourceShape& source);
 
-// What a statement reading every poll of `source` (store_id, status,
-// timestamp_utc) names: the polls view (raw and sealed) when
-// reads_sealed_polls(), else the source.
-std::string every_poll_relation(const SourceShape& source);
+// What a statement reading one store's polls of a time range (store_id,
+// status, timestamp_utc; its $1 the store id, $2 and $3 the range's ends)
+// names: the table's rows and the store's sealed polls of the range
+// (sealed_poll_rows(), through the table's keys) when reads_sealed_polls(),
+// else the source.
+std::string store_polls_relation(const SourceShape& source);
+
+// The core's day of a date of sealed_polls; nullopt for one no segment
+// holds (infinity, written by hand or restored), checked before any
+// arithmetic.
+std::optional<int32_t> sealed_day(DateADT date);
+
+// The error of a read of sealed polls while store_status has row-level
+// security (`relation`: its name).
+[[noreturn]] void refuse_sealed_under_row_security(const std::string& relation);
 
 // The sealed polls of [from, to] to sink.poll(), in no particular order.
 void read_sealed_in_range(TimestampTz from, TimestampTz to, PollSink& sink);

@@ -20,8 +20,6 @@ extern "C" {
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -32,7 +30,6 @@ extern "C" {
 namespace store_monitoring::pg {
 namespace {
 
-constexpr int32_t kPgEpochInUnixDays = POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE;
 // Rows of sealed_polls written per statement.
 constexpr size_t kRowsPerInsert = 10000;
 
@@ -108,11 +105,8 @@ void write_rows(int32_t day, const std::vector<std::string_view>& ids,
     std::vector<Datum> id_datums(ids.size());
     std::vector<Datum> packed_datums(packed.size());
     for (size_t i = 0; i < ids.size(); ++i) {
-      id_datums[i] = PointerGetDatum(cstring_to_text_with_len(ids[i].data(), ids[i].size()));
-      bytea* bytes = static_cast<bytea*>(palloc(VARHDRSZ + packed[i].size()));
-      SET_VARSIZE(bytes, VARHDRSZ + packed[i].size());
-      memcpy(VARDATA(bytes), packed[i].data(), packed[i].size());
-      packed_datums[i] = PointerGetDatum(bytes);
+      id_datums[i] = text_datum(ids[i]);
+      packed_datums[i] = bytea_datum(packed[i]);
     }
     ids_array = PointerGetDatum(construct_array(id_datums.data(), static_cast<int>(ids.size()),
                                                 TEXTOID, -1, false, TYPALIGN_INT));
@@ -141,20 +135,10 @@ void write_rows(int32_t day, const std::vector<std::string_view>& ids,
 constexpr double kHeldBytesPerPoll = 16;
 
 std::vector<std::string> batch_bounds(TimestampTz start, TimestampTz end) {
-  spi_execute(
-      "EXPLAIN (FORMAT JSON) SELECT FROM store_monitoring.store_status s"
-      " WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1 AND s.timestamp_utc"
-      " OPERATOR(pg_catalog.<) $2",
-      {{TIMESTAMPTZOID, TimestampTzGetDatum(start)}, {TIMESTAMPTZOID, TimestampTzGetDatum(end)}},
-      false /* SPI refuses EXPLAIN as read-only; it reads no rows */, 1);
-  bool is_null = true;
-  Datum plan = spi_value(0, 1, &is_null);
-  if (is_null) return {};
-  std::string json;
-  pg_call_void([&] { json = text_to_cstring(DatumGetTextPP(plan)); });
-  const size_t at = json.find("\"Plan Rows\":");
-  if (at == std::string::npos) return {};
-  const double rows = std::strtod(json.c_str() + at + std::strlen("\"Plan Rows\":"), nullptr);
+  const double rows = spi_planned_rows(
+      "SELECT FROM store_monitoring.store_status s WHERE s.timestamp_utc OPERATOR(pg_catalog.>=) $1"
+      " AND s.timestamp_utc OPERATOR(pg_catalog.<) $2",
+      {{TIMESTAMPTZOID, TimestampTzGetDatum(start)}, {TIMESTAMPTZOID, TimestampTzGetDatum(end)}});
   // Bare: reads a setting's variable (kB).
   const double budget = static_cast<double>(maintenance_work_mem) * 1024.0;
   const double held = rows * kHeldBytesPerPoll;

@@ -31,15 +31,6 @@ constexpr const char* kNotifyPayload =
     "pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(report_id, 'UTF8')), 'hex') "
     "OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) status";
 
-Datum bytea_datum(std::string_view bytes) {
-  return pg_call([&] {
-    auto* value = static_cast<bytea*>(palloc(VARHDRSZ + bytes.size()));
-    SET_VARSIZE(value, VARHDRSZ + bytes.size());
-    memcpy(VARDATA(value), bytes.data(), bytes.size());
-    return PointerGetDatum(value);
-  });
-}
-
 void lock_role(uint32 lock_class, Oid role) {
   LOCKTAG tag = advisory_tag(lock_class, role);
   pg_call([&] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
